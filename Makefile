@@ -1,0 +1,36 @@
+# camvault: `make run` to start, `make test` to test. Everything installs itself into .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format migrate install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)  ## migrate, create the first admin from the environment, serve UI + API on :8000
+	$(BIN)/camvault serve
+
+test: $(STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: $(STAMP)  ## alembic upgrade head against DATABASE_URL or the embedded server
+	$(BIN)/camvault migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,95 @@
+"""Named dependencies: a route's signature reads like a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import Forbidden
+from app.core.security import TokenClaims
+from app.models import Role, User
+from app.services.audit import AuditService
+from app.services.auth import AuthService
+from app.services.health import HealthService
+from app.services.users import UserService
+
+# auto_error=False: a missing token reaches get_current_user, which answers 401 with our body.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # Services commit before they return; closing here only rolls back what was never committed.
+    async with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
+    return AuthService(session, settings)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+async def get_current_claims(
+    request: Request, auth: AuthServiceDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> tuple[User, TokenClaims]:
+    user, claims = await auth.authenticate(token)
+    request.state.user = user.username  # for the access log line
+    return user, claims
+
+
+CurrentClaims = Annotated[tuple[User, TokenClaims], Depends(get_current_claims)]
+
+
+async def get_current_user(current: CurrentClaims) -> User:
+    return current[0]
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
+    """The one role check: a dependency that lets through only the given roles."""
+    allowed = frozenset(roles)
+
+    async def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"This action needs the role {' or '.join(sorted(r.value for r in allowed))}")
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_role(Role.admin))]
+WriterUser = Annotated[User, Depends(require_role(Role.admin, Role.user))]
+ReaderUser = Annotated[User, Depends(require_role(Role.admin, Role.user, Role.viewer))]
+
+
+def get_user_service(session: SessionDep) -> UserService:
+    return UserService(session)
+
+
+def get_audit_service(session: SessionDep) -> AuditService:
+    return AuditService(session)
+
+
+def get_health_service(request: Request) -> HealthService:
+    return HealthService(request.app.state.sessionmaker)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
+HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]

@@ -1,0 +1,89 @@
+"""Domain errors raised by services and mapped to HTTP once, in app/api/errors.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: Any, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class BadRequest(DomainError):
+    status_code = 400
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+    def __init__(self, detail: str = "Not authenticated") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class InvalidPath(DomainError):
+    status_code = 400
+
+
+class UnsupportedType(DomainError):
+    status_code = 415
+
+
+class TooLarge(DomainError):
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Upload exceeds the limit of {limit} bytes")
+        self.limit = limit
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        retry_after = max(1, retry_after)
+        super().__init__(
+            f"Too many failed login attempts; try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class LockHeld(Conflict):
+    """Someone else holds the lock; the answer names who, since when and until when."""
+
+    def __init__(self, holder: str, since: datetime, until: datetime | None, *, status_code: int = 409) -> None:
+        super().__init__(
+            {
+                "message": f"File is checked out by {holder}",
+                "holder": holder,
+                "since": since.isoformat(),
+                "until": until.isoformat() if until else None,
+            }
+        )
+        self.status_code = status_code
+
+
+class Cooldown(Conflict):
+    def __init__(self, retry_after: int, editor: str) -> None:
+        retry_after = max(1, retry_after)
+        super().__init__(
+            f"File was just checked in by {editor}; it can be checked out again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )

@@ -1,0 +1,74 @@
+"""Password hashing (pwdlib) and JWT access tokens (python-jose)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from jose import JWTError, jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+ALGORITHM = "HS256"
+
+# argon2id for every new hash; bcrypt hashes (older installs, imports) still verify and are
+# replaced by argon2id on the next successful login.
+password_hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
+
+# Verifying against this keeps a login for an unknown user as slow as one for a known user.
+_DUMMY_HASH = password_hash.hash("camvault-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return password_hash.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
+    """Return (valid, new_hash); new_hash is set when the stored hash should be upgraded."""
+    if hashed is None:
+        password_hash.verify(password, _DUMMY_HASH)
+        return False, None
+    try:
+        return password_hash.verify_and_update(password, hashed)
+    except Exception:  # an unreadable stored hash is a failed login, not a crash
+        return False, None
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    jti: str
+    expires_at: datetime
+    token_version: int
+
+
+def create_access_token(user_id: int, token_version: int, secret: str, expire_minutes: int) -> tuple[str, TokenClaims]:
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=expire_minutes)
+    claims = TokenClaims(user_id, uuid.uuid4().hex, expires_at, token_version)
+    token = jwt.encode(
+        {"sub": str(user_id), "exp": expires_at, "jti": claims.jti, "ver": token_version},
+        secret,
+        algorithm=ALGORITHM,
+    )
+    return token, claims
+
+
+def decode_access_token(token: str, secret: str) -> TokenClaims | None:
+    """Claims of a well-formed, correctly signed, unexpired token; None otherwise."""
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require_exp": True, "require_sub": True, "require_jti": True},
+        )
+        return TokenClaims(
+            user_id=int(payload["sub"]),
+            jti=str(payload["jti"]),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            token_version=int(payload.get("ver", 0)),
+        )
+    except (JWTError, KeyError, ValueError, TypeError):
+        return None

@@ -1,0 +1,80 @@
+"""The ASGI application factory: `uvicorn --factory app.main:create_app`, `gunicorn 'app.main:create_app()'`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestContextMiddleware
+from app.api.router import api_router
+from app.api.routes import health
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker, resolve_database_url
+from app.core.logging import configure_logging
+from app.services.users import UserService
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
+    if not (settings.first_admin_username and settings.first_admin_password):
+        return
+    async with app.state.sessionmaker() as session:
+        user = await UserService(session).ensure_first_admin(
+            settings.first_admin_username, settings.first_admin_password, settings.first_admin_email
+        )
+    if user is not None:
+        logger.info("first admin created username=%s", user.username)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    url = await to_thread.run_sync(resolve_database_url, settings)
+    engine = create_engine(url)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        await _bootstrap_first_admin(app, settings)
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title="camvault",
+        version=__version__,
+        description="Parts data management for CNC/CAM shops: versioned files, check-out locks, audit.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(api_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Disposition", "ETag", "Retry-After", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    if settings.serve_static and STATIC_DIR.is_dir():
+        # Development convenience; in production Nginx serves these files itself.
+        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    return app

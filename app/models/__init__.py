@@ -1,0 +1,7 @@
+"""ORM models; importing this package registers every table on Base.metadata."""
+
+from app.models.audit import AuditEvent
+from app.models.token import RevokedToken
+from app.models.user import Role, User
+
+__all__ = ["AuditEvent", "RevokedToken", "Role", "User"]

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, tuple_
+
+from app.models import AuditEvent
+from app.repositories.base import Repository
+
+LOGIN_FAILED = "auth.login_failed"
+LOGIN_SUCCEEDED = "auth.login"
+
+
+class AuditRepository(Repository[AuditEvent]):
+    model = AuditEvent
+
+    async def record(
+        self,
+        action: str,
+        *,
+        actor_id: int | None,
+        actor_name: str | None,
+        target: str | None,
+        details: dict[str, Any] | None = None,
+        client_ip: str | None = None,
+        request_id: str | None = None,
+    ) -> AuditEvent:
+        return await self.add(
+            AuditEvent(
+                action=action,
+                actor_id=actor_id,
+                actor_name=actor_name,
+                target=target,
+                details=details or {},
+                client_ip=client_ip,
+                request_id=request_id,
+            )
+        )
+
+    async def search(
+        self,
+        *,
+        actor: str | None,
+        action: str | None,
+        target: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        before: tuple[datetime, int] | None,
+        limit: int,
+    ) -> Sequence[AuditEvent]:
+        """Newest first; `before` is the (at, id) of the last row of the previous page."""
+        stmt = select(AuditEvent)
+        if actor:
+            stmt = stmt.where(func.lower(AuditEvent.actor_name) == actor.lower())
+        if action:
+            # "lock" matches "lock.checkout", "lock.release", ...; a full name matches itself.
+            stmt = stmt.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".")))
+        if target:
+            stmt = stmt.where(AuditEvent.target.contains(target, autoescape=True))
+        if since:
+            stmt = stmt.where(AuditEvent.at >= since)
+        if until:
+            stmt = stmt.where(AuditEvent.at < until)
+        if before:
+            stmt = stmt.where(tuple_(AuditEvent.at, AuditEvent.id) < tuple_(*before))
+        stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def failed_logins(
+        self, *, username: str, client_ip: str | None, window_start: datetime
+    ) -> tuple[list[datetime], list[datetime]]:
+        """Times of failed logins in the window: for this username (since its last success) and for this address."""
+        last_success = (
+            select(func.max(AuditEvent.at))
+            .where(
+                AuditEvent.action == LOGIN_SUCCEEDED,
+                or_(
+                    func.lower(AuditEvent.target) == username.lower(),
+                    AuditEvent.details["login"].astext == username.lower(),
+                ),
+            )
+            .scalar_subquery()
+        )
+        by_user = select(AuditEvent.at).where(
+            AuditEvent.action == LOGIN_FAILED,
+            func.lower(AuditEvent.target) == username.lower(),
+            AuditEvent.at >= window_start,
+            or_(last_success.is_(None), AuditEvent.at > last_success),
+        )
+        user_times = list((await self.session.execute(by_user.order_by(AuditEvent.at))).scalars())
+        ip_times: list[datetime] = []
+        if client_ip:
+            by_ip = select(AuditEvent.at).where(
+                and_(
+                    AuditEvent.action == LOGIN_FAILED,
+                    AuditEvent.client_ip == client_ip,
+                    AuditEvent.at >= window_start,
+                )
+            )
+            ip_times = list((await self.session.execute(by_ip.order_by(AuditEvent.at))).scalars())
+        return user_times, ip_times

@@ -1,0 +1,127 @@
+"""Login, logout, token checks, self-signup and password changes."""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import UTC, datetime, timedelta
+
+from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized
+from app.core.request_context import client_ip_var
+from app.core.security import (
+    TokenClaims,
+    create_access_token,
+    decode_access_token,
+    hash_password,
+    verify_password,
+)
+from app.models import Role, User
+from app.repositories.audit import LOGIN_FAILED, LOGIN_SUCCEEDED, AuditRepository
+from app.repositories.tokens import RevokedTokenRepository
+from app.repositories.users import UserRepository
+from app.schemas.auth import TokenOut
+from app.schemas.user import PasswordChange, UserOut, UserRegister
+from app.services import audit
+
+logger = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "Incorrect username or password"
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.users = UserRepository(session)
+        self.tokens = RevokedTokenRepository(session)
+
+    async def login(self, login: str, password: str) -> TokenOut:
+        await self._refuse_if_throttled(login)
+        user = await self.users.get_by_login(login)
+        valid, new_hash = await to_thread.run_sync(verify_password, password, user.password_hash if user else None)
+        if not valid or user is None or not user.is_active:
+            reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
+            # The target is what was typed, so repeated failures for one name are counted together.
+            await audit.record(
+                self.session, LOGIN_FAILED, actor=None, actor_name=None, target=login, details={"reason": reason}
+            )
+            await self.session.commit()
+            logger.info("login failed login=%s reason=%s", login, reason)
+            raise Unauthorized(BAD_CREDENTIALS)
+        if new_hash is not None:
+            user.password_hash = new_hash
+        await audit.record(
+            self.session, LOGIN_SUCCEEDED, actor=user, target=user.username, details={"login": login.lower()}
+        )
+        token, claims = create_access_token(
+            user.id, user.token_version, self.settings.jwt_secret, self.settings.access_token_expire_minutes
+        )
+        await self.session.commit()
+        logger.info("login user=%s", user.username)
+        return TokenOut(access_token=token, expires_at=claims.expires_at, user=UserOut.model_validate(user))
+
+    async def _refuse_if_throttled(self, login: str) -> None:
+        window = timedelta(seconds=self.settings.login_failure_window_seconds)
+        now = datetime.now(UTC)
+        by_user, by_ip = await AuditRepository(self.session).failed_logins(
+            username=login, client_ip=client_ip_var.get(), window_start=now - window
+        )
+        retry_at: datetime | None = None
+        if len(by_user) >= self.settings.login_max_failures_per_user:
+            # Allowed again once enough of the failures have aged out of the window.
+            retry_at = by_user[-self.settings.login_max_failures_per_user] + window
+        if len(by_ip) >= self.settings.login_max_failures_per_ip:
+            ip_retry = by_ip[-self.settings.login_max_failures_per_ip] + window
+            retry_at = max(retry_at, ip_retry) if retry_at else ip_retry
+        if retry_at is not None:
+            raise TooManyAttempts(math.ceil((retry_at - now).total_seconds()))
+
+    async def authenticate(self, token: str | None) -> tuple[User, TokenClaims]:
+        """The active user a bearer token belongs to; the role comes from the database, now."""
+        claims = decode_access_token(token, self.settings.jwt_secret) if token else None
+        if claims is None:
+            raise Unauthorized("Invalid or expired token" if token else "Not authenticated")
+        user = await self.users.get(claims.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("User is inactive or no longer exists")
+        if claims.token_version != user.token_version or await self.tokens.is_revoked(claims.jti):
+            raise Unauthorized("Token has been revoked")
+        return user, claims
+
+    async def logout(self, user: User, claims: TokenClaims) -> None:
+        await self.tokens.revoke(claims.jti, user.id, claims.expires_at)
+        await self.tokens.purge_expired()
+        await audit.record(self.session, "auth.logout", actor=user, target=user.username)
+        await self.session.commit()
+
+    async def change_password(self, user: User, body: PasswordChange) -> None:
+        valid, _ = await to_thread.run_sync(verify_password, body.old_password, user.password_hash)
+        if not valid:
+            raise Forbidden("The current password is not correct")
+        user.password_hash = await to_thread.run_sync(hash_password, body.new_password)
+        user.token_version += 1  # every token issued before this moment stops working
+        await audit.record(self.session, "user.password_changed", actor=user, target=user.username)
+        await self.session.commit()
+
+    async def register(self, body: UserRegister) -> User:
+        if not self.settings.allow_signup:
+            raise Forbidden("Self-signup is disabled; ask an administrator for an account")
+        if await self.users.get_by_username(body.username):
+            raise Conflict("Username is already taken")
+        if body.email and await self.users.email_taken(body.email):
+            raise Conflict("Email is already in use")
+        user = User(
+            username=body.username,
+            email=body.email,
+            full_name=body.full_name,
+            password_hash=await to_thread.run_sync(hash_password, body.password),
+            role=Role.viewer,
+        )
+        await self.users.add(user)
+        await audit.record(self.session, "user.registered", actor=user, target=user.username)
+        await self.session.commit()
+        return user

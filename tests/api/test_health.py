@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import httpx
+
+from app.core.config import Settings
+from app.main import create_app
+
+
+async def test_healthz_answers_without_a_database(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok"
+
+
+async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["checks"]["database"] == "ok"
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
+    broken = settings.model_copy(update={"database_url": "postgresql+asyncpg://nobody@127.0.0.1:1/none"})
+    app = create_app(broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            r = await c.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["checks"]["database"] == "unavailable"
+
+
+async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    made = (await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})).headers["x-request-id"]
+    assert made != "bad id with spaces" and len(made) == 32

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cli import run_migrations
+from app.core.config import Settings
+from app.core.db import resolve_database_url
+from app.main import create_app
+from app.models import Role, User
+from app.schemas.user import UserCreate
+from app.services.users import UserService
+from tests.db import create_database, drop_database
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real PostgreSQL: DATABASE_URL when the environment gives one, else the embedded server."""
+    given = os.environ.get("DATABASE_URL")
+    base = tmp_path_factory.mktemp("pgserver")
+    return resolve_database_url(Settings(_env_file=None, database_url=given or None, data_dir=base))  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url: str) -> Iterator[str]:
+    """A database migrated once with `alembic upgrade head`; every test gets a copy of it."""
+    url = asyncio.run(create_database(server_url, prefix="tpl"))
+    run_migrations(url)
+    yield urlsplit(url).path.lstrip("/")
+    asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+    url = await create_database(server_url, template=template_db)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        env="test",
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-" + "x" * 32,
+        log_level="INFO",
+        first_admin_username=None,
+        first_admin_password=None,
+        allow_signup=False,
+        login_max_failures_per_user=5,
+        login_max_failures_per_ip=20,
+        login_failure_window_seconds=300,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+@pytest.fixture
+async def db(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session of the test's own, for looking at (and poking) the database directly."""
+    async with app.state.sessionmaker() as session:
+        yield session
+
+
+async def sql(session: AsyncSession, statement: str, **params: object) -> list[tuple[object, ...]]:
+    rows = (await session.execute(text(statement), params)).all()
+    await session.rollback()  # never keep a snapshot open between checks
+    return [tuple(r) for r in rows]
+
+
+MakeUser = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+def make_user(app: FastAPI) -> MakeUser:
+    counter = iter(range(1, 10_000))
+
+    async def make(
+        username: str | None = None, role: Role = Role.user, password: str = PASSWORD, email: str | None = None
+    ) -> User:
+        name = username or f"{role.value}{next(counter)}"
+        async with app.state.sessionmaker() as session:
+            body = UserCreate(username=name, password=password, role=role, email=email)
+            return await UserService(session).create(body, actor=None)
+
+    return make
+
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Login:
+    async def do(username: str, password: str = PASSWORD) -> dict[str, str]:
+        r = await client.post("/api/auth/token", json={"login": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return do
+
+
+@pytest.fixture
+async def admin(make_user: MakeUser, login: Login) -> tuple[User, dict[str, str]]:
+    user = await make_user("boss", Role.admin)
+    return user, await login("boss")

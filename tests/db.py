@@ -1,0 +1,40 @@
+"""Test databases: one server per run, a migrated template, a fresh copy per test."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def to_asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def create_database(server_url: str, *, template: str | None = None, prefix: str = "t") -> str:
+    """Create a database on the server of `server_url`; return the SQLAlchemy URL of the new database."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(to_asyncpg_dsn(with_database(server_url, "postgres")))
+    try:
+        if template:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+        else:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(server_url, name)
+
+
+async def drop_database(url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    conn = await asyncpg.connect(to_asyncpg_dsn(with_database(url, "postgres")))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
