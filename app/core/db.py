@@ -19,6 +19,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Fetch server-made values (ids, timestamps, onupdate) with RETURNING at flush time, so
+    # objects stay readable after a commit without lazy IO, which async sessions cannot do.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 def resolve_database_url(settings: Settings) -> str:

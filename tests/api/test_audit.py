@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import User
+from tests.conftest import MakeUser
+
+Admin = tuple[User, dict[str, str]]
+
+
+async def _make_history(client: httpx.AsyncClient, admin: Admin, make_user: MakeUser) -> None:
+    for i in range(5):
+        u = await make_user(f"worker{i}")
+        await client.patch(f"/api/admin/users/{u.id}", json={"full_name": f"Worker {i}"}, headers=admin[1])
+    await client.post("/api/auth/token", json={"login": "worker1", "password": "wrong password"})
+
+
+async def test_audit_is_newest_first_with_cursor_pages(
+    client: httpx.AsyncClient, admin: Admin, make_user: MakeUser
+) -> None:
+    await _make_history(client, admin, make_user)
+    seen: list[dict[str, object]] = []
+    cursor = None
+    while True:
+        params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        r = await client.get("/api/admin/audit", params=params, headers=admin[1])
+        assert r.status_code == 200
+        page = r.json()
+        assert len(page["items"]) <= 3
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids, reverse=True)
+    assert len(ids) == len(set(ids))
+    everything = (await client.get("/api/admin/audit", params={"limit": 500}, headers=admin[1])).json()["items"]
+    assert [e["id"] for e in everything] == ids
+
+
+async def test_audit_filters(client: httpx.AsyncClient, admin: Admin, make_user: MakeUser) -> None:
+    await _make_history(client, admin, make_user)
+
+    async def get(**params: object) -> list[dict[str, object]]:
+        r = await client.get("/api/admin/audit", params=params, headers=admin[1])
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    updates = await get(action="user.updated")
+    assert len(updates) == 5 and all(e["actor_name"] == "boss" for e in updates)
+    assert {e["action"] for e in await get(action="user")} == {"user.created", "user.updated"}
+    assert [e["target"] for e in await get(target="worker3", action="user.updated")] == ["worker3"]
+    assert [e["action"] for e in await get(action="auth.login_failed")] == ["auth.login_failed"]
+    assert all(e["actor_name"] == "boss" for e in await get(actor="BOSS"))
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    assert await get(since=future) == []
+    assert len(await get(until=future, action="user.updated")) == 5
+
+
+@pytest.mark.parametrize("params", [{"cursor": "!!notacursor"}, {"limit": 0}, {"limit": 501}, {"since": "yesterday"}])
+async def test_audit_rejects_bad_parameters(client: httpx.AsyncClient, admin: Admin, params: dict[str, object]) -> None:
+    r = await client.get("/api/admin/audit", params=params, headers=admin[1])
+    assert r.status_code in (400, 422)
+    assert "detail" in r.json()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_events SET action='forged'", "DELETE FROM audit_events", "TRUNCATE audit_events"],
+)
+async def test_the_database_refuses_to_change_audit_rows(
+    client: httpx.AsyncClient, admin: Admin, db: AsyncSession, statement: str
+) -> None:
+    before = (await db.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
+    await db.rollback()
+    assert before
+    with pytest.raises(DBAPIError, match="append-only"):
+        await db.execute(text(statement))
+    await db.rollback()
+    after = (await db.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
+    assert after == before
