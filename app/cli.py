@@ -17,9 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_migrations(database_url: str) -> None:
-    from alembic.config import Config
-
     from alembic import command
+    from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = database_url
