@@ -64,6 +64,29 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _reindex(url: str, settings: Settings) -> str:
+    from app.services.reindex import ReindexService
+    from app.storage.git_store import GitStore
+
+    store = GitStore(settings.data_dir / "vault.git")
+    store.ensure_repo()
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            report = await ReindexService(session, store).run()
+    finally:
+        await engine.dispose()
+    return (
+        f"reindexed {report.commits} commits: {report.files_added} files added, "
+        f"{report.files_updated} updated, {report.versions_added} versions added"
+    )
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    print(asyncio.run(_reindex(resolve_database_url(settings), settings)))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     run_migrations(resolve_database_url(settings))
     return 0
@@ -109,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--email")
     create.add_argument("--full-name", default="")
     create.set_defaults(func=cmd_create_user)
+
+    sub.add_parser("reindex", help="rebuild the file catalog from the Git history (idempotent)").set_defaults(
+        func=cmd_reindex
+    )
 
     args = parser.parse_args(argv)
     return int(args.func(args, get_settings()))

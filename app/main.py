@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +22,9 @@ from app.api.routes import health
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
+from app.services.sweeper import sweep_forever
 from app.services.users import UserService
+from app.storage.git_store import GitStore
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +49,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(url)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.store = GitStore(settings.data_dir / "vault.git")
+    await to_thread.run_sync(app.state.store.ensure_repo)
+    sweeper = None
     try:
         await _bootstrap_first_admin(app, settings)
+        sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
         yield
     finally:
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         await engine.dispose()
 
 

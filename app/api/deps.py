@@ -15,7 +15,9 @@ from app.core.security import TokenClaims
 from app.models import Role, User
 from app.services.audit import AuditService
 from app.services.auth import AuthService
+from app.services.files import FileService
 from app.services.health import HealthService
+from app.services.locks import LockService
 from app.services.users import UserService
 
 # auto_error=False: a missing token reaches get_current_user, which answers 401 with our body.
@@ -33,7 +35,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the session closes (and its connection goes back to the pool) when the route
+# returns, before the response is sent, so a long streamed download holds no database connection.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
@@ -93,3 +97,17 @@ def get_health_service(request: Request) -> HealthService:
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+
+
+def get_file_service(request: Request, session: SessionDep, settings: SettingsDep) -> FileService:
+    return FileService(session, settings, request.app.state.store)
+
+
+FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+def get_lock_service(request: Request, session: SessionDep, settings: SettingsDep) -> LockService:
+    return LockService(session, settings, request.app.state.store)
+
+
+LockServiceDep = Annotated[LockService, Depends(get_lock_service)]

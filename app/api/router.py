@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import admin, auth, users
+from app.api.routes import admin, auth, files, locks, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(admin.router)
+api_router.include_router(files.router)
+api_router.include_router(locks.router)

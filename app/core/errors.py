@@ -87,3 +87,12 @@ class Cooldown(Conflict):
             f"File was just checked in by {editor}; it can be checked out again in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class StorageUnavailable(DomainError):
+    """The Git store could not complete a write; the request changed nothing."""
+
+    status_code = 503
+
+    def __init__(self, detail: str = "The vault could not store the change; nothing was changed. Try again.") -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})

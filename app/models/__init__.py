@@ -1,7 +1,8 @@
 """ORM models; importing this package registers every table on Base.metadata."""
 
 from app.models.audit import AuditEvent
+from app.models.file import File, FileVersion, Lock
 from app.models.token import RevokedToken
 from app.models.user import Role, User
 
-__all__ = ["AuditEvent", "RevokedToken", "Role", "User"]
+__all__ = ["AuditEvent", "File", "FileVersion", "Lock", "RevokedToken", "Role", "User"]

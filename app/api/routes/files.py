@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from app.api.deps import AdminUser, FileServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.uploads import receive_multipart
+from app.core.errors import Forbidden
+from app.models import Role
+from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, HistoryPage, TextDiff, UploadOut
+from app.services.files import IncomingFile
+
+router = APIRouter(prefix="/files", tags=["files"])
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """One `bytes=a-b` range; anything else (several ranges, nonsense) means the whole file, per RFC 9110."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first = int(match.group(1)) if match.group(1) else None
+    last = int(match.group(2)) if match.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
+def content_disposition(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.get("", response_model=FilePage)
+async def list_files(
+    user: ReaderUser,
+    files: FileServiceDep,
+    q: Annotated[str | None, Query(max_length=1024, description="Substring of the path, any case")] = None,
+    status_: Annotated[Literal["available", "checked_out"] | None, Query(alias="status")] = None,
+    holder: Annotated[str | None, Query(max_length=64, description="Username holding the lock")] = None,
+    deleted: Annotated[bool, Query(description="List deleted files instead (admin)")] = False,
+    sort: Literal["name", "size", "updated"] = "name",
+    order: Literal["asc", "desc"] = "asc",
+    cursor: Annotated[str | None, Query(max_length=2400)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> FilePage:
+    if deleted and user.role != Role.admin:
+        raise Forbidden("Only admins can list deleted files")
+    return await files.list(
+        q=q,
+        status=status_,
+        holder=holder,
+        deleted=deleted,
+        sort=sort,
+        descending=order == "desc",
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+@router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED)
+async def upload(request: Request, user: WriterUser, files: FileServiceDep, settings: SettingsDep) -> UploadOut:
+    """Upload one or more new files (multipart: any number of file parts, optional `folder` and `message`).
+
+    Streamed to disk with the size checked as it arrives (413 above MAX_UPLOAD_BYTES); 415 for
+    an extension not allowed; 409 when a path already exists (new versions come through check-in).
+    """
+    async with receive_multipart(request, settings.data_dir / "tmp", settings.max_upload_bytes) as form:
+        incoming = [IncomingFile(f.filename, f.path, f.size) for f in form.files]
+        return await files.upload(user, form.text("folder"), incoming, form.text("message"))
+
+
+@router.get("/by-path", response_model=FileOut)
+async def file_by_path(
+    user: ReaderUser, files: FileServiceDep, path: Annotated[str, Query(max_length=1024)]
+) -> FileOut:
+    return await files.get_by_path(path)
+
+
+@router.get("/{file_id}", response_model=FileOut)
+async def file_metadata(file_id: int, user: ReaderUser, files: FileServiceDep) -> FileOut:
+    return await files.get(file_id, include_deleted=user.role == Role.admin)
+
+
+@router.get(
+    "/{file_id}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 304: {}, 416: {}},
+)
+async def download(
+    file_id: int,
+    user: ReaderUser,
+    files: FileServiceDep,
+    version: Annotated[int | None, Query(ge=1)] = None,
+    commit: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{7,64}$")] = None,
+    range_: Annotated[str | None, Header(alias="Range")] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The latest version, a version number or the version made by a commit; streamed.
+
+    `ETag` is the Git blob id: `If-None-Match` answers 304, `Range: bytes=a-b` answers 206.
+    """
+    d = await files.download(
+        file_id, version=version, commit=commit, byte_range=parse_range(range_), if_none_match=if_none_match
+    )
+    headers = {
+        "ETag": f'"{d.blob_sha}"',
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": content_disposition(d.path),
+        "X-Camvault-Version": str(d.version),
+        "Cache-Control": "private, no-cache",
+    }
+    if d.body is None:
+        return Response(status_code=304, headers=headers)
+    partial = (d.start, d.end) != (0, d.size - 1) and d.size > 0
+    headers["Content-Length"] = str(d.end - d.start + 1 if d.size else 0)
+    if partial:
+        headers["Content-Range"] = f"bytes {d.start}-{d.end}/{d.size}"
+    return StreamingResponse(
+        d.body, status_code=206 if partial else 200, media_type="application/octet-stream", headers=headers
+    )
+
+
+@router.get("/{file_id}/versions", response_model=HistoryPage)
+async def history(
+    file_id: int,
+    user: ReaderUser,
+    files: FileServiceDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> HistoryPage:
+    """Versions, newest first."""
+    return await files.history(file_id, cursor=cursor, limit=limit)
+
+
+@router.get("/{file_id}/diff", response_model=TextDiff | BinaryDiff)
+async def diff(
+    file_id: int,
+    user: ReaderUser,
+    files: FileServiceDep,
+    from_: Annotated[int, Query(alias="from", ge=1)],
+    to: Annotated[int | None, Query(ge=1, description="Defaults to the latest version")] = None,
+) -> TextDiff | BinaryDiff:
+    """Unified diff for text files; sizes and blob ids for binary files."""
+    return await files.diff(file_id, from_, to)
+
+
+@router.get("/{file_id}/blame", response_model=BlameOut)
+async def blame(
+    file_id: int, user: ReaderUser, files: FileServiceDep, version: Annotated[int | None, Query(ge=1)] = None
+) -> BlameOut:
+    """Per line of a text file: the version, author and date that last changed it."""
+    return await files.blame(file_id, version)
+
+
+@router.delete("/{file_id}", response_model=FileOut)
+async def delete_file(
+    file_id: int,
+    admin: AdminUser,
+    files: FileServiceDep,
+    force: Annotated[bool, Query(description="Delete even when checked out; releases the lock")] = False,
+) -> FileOut:
+    """Soft delete: the file leaves the vault's head, its history stays and it can be restored."""
+    return await files.delete(file_id, admin, force=force)
+
+
+@router.post("/{file_id}/restore", response_model=FileOut)
+async def restore_file(file_id: int, admin: AdminUser, files: FileServiceDep) -> FileOut:
+    return await files.restore(file_id, admin)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.api.deps import AdminUser, LockServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.uploads import receive_multipart
+from app.core.errors import BadRequest
+from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockOut, ReleasedLocks
+from app.services.files import IncomingFile
+
+router = APIRouter(tags=["locks"])
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _flag(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE | _FALSE:
+        return lowered in _TRUE
+    raise BadRequest(f"{name} must be true or false")
+
+
+@router.post("/files/{file_id}/checkout", response_model=CheckOutOut)
+async def check_out(file_id: int, body: CheckOutIn, user: WriterUser, locks: LockServiceDep) -> CheckOutOut:
+    """Take the exclusive lock. 409 names the holder, since and until; a cooldown 409 carries Retry-After."""
+    return await locks.check_out(file_id, user, body.message)
+
+
+@router.post("/files/{file_id}/checkin", response_model=CheckInOut)
+async def check_in(
+    file_id: int, request: Request, user: WriterUser, locks: LockServiceDep, settings: SettingsDep
+) -> CheckInOut:
+    """Give the lock back, optionally with new content (multipart `file`) that becomes the next version.
+
+    Form fields: `message`, `keep_locked` (true to stay checked out), `base_version` (the version
+    your edit started from: 409 if the file has moved on since). A JSON or empty body releases
+    without a new version.
+    """
+    if not request.headers.get("content-type", "").startswith("multipart/"):
+        return await locks.check_in(file_id, user, content=None, message="", keep_locked=False, base_version=None)
+    async with receive_multipart(request, settings.data_dir / "tmp", settings.max_upload_bytes) as form:
+        if len(form.files) > 1:
+            raise BadRequest("Check in one file at a time")
+        content = IncomingFile(form.files[0].filename, form.files[0].path, form.files[0].size) if form.files else None
+        base = form.text("base_version").strip()
+        if base and not base.isdigit():
+            raise BadRequest("base_version must be a version number")
+        return await locks.check_in(
+            file_id,
+            user,
+            content=content,
+            message=form.text("message")[:4000],
+            keep_locked=_flag(form.text("keep_locked"), "keep_locked"),
+            base_version=int(base) if base else None,
+        )
+
+
+@router.post("/files/{file_id}/renew", response_model=LockOut)
+async def renew(file_id: int, user: WriterUser, locks: LockServiceDep) -> LockOut:
+    """The holder extends the lock by LOCK_TTL_SECONDS from now."""
+    return await locks.renew(file_id, user)
+
+
+@router.post("/files/{file_id}/release", response_model=LockOut)
+async def release(file_id: int, user: WriterUser, locks: LockServiceDep) -> LockOut:
+    """Undo check-out (holder only)."""
+    return await locks.release(file_id, user)
+
+
+@router.post("/files/{file_id}/force-release", response_model=LockOut)
+async def force_release(file_id: int, admin: AdminUser, locks: LockServiceDep) -> LockOut:
+    """Admin override; audited, and the event names the former holder."""
+    return await locks.force_release(file_id, admin)
+
+
+@router.get("/locks", response_model=list[LockOut])
+async def list_locks(
+    user: ReaderUser, locks: LockServiceDep, holder: Annotated[str | None, Query(max_length=64)] = None
+) -> list[LockOut]:
+    return await locks.list(holder)
+
+
+@router.post("/admin/users/{user_id}/release-locks", response_model=ReleasedLocks)
+async def release_all_locks(user_id: int, admin: AdminUser, locks: LockServiceDep) -> ReleasedLocks:
+    """Release every lock one user holds (someone away or gone)."""
+    return await locks.release_all_of(user_id, admin)

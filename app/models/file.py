@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class File(Base):
+    """One vault path's life: its current head, and whether it is deleted (soft)."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        # One live file per path, ignoring case and Unicode form (path_key is NFC + casefold):
+        # Windows and macOS clients would otherwise overwrite one twin with the other.
+        Index("uq_files_live_path_key", "path_key", unique=True, postgresql_where=text("deleted_at IS NULL")),
+        Index("ix_files_updated_at_id", "updated_at", "id"),
+        Index("ix_files_size_id", "size", "id"),
+        Index("ix_files_path_id", "path", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    path_key: Mapped[str] = mapped_column(String(1024))
+    size: Mapped[int] = mapped_column(BigInteger)
+    blob_sha: Mapped[str] = mapped_column(String(64))
+    head_commit: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # After a check-in that changed content, only cooldown_user may check the file out until then.
+    cooldown_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cooldown_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class FileVersion(Base):
+    __tablename__ = "file_versions"
+    __table_args__ = (
+        UniqueConstraint("file_id", "version", name="uq_file_versions_file_id_version"),
+        Index("ix_file_versions_commit_sha", "commit_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    commit_sha: Mapped[str] = mapped_column(String(64))
+    blob_sha: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    author_name: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(String(4000), server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Lock(Base):
+    """An exclusive check-out. file_id is the primary key: one lock per file, by construction."""
+
+    __tablename__ = "locks"
+    __table_args__ = (Index("ix_locks_user_id", "user_id"), Index("ix_locks_expires_at", "expires_at"))
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("files.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    message: Mapped[str] = mapped_column(String(1000), server_default="")
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

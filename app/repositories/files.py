@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy.orm import aliased
+
+from app.models import File, FileVersion, Lock, User
+from app.repositories.base import Repository
+
+SortKey = Literal["name", "size", "updated"]
+Status = Literal["available", "checked_out"]
+# Any select statement, whatever its columns (SQLAlchemy 2.1 types Select by its column tuple).
+AnySelect = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A file with the names the API shows next to it."""
+
+    file: File
+    lock: Lock | None
+    holder: str | None
+    created_by: str | None
+    updated_by: str | None
+    deleted_by: str | None
+
+
+def path_lock_key(path_key: str) -> int:
+    """A signed 64-bit advisory-lock key for one vault path."""
+    return int.from_bytes(hashlib.blake2b(path_key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def live_lock_condition() -> ColumnElement[bool]:
+    """A lock counts while it has no expiry or its expiry is still ahead."""
+    return or_(Lock.expires_at.is_(None), Lock.expires_at > func.now())
+
+
+class FileRepository(Repository[File]):
+    model = File
+
+    async def lock_paths(self, path_keys: Sequence[str]) -> None:
+        """Serialise writers of the same paths until this transaction ends (sorted: no deadlocks)."""
+        for key in sorted({path_lock_key(k) for k in path_keys}):
+            await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+    async def get_live_by_key(self, path_key: str) -> File | None:
+        stmt = select(File).where(File.path_key == path_key, File.deleted_at.is_(None))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def get_for_update(self, file_id: int) -> File | None:
+        stmt = select(File).where(File.id == file_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def latest_deleted_by_key(self, path_key: str) -> File | None:
+        stmt = (
+            select(File)
+            .where(File.path_key == path_key, File.deleted_at.is_not(None))
+            .order_by(File.deleted_at.desc(), File.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    def _rows(self) -> AnySelect:
+        holder, creator, updater, deleter = (aliased(User) for _ in range(4))
+        live_lock = and_(Lock.file_id == File.id, live_lock_condition())
+        return (
+            select(File, Lock, holder.username, creator.username, updater.username, deleter.username)
+            .outerjoin(Lock, live_lock)
+            .outerjoin(holder, holder.id == Lock.user_id)
+            .outerjoin(creator, creator.id == File.created_by)
+            .outerjoin(updater, updater.id == File.updated_by)
+            .outerjoin(deleter, deleter.id == File.deleted_by)
+        )
+
+    async def row(self, file_id: int) -> FileRow | None:
+        result = (await self.session.execute(self._rows().where(File.id == file_id))).first()
+        return FileRow(*result) if result else None
+
+    async def live_row_by_key(self, path_key: str) -> FileRow | None:
+        stmt = self._rows().where(File.path_key == path_key, File.deleted_at.is_(None))
+        result = (await self.session.execute(stmt)).first()
+        return FileRow(*result) if result else None
+
+    def _filtered(
+        self, stmt: AnySelect, *, q: str | None, status: Status | None, holder: str | None, deleted: bool
+    ) -> AnySelect:
+        stmt = stmt.where(File.deleted_at.is_not(None) if deleted else File.deleted_at.is_(None))
+        if q:
+            stmt = stmt.where(File.path_key.contains(q.casefold(), autoescape=True))
+        if status == "checked_out":
+            stmt = stmt.where(Lock.file_id.is_not(None))
+        elif status == "available":
+            stmt = stmt.where(Lock.file_id.is_(None))
+        if holder:
+            holder_ids = select(User.id).where(func.lower(User.username) == holder.lower())
+            stmt = stmt.where(Lock.user_id.in_(holder_ids))
+        return stmt
+
+    async def search(
+        self,
+        *,
+        q: str | None,
+        status: Status | None,
+        holder: str | None,
+        deleted: bool,
+        sort: SortKey,
+        descending: bool,
+        after: tuple[Any, int] | None,
+        limit: int,
+    ) -> Sequence[FileRow]:
+        """One page in keyset order: `after` is the (sort value, id) of the previous page's last row."""
+        column: Any = {"name": File.path, "size": File.size, "updated": File.updated_at}[sort]
+        stmt = self._filtered(self._rows(), q=q, status=status, holder=holder, deleted=deleted)
+        if after is not None:
+            key = tuple_(column, File.id)
+            stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
+        order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
+        rows = await self.session.execute(stmt.order_by(*order).limit(limit))
+        return [FileRow(*r) for r in rows]
+
+    async def count(self, *, q: str | None, status: Status | None, holder: str | None, deleted: bool) -> int:
+        base = select(File.id).outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
+        stmt = self._filtered(base, q=q, status=status, holder=holder, deleted=deleted)
+        return (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+
+
+class VersionRepository(Repository[FileVersion]):
+    model = FileVersion
+
+    async def get(self, file_id: int, version: int) -> FileVersion | None:  # type: ignore[override]
+        stmt = select(FileVersion).where(FileVersion.file_id == file_id, FileVersion.version == version)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_commit(self, file_id: int, commit_prefix: str) -> FileVersion | None:
+        """The version of this file made by the commit (a prefix of 7+ hex digits); None if none or ambiguous."""
+        stmt = (
+            select(FileVersion)
+            .where(FileVersion.file_id == file_id, FileVersion.commit_sha.startswith(commit_prefix))
+            .order_by(FileVersion.version.desc())
+            .limit(2)
+        )
+        rows = (await self.session.execute(stmt)).scalars().all()
+        return rows[0] if len(rows) == 1 else None
+
+    async def page(self, file_id: int, *, before: int | None, limit: int) -> Sequence[FileVersion]:
+        stmt = select(FileVersion).where(FileVersion.file_id == file_id)
+        if before is not None:
+            stmt = stmt.where(FileVersion.version < before)
+        stmt = stmt.order_by(FileVersion.version.desc()).limit(limit)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def versions_by_commit(self, file_id: int) -> dict[str, int]:
+        stmt = select(FileVersion.commit_sha, FileVersion.version).where(FileVersion.file_id == file_id)
+        return {c: v for c, v in (await self.session.execute(stmt)).all()}
+
+    async def all_for_files(self) -> Sequence[tuple[File, FileVersion]]:
+        stmt = (
+            select(File, FileVersion)
+            .join(FileVersion, FileVersion.file_id == File.id)
+            .order_by(File.id, FileVersion.version)
+        )
+        return [(f, v) for f, v in (await self.session.execute(stmt)).all()]
+
+
+async def find_by_origin(session: Any, path: str, first_commit: str) -> File | None:
+    """The catalog file whose version 1 was made by this commit at this path."""
+    stmt = (
+        select(File)
+        .join(FileVersion, FileVersion.file_id == File.id)
+        .where(File.path == path, FileVersion.version == 1, FileVersion.commit_sha == first_commit)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
+
+
+async def version_numbers(session: Any, file_id: int) -> set[int]:
+    stmt = select(FileVersion.version).where(FileVersion.file_id == file_id)
+    return set((await session.execute(stmt)).scalars())

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class LockInfo(BaseModel):
+    holder: str
+    holder_id: int
+    message: str
+    since: datetime
+    until: datetime | None
+
+
+class FileOut(BaseModel):
+    id: int
+    path: str
+    size: int
+    version: int
+    blob_sha: str
+    head_commit: str
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    updated_by: str | None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    lock: LockInfo | None = None
+    cooldown_until: datetime | None = None
+
+
+class FilePage(BaseModel):
+    items: list[FileOut]
+    next_cursor: str | None
+    total: int = Field(description="Files matching the filters, all pages together")
+
+
+class UploadOut(BaseModel):
+    files: list[FileOut]
+    commit: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    commit: str
+    blob_sha: str
+    size: int
+    author: str
+    message: str
+    created_at: datetime
+
+
+class HistoryPage(BaseModel):
+    path: str
+    items: list[VersionOut]
+    next_cursor: str | None
+
+
+class TextDiff(BaseModel):
+    kind: Literal["text"] = "text"
+    path: str
+    from_version: int
+    to_version: int
+    diff: str = Field(description="Unified diff; empty when the two versions are identical")
+
+
+class BinarySide(BaseModel):
+    version: int
+    size: int
+    blob_sha: str
+
+
+class BinaryDiff(BaseModel):
+    kind: Literal["binary"] = "binary"
+    path: str
+    from_version: int
+    to_version: int
+    identical: bool
+    sides: list[BinarySide]
+
+
+class BlameLine(BaseModel):
+    line: int
+    version: int | None
+    commit: str
+    author: str
+    date: datetime
+    text: str
+
+
+class BlameOut(BaseModel):
+    path: str
+    version: int
+    lines: list[BlameLine]

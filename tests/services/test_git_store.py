@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app.storage.git_store import BlobTooLarge, Change, GitStore, GitStoreError, Identity
+
+ROOT = Path(__file__).resolve().parents[2]
+MakeFile = Callable[[bytes | str], Path]
+ANN = Identity("Ann Öberg", "ann@example.com")
+BOB = Identity("Bob", "bob@example.com")
+
+
+def git(repo: Path, *args: str, input: bytes | None = None) -> str:
+    """Independent checks run the git binary directly, not through the code under test."""
+    done = subprocess.run(["git", f"--git-dir={repo}", *args], input=input, capture_output=True, check=True)
+    return done.stdout.decode()
+
+
+@pytest.fixture
+def repo_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "vault.git"
+
+
+@pytest.fixture
+def store(repo_path: Path) -> GitStore:
+    store = GitStore(repo_path)
+    store.ensure_repo()
+    return store
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> MakeFile:
+    """Make temp source files the way the upload code does."""
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    counter = iter(range(1_000_000))
+
+    def make(content: bytes | str) -> Path:
+        path = folder / f"upload-{next(counter)}"
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+
+    return make
+
+
+def test_ensure_repo_creates_a_bare_repository_once(repo_path: Path) -> None:
+    store = GitStore(repo_path)
+    store.ensure_repo()
+    store.ensure_repo()  # idempotent
+    assert git(repo_path, "rev-parse", "--is-bare-repository").strip() == "true"
+    assert git(repo_path, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert git(repo_path, "config", "core.fsync").strip() == "committed"
+    assert [p.name for p in repo_path.parent.iterdir()] == ["vault.git"]  # no staging leftovers
+
+
+async def test_relative_repository_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = GitStore(Path("data/vault.git"))
+    store.ensure_repo()
+    Path("part.nc").write_bytes(b"G0\n")
+    blob = (await store.write([Change("part.nc", Path("part.nc"))], author=ANN, message="rel")).blobs["part.nc"]
+    assert b"".join([c async for c in store.stream_blob(blob.sha)]) == b"G0\n"
+
+
+async def test_empty_repository(store: GitStore) -> None:
+    assert await store.head() is None
+    assert await store.commits() == []
+    assert await store.resolve_commit("abcd") is None
+
+
+async def test_write_and_read_back_exact_bytes(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+    content = bytes(range(256)) * 3 + b"\r\n\n"  # every byte value, and a trailing newline to keep
+    result = await store.write([Change("jobs/a.nc", files(content))], author=ANN, message="Add a")
+
+    assert result.parent_sha is None
+    assert await store.head() == result.commit_sha
+    blob = result.blobs["jobs/a.nc"]
+    assert blob.size == len(content)
+    assert blob.sha == git(repo_path, "hash-object", "--stdin", input=content).strip()
+    assert await store.blob_at("main", "jobs/a.nc") == blob
+    assert await store.blob_at(result.commit_sha, "jobs/a.nc") == blob
+    assert await store.blob_at("main", "jobs") is None  # a folder is not a file
+    assert await store.blob_at("main", "jobs/b.nc") is None
+    assert await store.blob_size(blob.sha) == len(content)
+    assert await store.read_blob(blob.sha, limit=len(content)) == content
+    assert b"".join([chunk async for chunk in store.stream_blob(blob.sha)]) == content
+    assert git(repo_path, "log", "-1", "--format=%an <%ae>|%cn|%s", "main").strip() == (
+        "Ann Öberg <ann@example.com>|camvault|Add a"
+    )
+
+
+async def test_new_version_and_identical_content_are_both_commits(store: GitStore, files: MakeFile) -> None:
+    first = await store.write([Change("a.nc", files("G0\n"))], author=ANN, message="v1")
+    second = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v2")
+    third = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v3 same bytes")
+
+    assert second.parent_sha == first.commit_sha
+    assert third.parent_sha == second.commit_sha
+    assert third.blobs["a.nc"] == second.blobs["a.nc"]
+    assert await store.blob_at(first.commit_sha, "a.nc") == first.blobs["a.nc"]
+    assert await store.hash_file(files("G1\n")) == second.blobs["a.nc"].sha
+    assert [c.sha for c in await store.commits()] == [first.commit_sha, second.commit_sha, third.commit_sha]
+
+
+async def test_delete_and_restore(store: GitStore, files: MakeFile) -> None:
+    added = await store.write(
+        [Change("a.nc", files("A\n")), Change("keep/b.nc", files("B\n"))], author=ANN, message="two files"
+    )
+    await store.write([Change("a.nc", None)], author=BOB, message="delete a")
+    assert await store.blob_at("main", "a.nc") is None
+    assert await store.blob_at("main", "keep/b.nc") == added.blobs["keep/b.nc"]
+
+    restored = await store.write(
+        [Change("a.nc", None, blob_sha=added.blobs["a.nc"].sha)], author=BOB, message="restore a"
+    )
+    assert restored.blobs["a.nc"] == added.blobs["a.nc"]
+    assert await store.blob_at("main", "a.nc") == added.blobs["a.nc"]
+    assert [[(f.path, f.status) for f in c.changes] for c in await store.commits()] == [
+        [("a.nc", "A"), ("keep/b.nc", "A")],
+        [("a.nc", "D")],
+        [("a.nc", "A")],
+    ]
+
+
+async def test_failing_write_leaves_the_branch_unchanged(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+    base = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="base")
+
+    with pytest.raises(GitStoreError):
+        await store.write(
+            [Change("b.nc", files("B\n")), Change("c.nc", repo_path.parent / "does-not-exist")],
+            author=ANN,
+            message="broken",
+        )
+    with pytest.raises(GitStoreError, match="No such blob"):
+        await store.write([Change("b.nc", None, blob_sha="1" * 40)], author=ANN, message="bad restore")
+    with pytest.raises(GitStoreError):  # a file cannot silently become a folder
+        await store.write([Change("a.nc/inner.nc", files("X\n"))], author=ANN, message="file to folder")
+    with pytest.raises(ValueError, match="only once"):
+        await store.write([Change("a.nc", None), Change("a.nc", None)], author=ANN, message="twice")
+
+    assert await store.head() == base.commit_sha
+    assert git(repo_path, "rev-list", "--count", "main").strip() == "1"
+    assert await store.fsck()
+
+
+async def test_history_with_unicode_paths_and_metadata(store: GitStore, files: MakeFile) -> None:
+    paths = ["Kunden/Müller GmbH/Welle Ø20.nc", "治具/夹具 1.nc", "with\ttab?/-dash ,comma.nc", ":(glob)*.nc"]
+    first = await store.write([Change(p, files(p)) for p in paths], author=ANN, message="Import\n\nfrom the old share")
+    second = await store.write([Change(paths[0], files("v2"))], author=BOB, message="Ändern")
+
+    commits = await store.commits()
+    assert [c.sha for c in commits] == [first.commit_sha, second.commit_sha]
+    one, two = commits
+    assert (one.parent_sha, two.parent_sha) == (None, first.commit_sha)
+    assert (one.author_name, one.author_email) == (ANN.name, ANN.email)
+    assert one.message == "Import\n\nfrom the old share"
+    assert two.message == "Ändern"
+    assert one.authored_at.tzinfo is not None
+    assert abs((datetime.now(UTC) - one.authored_at).total_seconds()) < 60
+    assert {f.path: (f.status, f.blob) for f in one.changes} == {p: ("A", first.blobs[p]) for p in paths}
+    assert [(f.path, f.status, f.blob) for f in two.changes] == [(paths[0], "M", second.blobs[paths[0]])]
+    assert await store.blob_at("main", paths[3]) == first.blobs[paths[3]]
+
+
+async def test_commits_reads_thousands_of_commits_in_one_pass(store: GitStore, repo_path: Path) -> None:
+    # Build 3000 commits quickly with fast-import rather than through the code under test.
+    stream = []
+    for i in range(3000):
+        data = f"rev {i}\n".encode()
+        stream.append(
+            b"commit refs/heads/main\n"
+            + f"author W{i % 7} <w@x> {1_700_000_000 + i} +0100\ncommitter c <c@x> {1_700_000_000 + i} +0000\n".encode()
+            + f"data {len(f'c{i}')}\nc{i}\n".encode()
+            + f"M 100644 inline part {i % 50}.nc\ndata {len(data)}\n".encode()
+            + data
+            + b"\n"
+        )
+    git(repo_path, "fast-import", "--quiet", input=b"".join(stream))
+
+    started = time.monotonic()
+    commits = await store.commits()
+    elapsed = time.monotonic() - started
+
+    assert len(commits) == 3000
+    assert elapsed < 10, elapsed
+    assert [c.message for c in commits[:3]] == ["c0", "c1", "c2"]
+    last = commits[-1]
+    assert last.author_name == "W3"  # 2999 % 7
+    assert last.authored_at.utcoffset() is not None and last.authored_at.utcoffset().total_seconds() == 3600
+    assert [(f.path, f.status) for f in last.changes] == [("part 49.nc", "M")]
+    assert last.changes[0].blob is not None and last.changes[0].blob.size == len("rev 2999\n")
+    assert [(f.path, f.status) for f in commits[0].changes] == [("part 0.nc", "A")]
+
+
+async def test_concurrent_writes_in_one_process_lose_nothing(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+    # Several GitStore objects on one repository race through the compare-and-swap, not just the in-process lock.
+    stores = [store, *(GitStore(repo_path) for _ in range(3))]
+    results = await asyncio.gather(
+        *(stores[i % 4].write([Change(f"p/{i}.nc", files(f"{i}\n"))], author=ANN, message=f"w{i}") for i in range(40))
+    )
+    assert len({r.commit_sha for r in results}) == 40
+    assert_linear_with_paths(repo_path, {f"p/{i}.nc" for i in range(40)}, commits=40)
+
+
+# A writer process: waits for the go file so all writers start together, then makes `count` commits at once.
+WRITER = """
+import asyncio, sys, time
+from pathlib import Path
+from app.storage.git_store import Change, GitStore, Identity
+
+repo, worker, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+go, tmp = Path(sys.argv[4]), Path(sys.argv[5])
+deadline = time.monotonic() + 60
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit("no go signal")
+    time.sleep(0.002)
+store = GitStore(repo)
+store.ensure_repo()
+
+async def one(i):
+    src = tmp / f"w{worker}-{i}"
+    src.write_bytes(f"worker {worker} file {i}\\n".encode())
+    who = Identity(f"worker {worker}", "w@example.com")
+    await store.write([Change(f"w{worker}/f{i}.nc", src)], author=who, message=f"w{worker} f{i}")
+
+async def main():
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+asyncio.run(main())
+"""
+
+
+def run_writers(repo: Path, tmp: Path, workers: int, per_worker: int) -> None:
+    go = tmp / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(repo), str(w), str(per_worker), str(go), str(tmp)],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+        )
+        for w in range(workers)
+    ]
+    go.touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+
+
+def assert_linear_with_paths(repo: Path, paths: set[str], *, commits: int) -> None:
+    assert git(repo, "rev-list", "--count", "main").strip() == str(commits)
+    assert git(repo, "rev-list", "--merges", "main").strip() == ""
+    # Linear: every commit but the root has exactly one parent.
+    parents = [line.split()[1:] for line in git(repo, "rev-list", "--parents", "main").splitlines()]
+    assert sorted(len(p) for p in parents) == [0] + [1] * (commits - 1)
+    assert set(git(repo, "ls-tree", "-r", "-z", "--name-only", "main").split("\0")) - {""} == paths
+    git(repo, "fsck", "--strict", "--no-dangling")  # raises on any error
+
+
+def test_concurrent_writes_from_processes_lose_nothing(repo_path: Path, tmp_path: Path) -> None:
+    # The repository does not exist yet: the writers also race to create it.
+    run_writers(repo_path, tmp_path, workers=4, per_worker=10)
+    expected = {f"w{w}/f{i}.nc" for w in range(4) for i in range(10)}
+    assert_linear_with_paths(repo_path, expected, commits=40)
+    for path in sorted(expected):
+        worker, name = path.split("/")
+        blob = git(repo_path, "cat-file", "blob", f"main:{path}")
+        assert blob == f"worker {worker[1:]} file {name[1:-3]}\n"
+    assert asyncio.run(GitStore(repo_path).fsck())
+
+
+def test_processes_racing_to_create_the_repository(repo_path: Path, tmp_path: Path) -> None:
+    run_writers(repo_path, tmp_path, workers=6, per_worker=0)
+    assert git(repo_path, "rev-parse", "--is-bare-repository").strip() == "true"
+    assert [p.name for p in repo_path.parent.iterdir()] == ["vault.git"]
+
+
+async def test_stream_large_blob_in_chunks_and_ranges(store: GitStore, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    content = os.urandom(20 * 1024 * 1024 + 123)
+    source.write_bytes(content)
+    blob = (await store.write([Change("big.pdf", source)], author=ANN, message="big")).blobs["big.pdf"]
+    assert blob.size == len(content)
+
+    digest, sizes = hashlib.sha256(), []
+    async for chunk in store.stream_blob(blob.sha, chunk_size=1 << 16):
+        digest.update(chunk)
+        sizes.append(len(chunk))
+    assert digest.digest() == hashlib.sha256(content).digest()
+    assert max(sizes) <= 1 << 16 and len(sizes) >= len(content) // (1 << 16)
+
+    async def part(start: int, end: int | None) -> bytes:
+        return b"".join([c async for c in store.stream_blob(blob.sha, start, end, chunk_size=50_000)])
+
+    assert await part(1_000_001, 5_000_007) == content[1_000_001:5_000_007]
+    assert await part(len(content) - 10, None) == content[-10:]
+    assert await part(len(content) - 10, len(content) + 99) == content[-10:]
+    assert await part(7, 7) == b""
+    with pytest.raises(BlobTooLarge):
+        await store.read_blob(blob.sha, limit=1024)
+
+
+async def test_stream_stopped_early_kills_git(store: GitStore, tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"x" * (8 * 1024 * 1024))
+    blob = (await store.write([Change("big.nc", source)], author=ANN, message="big")).blobs["big.nc"]
+    me = psutil.Process()
+
+    stream = store.stream_blob(blob.sha, chunk_size=1024)
+    assert len(await anext(stream)) <= 1024  # type: ignore[arg-type]
+    assert any("git" in child.name() for child in me.children())
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert not [c for c in me.children() if "git" in c.name() and c.status() != psutil.STATUS_ZOMBIE]
+    assert not [c for c in me.children() if "git" in c.name()]  # reaped, not left as a zombie
+
+
+async def test_stream_unknown_blob_fails(store: GitStore) -> None:
+    with pytest.raises(GitStoreError):
+        _ = [c async for c in store.stream_blob("1" * 40)]
+
+
+async def test_blame_names_the_commit_of_each_line(store: GitStore, files: MakeFile) -> None:
+    first = await store.write([Change("p.nc", files("G0 X0\nG1 X1\nM30\n"))], author=ANN, message="v1")
+    second = await store.write([Change("p.nc", files("G0 X0\nG1 X2 (Ø fix)\nM30\n"))], author=BOB, message="v2")
+
+    lines = await store.blame(second.commit_sha, "p.nc")
+    assert [(line.line_no, line.commit, line.author, line.text) for line in lines] == [
+        (1, first.commit_sha, ANN.name, "G0 X0"),
+        (2, second.commit_sha, BOB.name, "G1 X2 (Ø fix)"),
+        (3, first.commit_sha, ANN.name, "M30"),
+    ]
+    assert all(line.date.tzinfo is not None for line in lines)
+    assert [line.commit for line in await store.blame(first.commit_sha, "p.nc")] == [first.commit_sha] * 3
+
+
+async def test_resolve_commit_only_finds_commits_on_the_branch(
+    store: GitStore, repo_path: Path, files: MakeFile
+) -> None:
+    result = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")
+    sha = result.commit_sha
+    assert await store.resolve_commit(sha) == sha
+    assert await store.resolve_commit(sha[:8].upper()) == sha
+    assert await store.rev_exists(sha)
+    assert await store.resolve_commit(result.blobs["a.nc"].sha) is None  # a blob, not a commit
+    assert await store.resolve_commit("main") is None  # only shas
+    assert await store.resolve_commit("-p") is None
+    # A commit object that never made it onto the branch (like a writer's lost race) does not count.
+    tree = git(repo_path, "mktree", input=b"").strip()
+    orphan = git(repo_path, "commit-tree", tree, "-m", "orphan").strip()
+    assert await store.resolve_commit(orphan) is None
+    assert not await store.rev_exists(orphan)
+
+
+async def test_fsck_detects_a_damaged_object(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+    blob = (await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")).blobs["a.nc"]
+    assert await store.fsck()
+    loose = repo_path / "objects" / blob.sha[:2] / blob.sha[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    assert not await store.fsck()

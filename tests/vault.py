@@ -1,0 +1,77 @@
+"""Helpers for tests that upload, check out and check in through the real API."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    files: dict[str, bytes],
+    *,
+    folder: str = "",
+    message: str = "",
+) -> httpx.Response:
+    parts = [("files", (name, data, "application/octet-stream")) for name, data in files.items()]
+    return await client.post("/api/files", files=parts, data={"folder": folder, "message": message}, headers=headers)
+
+
+async def upload_raw_name(client: httpx.AsyncClient, headers: dict[str, str], name: str, data: bytes) -> httpx.Response:
+    """Upload one file whose name travels as raw UTF-8 bytes in the multipart header.
+
+    httpx (like browsers) percent-encodes control characters and quotes in file names, so a NUL or
+    a BEL would never reach the server through `upload`; a hostile client can send them as they are.
+    """
+    boundary = "camvault-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode("utf-8", "surrogateescape")
+    body = head + data + f"\r\n--{boundary}--\r\n".encode()
+    return await client.post(
+        "/api/files", content=body, headers=headers | {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
+
+
+async def upload_one(client: httpx.AsyncClient, headers: dict[str, str], name: str, data: bytes) -> dict[str, object]:
+    r = await upload(client, headers, {name: data})
+    assert r.status_code == 201, r.text
+    return r.json()["files"][0]  # type: ignore[no-any-return]
+
+
+async def check_in(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    file_id: object,
+    data: bytes | None,
+    *,
+    message: str = "",
+    keep_locked: bool = False,
+    base_version: int | None = None,
+) -> httpx.Response:
+    form = {"message": message, "keep_locked": "true" if keep_locked else "false"}
+    if base_version is not None:
+        form["base_version"] = str(base_version)
+    files = [("file", ("upload.bin", data, "application/octet-stream"))] if data is not None else None
+    if files is None:
+        # multipart without a file part: a release with a message
+        return await client.post(f"/api/files/{file_id}/checkin", data=form, files={"_": (None, "")}, headers=headers)
+    return await client.post(f"/api/files/{file_id}/checkin", data=form, files=files, headers=headers)
+
+
+async def new_version(
+    client: httpx.AsyncClient, headers: dict[str, str], file_id: object, data: bytes, message: str = "edit"
+) -> dict[str, object]:
+    r = await client.post(f"/api/files/{file_id}/checkout", json={"message": message}, headers=headers)
+    assert r.status_code == 200, r.text
+    r = await check_in(client, headers, file_id, data, message=message)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
