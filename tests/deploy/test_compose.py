@@ -1,0 +1,194 @@
+"""The deployment files: docker-compose.yml validates and has the intended shape; nginx.conf parses.
+
+No Docker engine is needed: `docker compose config` only reads and resolves the file. The tools
+come from Debian: `docker-compose` (Compose v1, used when the `docker compose` plugin is absent)
+and `nginx-light` (or `nginx`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+NGINX_CONF = ROOT / "nginx.conf"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+# Host variables that would change what compose resolves; the tests use the .env they write.
+_COMPOSE_VARS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "HTTP_PORT", "WEB_CONCURRENCY")
+
+
+def _compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def _compose_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _COMPOSE_VARS and not k.startswith("COMPOSE_")}
+    env["COMPOSE_PROJECT_NAME"] = "camvaulttest"
+    return env
+
+
+def _project(tmp_path: Path, env_lines: list[str]) -> Path:
+    """A copy of the compose project (the file and a .env) in tmp_path: the work tree stays untouched."""
+    shutil.copy(COMPOSE_FILE, tmp_path / "docker-compose.yml")
+    (tmp_path / ".env").write_text("\n".join(env_lines) + "\n")
+    return tmp_path
+
+
+def _env_example_lines() -> list[str]:
+    assert ENV_EXAMPLE.is_file(), ".env.example is missing"
+    return ENV_EXAMPLE.read_text().splitlines()
+
+
+def _run_compose(cmd: list[str], project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*cmd, "-f", str(project / "docker-compose.yml"), *args],
+        cwd=project,
+        env=_compose_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _published_services(compose: dict) -> set[str]:
+    return {name for name, service in compose["services"].items() if service.get("ports")}
+
+
+def _assert_shape(compose: dict) -> None:
+    services = compose["services"]
+    assert set(services) == {"db", "app", "nginx"}
+    assert _published_services(compose) == {"nginx"}, "only nginx may publish a port"
+    depends = services["app"]["depends_on"]
+    assert isinstance(depends, dict), "app must wait for db with a condition, not the list form"
+    assert depends["db"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["db"] and "pg_isready" in str(services["db"]["healthcheck"]["test"])
+    for name, service in services.items():
+        assert service.get("restart") == "unless-stopped", name
+    assert services["db"]["image"].startswith("postgres:17")
+    assert services["nginx"]["image"].startswith("nginx:")
+    assert {"pgdata", "vault"} <= set(compose["volumes"])
+
+
+def test_compose_file_shape() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    _assert_shape(compose)
+    app = compose["services"]["app"]
+    assert app["build"] == {"context": ".", "dockerfile": "docker/Dockerfile"}
+    assert app["env_file"] == ".env"
+    assert any(str(v).endswith(":/data") for v in app["volumes"])
+    assert app["environment"]["DATA_DIR"] == "/data"
+    assert "@db:5432/" in app["environment"]["DATABASE_URL"]
+    nginx_mounts = compose["services"]["nginx"]["volumes"]
+    assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx_mounts
+    assert "./app/static:/usr/share/nginx/html:ro" in nginx_mounts
+
+
+def test_compose_config_validates(tmp_path: Path) -> None:
+    cmd = _compose_command()
+    if cmd is None:
+        reason = "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
+        print(reason)
+        pytest.skip(reason)
+    # .env.example as shipped must be enough for the file to resolve (it sets POSTGRES_PASSWORD).
+    project = _project(tmp_path, _env_example_lines())
+    result = _run_compose(cmd, project, "config", "-q")
+    assert result.returncode == 0, result.stderr
+
+    resolved = _run_compose(cmd, project, "config")
+    assert resolved.returncode == 0, resolved.stderr
+    compose = yaml.safe_load(resolved.stdout)
+    _assert_shape(compose)
+    app_env = compose["services"]["app"]["environment"]
+    assert app_env["DATA_DIR"] == "/data"
+    assert app_env["ENV"] == "production"
+    assert re.fullmatch(r"postgresql\+asyncpg://[^:@/]+:[^@/]+@db:5432/[^/]+", app_env["DATABASE_URL"]), app_env
+
+
+def test_compose_config_requires_postgres_password(tmp_path: Path) -> None:
+    cmd = _compose_command()
+    if cmd is None:
+        pytest.skip(
+            "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
+        )
+    lines = [line for line in _env_example_lines() if not line.startswith("POSTGRES_PASSWORD=")]
+    result = _run_compose(cmd, _project(tmp_path, lines), "config", "-q")
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+# --- nginx ----------------------------------------------------------------------------------
+
+
+def _size_bytes(value: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)([kKmMgG]?)", value).groups()  # type: ignore[union-attr]
+    return int(number) * 1024 ** {"": 0, "k": 1, "m": 2, "g": 3}[unit.lower()]
+
+
+def test_nginx_conf_contract() -> None:
+    conf = NGINX_CONF.read_text()
+    # Deployment tooling and the test below rewrite these; they must stay single and literal.
+    assert conf.count("server app:8000;") == 1
+    assert conf.count("/usr/share/nginx/html") == 1
+    assert conf.count("pid /var/run/nginx.pid;") == 1
+    # Nothing that carries a query string (a WebSocket ?token=) may be logged.
+    formats = re.findall(r"log_format\s+\w+\s+((?:'[^']*'\s*)+);", conf)
+    assert formats, "no log_format found"
+    for fmt in formats:
+        assert "$uri" in fmt
+        for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$http_referer"):
+            assert leaky not in fmt, leaky
+    # client_max_body_size must match the app's default MAX_UPLOAD_BYTES.
+    sizes = re.findall(r"client_max_body_size\s+(\w+);", conf)
+    assert sizes and all(_size_bytes(s) == Settings.model_fields["max_upload_bytes"].default for s in sizes)
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+        assert re.search(rf"add_header\s+{header}\s+.+\s+always;", conf), header
+
+
+def _nginx_binary() -> str | None:
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+def test_nginx_config_parses(tmp_path: Path) -> None:
+    nginx = _nginx_binary()
+    if nginx is None:
+        reason = "nginx is not installed (Debian: apt-get install nginx-light)"
+        print(reason)
+        pytest.skip(reason)
+    html = tmp_path / "html"
+    html.mkdir()
+    temp_paths = "".join(
+        f"\n    {kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = (
+        NGINX_CONF.read_text()
+        .replace("server app:8000;", "server 127.0.0.1:8000;")
+        .replace("/usr/share/nginx/html", str(html))
+        .replace("pid /var/run/nginx.pid;", f"pid {tmp_path / 'nginx.pid'};")
+        .replace("\nhttp {", "\nhttp {" + temp_paths, 1)
+    )
+    path = tmp_path / "nginx.conf"
+    path.write_text(conf)
+    result = subprocess.run(
+        [nginx, "-t", "-c", str(path), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
