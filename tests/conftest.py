@@ -20,6 +20,7 @@ from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services.users import UserService
 from tests.db import create_database, drop_database
+from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
 
@@ -128,3 +129,11 @@ def login(client: httpx.AsyncClient) -> Login:
 async def admin(make_user: MakeUser, login: Login) -> tuple[User, dict[str, str]]:
     user = await make_user("boss", Role.admin)
     return user, await login("boss")
+
+
+@pytest.fixture
+def workers(app: FastAPI, database_url: str, settings: Settings, tmp_path: Path) -> Iterator[list[LiveServer]]:
+    """Two real server processes on the test's database and DATA_DIR (beside the in-process `app`)."""
+    env = server_env(database_url, settings.data_dir)
+    with live_servers(env, tmp_path / "servers", count=2) as servers:
+        yield servers
