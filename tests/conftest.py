@@ -134,6 +134,7 @@ async def admin(make_user: MakeUser, login: Login) -> tuple[User, dict[str, str]
 @pytest.fixture
 def workers(app: FastAPI, database_url: str, settings: Settings, tmp_path: Path) -> Iterator[list[LiveServer]]:
     """Two real server processes on the test's database and DATA_DIR (beside the in-process `app`)."""
-    env = server_env(database_url, settings.data_dir)
+    # The same signing key as the in-process app, so a token from `login` works on every worker.
+    env = server_env(database_url, settings.data_dir, secret_key=settings.secret_key)
     with live_servers(env, tmp_path / "servers", count=2) as servers:
         yield servers

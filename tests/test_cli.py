@@ -1,49 +1,27 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.cli import camvault
 from tests.conftest import sql
-
-
-def _camvault(settings: Settings, *args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "DATA_DIR": str(settings.data_dir),
-        "SECRET_KEY": settings.jwt_secret,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=Path(__file__).parent.parent,
-        timeout=60,
-    )
 
 
 async def test_create_user_reads_the_password_from_stdin(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings, db: AsyncSession
 ) -> None:
-    done = _camvault(settings, "create-user", "chief", "--role", "admin", stdin="a very long password\n")
+    done = camvault(settings, "create-user", "chief", "--role", "admin", stdin="a very long password\n")
     assert done.returncode == 0, done.stderr
     r = await client.post("/api/auth/token", json={"login": "chief", "password": "a very long password"})
     assert r.status_code == 200
     assert r.json()["user"]["role"] == "admin"
     assert (await sql(db, "SELECT action, target FROM audit_events"))[0] == ("user.created", "chief")
-    again = _camvault(settings, "create-user", "CHIEF", stdin="a very long password\n")
+    again = camvault(settings, "create-user", "CHIEF", stdin="a very long password\n")
     assert again.returncode == 1 and "already taken" in again.stderr
-    short = _camvault(settings, "create-user", "shorty", stdin="short\n")
+    short = camvault(settings, "create-user", "shorty", stdin="short\n")
     assert short.returncode == 2
 
 

@@ -68,6 +68,26 @@ class AuditRepository(Repository[AuditEvent]):
         stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def latest_lock_event(
+        self, *, target: str, file_id: int, user_id: int, acted: Sequence[str], suffered: Sequence[str]
+    ) -> AuditEvent | None:
+        """The newest event on one file where the user did one of `acted`, or lost a lock by one of `suffered`
+        (those rows name the former holder in details.holder_id)."""
+        stmt = (
+            select(AuditEvent)
+            .where(
+                AuditEvent.target == target,  # indexed; file_id then picks this file among same-path ones
+                AuditEvent.details["file_id"].as_integer() == file_id,
+                or_(
+                    and_(AuditEvent.action.in_(acted), AuditEvent.actor_id == user_id),
+                    and_(AuditEvent.action.in_(suffered), AuditEvent.details["holder_id"].as_integer() == user_id),
+                ),
+            )
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def failed_logins(
         self, *, username: str, client_ip: str | None, window_start: datetime
     ) -> tuple[list[datetime], list[datetime]]:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,7 +54,7 @@ class IncomingFile:
     """An uploaded file already on disk (a temp file), with the name the client gave it."""
 
     filename: str
-    source: Any  # pathlib.Path; Any keeps this module free of API types
+    source: Path
     size: int
 
 
@@ -74,6 +75,15 @@ async def commit_to_vault(store: GitStore, changes: list[Change], *, author: Use
         return await store.write(changes, author=identity(author), message=message)
     except GitStoreError:
         logger.exception("git write failed user=%s paths=%s", author.username, [c.path for c in changes][:5])
+        raise StorageUnavailable() from None
+
+
+async def blob_sha_of(store: GitStore, source: Path) -> str:
+    """The Git blob id `source` would get (to spot a check-in of unchanged content); nothing is stored."""
+    try:
+        return await store.hash_file(source)
+    except GitStoreError:
+        logger.exception("git hash-object failed source=%s", source)
         raise StorageUnavailable() from None
 
 
@@ -346,7 +356,7 @@ class FileService:
             author=user,
             message=commit_message(summary, "upload", user, message),
         )
-        now = datetime.now(UTC)
+        now = result.committed_at
         created: list[File] = []
         for path, key in zip(paths, keys, strict=True):
             blob = result.blobs[path]
@@ -415,7 +425,7 @@ class FileService:
         )
         if lock is not None:
             await self.locks.delete(file.id)
-        file.deleted_at = datetime.now(UTC)
+        file.deleted_at = result.committed_at
         file.deleted_by = admin.id
         file.head_commit = result.commit_sha
         await audit.record(
@@ -451,7 +461,7 @@ class FileService:
         file.deleted_at = None
         file.deleted_by = None
         file.head_commit = result.commit_sha
-        file.updated_at = datetime.now(UTC)
+        file.updated_at = result.committed_at
         file.updated_by = admin.id
         await audit.record(
             self.session,

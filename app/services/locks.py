@@ -17,15 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import Conflict, Cooldown, LockHeld, NotFound
 from app.models import File, FileVersion, Lock, User
+from app.repositories.audit import AuditRepository
 from app.repositories.files import FileRepository, VersionRepository
 from app.repositories.locks import LockRepository
 from app.repositories.users import UserRepository
 from app.schemas.lock import CheckInOut, CheckOutOut, LockOut, ReleasedLocks
 from app.services import audit, events
-from app.services.files import FileService, IncomingFile, commit_message, commit_to_vault
+from app.services.files import FileService, IncomingFile, blob_sha_of, commit_message, commit_to_vault
 from app.storage.git_store import Change, GitStore
 
 logger = logging.getLogger(__name__)
+
+# Audit actions of the lock life cycle; the lost-lock rule in _own_live_lock reads them back.
+CHECKED_OUT = "lock.checkout"
+CHECKED_IN = "lock.checkin"
+RELEASED = "lock.released"
+EXPIRED = "lock.expired"
+FORCE_RELEASED = "lock.force_released"
 
 SWEEPER_LOCK = 0x63616D0002  # advisory-lock key: one sweeper per cluster
 SWEEP_BATCH = 200
@@ -52,6 +60,7 @@ class LockService:
         self.versions = VersionRepository(session)
         self.locks = LockRepository(session)
         self.users = UserRepository(session)
+        self.audit = AuditRepository(session)
         self.file_service = FileService(session, settings, store)
 
     async def _live_file(self, file_id: int) -> File:
@@ -86,7 +95,7 @@ class LockService:
             await self._record_expiry(*expired, file)
         await audit.record(
             self.session,
-            "lock.checkout",
+            CHECKED_OUT,
             actor=user,
             target=file.path,
             details={"file_id": file.id, "message": message, "until": lock.expires_at},
@@ -108,13 +117,38 @@ class LockService:
         return CheckOutOut(file=out, lock=out.lock, head_version=out.version)
 
     async def _own_live_lock(self, file: File, user: User) -> Lock:
-        """The caller's live lock on the file: 409 when nobody holds it, 403 when someone else does."""
-        lock = await self.locks.get_any(file.id, for_update=True)
-        if lock is None or (lock.expires_at is not None and lock.expires_at <= datetime.now(UTC)):
-            raise Conflict(f"{file.path!r} is not checked out" + (" (your lock expired)" if lock else ""))
-        if lock.user_id != user.id:
-            raise await self._holder_error(lock, status_code=403)
-        return lock
+        """The caller's live lock on the file, or the reason there is none.
+
+        409 when nobody holds it, or when the caller's own check-out was taken away (it expired, or an
+        admin force-released it) even if someone else holds the file now: the caller is in conflict with
+        what happened, not poking at a stranger's lock. 403 when someone else holds it and the caller's
+        last check-out ended normally (or never was).
+        """
+        lock = await self.locks.get_live(file.id, for_update=True)
+        if lock is not None and lock.user_id == user.id:
+            return lock
+        last = await self.audit.latest_lock_event(
+            target=file.path,
+            file_id=file.id,
+            user_id=user.id,
+            acted=(CHECKED_OUT, CHECKED_IN, RELEASED),
+            suffered=(EXPIRED, FORCE_RELEASED),
+        )
+        if last is not None and last.action in (EXPIRED, FORCE_RELEASED):
+            how = "expired" if last.action == EXPIRED else f"was force-released by {last.actor_name}"
+            now_held = ""
+            if lock is not None:
+                holder = await self.users.get(lock.user_id)
+                now_held = f"; {holder.username if holder else '?'} has it checked out now"
+            raise Conflict(
+                f"Your check-out of {file.path!r} {how} at {last.at.isoformat(timespec='seconds')}{now_held}. "
+                "Nothing was saved: check the file out again to continue."
+            )
+        if lock is None:
+            stale = await self.locks.get_any(file.id)
+            expired = " (your check-out expired)" if stale is not None and stale.user_id == user.id else ""
+            raise Conflict(f"{file.path!r} is not checked out{expired}")
+        raise await self._holder_error(lock, status_code=403)
 
     async def check_in(
         self,
@@ -127,7 +161,7 @@ class LockService:
         base_version: int | None,
     ) -> CheckInOut:
         file = await self._live_file(file_id)
-        lock = await self._own_live_lock(file, user)
+        await self._own_live_lock(file, user)
         new_version = False
         note = "Released without changes"
         if content is not None:
@@ -136,7 +170,7 @@ class LockService:
                     f"{file.path!r} is at version {file.version}; your copy was edited from version {base_version}. "
                     "Download the latest version and merge your changes."
                 )
-            if await self.store.hash_file(content.source) == file.blob_sha:
+            if await blob_sha_of(self.store, content.source) == file.blob_sha:
                 note = "Content is identical to the latest version; no new version was made"
             else:
                 await self._commit_version(file, user, content, message)
@@ -148,7 +182,7 @@ class LockService:
             await self.locks.delete(file.id)
         await audit.record(
             self.session,
-            "lock.checkin",
+            CHECKED_IN,
             actor=user,
             target=file.path,
             details={
@@ -170,7 +204,6 @@ class LockService:
                 version=file.version,
             )
         await self.session.commit()
-        del lock
         return CheckInOut(
             file=await self.file_service.get(file.id),
             new_version=new_version,
@@ -188,7 +221,7 @@ class LockService:
             message=commit_message(f"Check in {file.path} (version {number})", "checkin", user, message),
         )
         blob = result.blobs[file.path]
-        now = datetime.now(UTC)
+        now = result.committed_at
         await self.versions.add(
             FileVersion(
                 file_id=file.id,
@@ -205,7 +238,8 @@ class LockService:
         file.version, file.blob_sha, file.size, file.head_commit = number, blob.sha, blob.size, result.commit_sha
         file.updated_at, file.updated_by = now, user.id
         if self.settings.edit_cooldown_seconds > 0:
-            file.cooldown_until = now + timedelta(seconds=self.settings.edit_cooldown_seconds)
+            # From the real clock, not the commit's whole second: the cooldown is never cut short.
+            file.cooldown_until = datetime.now(UTC) + timedelta(seconds=self.settings.edit_cooldown_seconds)
             file.cooldown_user_id = user.id
         await audit.record(
             self.session,
@@ -258,7 +292,7 @@ class LockService:
         lock = await self._own_live_lock(file, user)
         out = lock_out(lock, file, user.username)
         await self.locks.delete(file.id)
-        await audit.record(self.session, "lock.released", actor=user, target=file.path, details={"file_id": file.id})
+        await audit.record(self.session, RELEASED, actor=user, target=file.path, details={"file_id": file.id})
         await events.publish(
             self.session,
             "file_unlocked",
@@ -286,7 +320,7 @@ class LockService:
         await self.locks.delete(file.id)
         await audit.record(
             self.session,
-            "lock.force_released",
+            FORCE_RELEASED,
             actor=admin,
             target=file.path,
             details={
@@ -328,7 +362,7 @@ class LockService:
         name = holder.username if holder else "?"
         await audit.record(
             self.session,
-            "lock.expired",
+            EXPIRED,
             actor=None,
             actor_name="system",
             target=file.path,

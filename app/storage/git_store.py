@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal, TypeVar
@@ -88,6 +88,9 @@ class BlobInfo:
 class CommitResult:
     commit_sha: str
     parent_sha: str | None
+    # The commit's author and committer time (whole seconds, as Git stores it). The catalog records this
+    # same instant, so `camvault reindex` rebuilds rows identical to the ones the request wrote.
+    committed_at: datetime
     blobs: dict[str, BlobInfo] = field(default_factory=dict)  # the stored (not deleted) paths
 
 
@@ -212,17 +215,20 @@ class GitStore:
         blobs = self._hash_sources([c for c in changes if c.source is not None])
         blobs.update(self._existing_blobs([c for c in changes if c.blob_sha is not None]))
         removed = [c.path for c in changes if c.source is None and c.blob_sha is None]
+        when = int(time.time())
         commit_env = {
             "GIT_AUTHOR_NAME": _ident_part(author.name),
             "GIT_AUTHOR_EMAIL": _ident_part(author.email),
+            "GIT_AUTHOR_DATE": f"@{when} +0000",
             "GIT_COMMITTER_NAME": COMMITTER[0],
             "GIT_COMMITTER_EMAIL": COMMITTER[1],
+            "GIT_COMMITTER_DATE": f"@{when} +0000",
         }
         with self._commit_lock:
-            return self._commit(blobs, removed, commit_env, message)
+            return self._commit(blobs, removed, commit_env, message, datetime.fromtimestamp(when, UTC))
 
     def _commit(
-        self, blobs: dict[str, BlobInfo], removed: list[str], commit_env: dict[str, str], message: str
+        self, blobs: dict[str, BlobInfo], removed: list[str], commit_env: dict[str, str], message: str, when: datetime
     ) -> CommitResult:
         last_error: GitStoreError | None = None
         for attempt in range(1, MAX_CAS_ATTEMPTS + 1):
@@ -242,7 +248,7 @@ class GitStore:
             logger.info(
                 "git commit sha=%s parent=%s paths=%d attempts=%d", commit, parent, len(blobs) + len(removed), attempt
             )
-            return CommitResult(commit_sha=commit, parent_sha=parent, blobs=blobs)
+            return CommitResult(commit_sha=commit, parent_sha=parent, committed_at=when, blobs=blobs)
         raise GitStoreError(f"Could not move {self.ref} after {MAX_CAS_ATTEMPTS} attempts") from last_error
 
     def _hash_sources(self, stored: list[Change]) -> dict[str, BlobInfo]:

@@ -193,10 +193,20 @@ async def test_force_released_holder_gets_409_on_check_in(
     assert (await client.post(url(part, "force-release"), headers=anna)).status_code == 403
     late = await check_in(client, anna, part["id"], b"late edit")
     assert late.status_code == 409
+    assert "force-released by boss" in late.json()["detail"]
     await client.post(url(part, "checkout"), json={}, headers=ben)
+    # Ben holds it now, but for Anna this is still her lost lock: 409 (conflict), not 403 (a stranger's lock).
     taken = await check_in(client, anna, part["id"], b"late edit")
-    assert taken.status_code == 403
+    assert taken.status_code == 409
+    assert "ben has it checked out now" in taken.json()["detail"]
     assert await sql(db, "SELECT count(*) FROM file_versions") == [(1,)]
+    # Once Anna's own story with the file has moved on (she checked it out and released it again after
+    # Ben), Ben's next lock is simply someone else's: 403.
+    await client.post(url(part, "release"), headers=ben)
+    await client.post(url(part, "checkout"), json={}, headers=anna)
+    await client.post(url(part, "release"), headers=anna)
+    await client.post(url(part, "checkout"), json={}, headers=ben)
+    assert (await check_in(client, anna, part["id"], b"x")).status_code == 403
     [(details,)] = await sql(db, "SELECT details FROM audit_events WHERE action='lock.force_released'")
     assert details["holder"] == "anna" and details["message"] == "long job"
 
@@ -247,7 +257,9 @@ async def test_expired_lock_is_taken_over_before_the_sweeper_runs(
     r = await client.post(url(part, "checkout"), json={}, headers=ben)
     assert r.status_code == 200 and r.json()["lock"]["holder"] == "ben"
     late = await check_in(client, anna, part["id"], b"too late")
-    assert late.status_code == 403
+    assert late.status_code == 409, late.text  # her lock expired and was taken: conflict, nothing written
+    assert "expired" in late.json()["detail"] and "ben has it" in late.json()["detail"]
+    assert await sql(db, "SELECT count(*) FROM file_versions") == [(1,)]
     [(details,)] = await sql(db, "SELECT details FROM audit_events WHERE action='lock.expired'")
     assert details["holder"] == "anna"
 

@@ -1,0 +1,32 @@
+"""Run the real `camvault` command line against a test's database and DATA_DIR."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.core.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def camvault(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "DATA_DIR": str(settings.data_dir),
+        "SECRET_KEY": settings.jwt_secret,
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        # Not the checkout: a developer's .env there must not change what the test runs.
+        cwd=settings.data_dir.parent,
+        timeout=120,
+    )

@@ -1,0 +1,196 @@
+"""The catalog is an index of the Git history: it agrees with `git log` after any sequence of
+operations, and `camvault reindex` rebuilds deleted catalog rows exactly."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.models import Role
+from tests.cli import camvault
+from tests.conftest import Login, MakeUser, sql
+from tests.vault import check_in, git, upload, upload_one
+
+Headers = dict[str, str]
+
+FILE_COLUMNS = (
+    "f.path, f.path_key, f.size, f.blob_sha, f.head_commit, f.version, f.created_by, f.created_at, "
+    "f.updated_by, f.updated_at, f.deleted_at, f.deleted_by"
+)
+VERSION_COLUMNS = (
+    "f.path, v.version, v.commit_sha, v.blob_sha, v.size, v.author_id, v.author_name, v.message, v.created_at"
+)
+
+
+async def catalog_snapshot(db: AsyncSession) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every catalog fact except surrogate ids, in a stable order (a file is known by its path and first commit)."""
+    files = await sql(
+        db,
+        f"SELECT {FILE_COLUMNS}, (SELECT commit_sha FROM file_versions WHERE file_id = f.id AND version = 1) "
+        "FROM files f ORDER BY f.path, f.created_at",
+    )
+    versions = await sql(
+        db,
+        f"SELECT {VERSION_COLUMNS} FROM file_versions v JOIN files f ON f.id = v.file_id "
+        "ORDER BY f.path, v.commit_sha, v.version",
+    )
+    return files, versions
+
+
+def git_history(repo: Path) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(commit, camvault action, [(status, path)]) oldest first, read with the git command line."""
+    out = git(repo, "log", "--first-parent", "--reverse", "--no-renames", "--format=@@%H", "--name-status", "main")
+    history = []
+    for block in out.split("@@")[1:]:
+        lines = [line for line in block.splitlines() if line]
+        sha, changes = lines[0], [tuple(line.split("\t", 1)) for line in lines[1:]]
+        message = git(repo, "log", "-1", "--format=%B", sha)
+        action = re.search(r"^Camvault-Action: (\S+)$", message, re.M)
+        history.append((sha, action.group(1) if action else "", changes))  # type: ignore[misc]
+    return history
+
+
+async def assert_catalog_matches_git(db: AsyncSession, repo: Path) -> None:
+    # Live files are exactly the branch tip's tree, blob for blob.
+    tree = {}
+    for line in git(repo, "ls-tree", "-r", "-z", "main").split("\0"):
+        if line:
+            meta, path = line.split("\t", 1)
+            tree[path] = meta.split()[2]
+    live = dict(await sql(db, "SELECT path, blob_sha FROM files WHERE deleted_at IS NULL"))
+    assert live == tree
+
+    # Every version row is a (commit, path) that an upload or check-in commit added or changed, and back.
+    history = git_history(repo)
+    expected = {
+        (sha, path) for sha, action, changes in history if action in ("upload", "checkin") for _, path in changes
+    }
+    rows = await sql(
+        db, "SELECT v.commit_sha, f.path, v.blob_sha FROM file_versions v JOIN files f ON f.id = v.file_id"
+    )
+    assert {(c, p) for c, p, _ in rows} == expected
+    assert len(rows) == len(expected)
+    for commit, path, blob in rows:
+        assert git(repo, "rev-parse", f"{commit}:{path}").strip() == blob
+
+    # Each file's head commit is the last commit that touched its path while the file existed.
+    heads = await sql(db, "SELECT path, head_commit, deleted_at IS NOT NULL FROM files")
+    order = {sha: i for i, (sha, _, _) in enumerate(history)}
+    for path, head, deleted in heads:
+        statuses = {changed: status for status, changed in history[order[head]][2]}  # type: ignore[index]
+        assert path in statuses, (path, head)
+        assert (statuses[path] == "D") == deleted
+
+
+@pytest.fixture
+async def people(make_user: MakeUser, login: Login) -> tuple[Headers, Headers, Headers]:
+    await make_user("anna", Role.user)
+    await make_user("ben", Role.user)
+    await make_user("boss", Role.admin)
+    return await login("anna"), await login("ben"), await login("boss")
+
+
+async def _random_history(client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], seed: int) -> None:
+    """A seeded mix of uploads, check-ins (new and identical content), deletes, restores and reuse of paths."""
+    rng = random.Random(seed)
+    anna, ben, boss = people
+    files: list[dict[str, Any]] = []
+    for step in range(40):
+        op = rng.choice(["upload", "upload", "checkin", "checkin", "checkin", "delete", "restore", "same"])
+        who = rng.choice([anna, ben])
+        if op == "upload" or not files:
+            name = rng.choice(["op10.nc", "op20.nc", "Fixture.mcam", "setup.pdf", "notes.txt"])
+            r = await upload(client, who, {name: f"{step} {rng.random()}\n".encode()}, folder=rng.choice(["", "jobs"]))
+            assert r.status_code in (201, 409), r.text
+            if r.status_code == 201:
+                files.append(r.json()["files"][0])
+            continue
+        f = rng.choice(files)
+        if op in ("checkin", "same"):
+            if (
+                await client.post(f"/api/files/{f['id']}/checkout", json={"message": op}, headers=who)
+            ).status_code != 200:
+                continue
+            if op == "same":  # identical content: no new version, no commit
+                body = (await client.get(f"/api/files/{f['id']}/content", headers=who)).content
+            else:
+                body = f"step {step}\n{rng.random()}\n".encode()
+            r = await check_in(client, who, f["id"], body, message=f"step {step}")
+            assert r.status_code == 200, r.text
+        elif op == "delete":
+            r = await client.delete(f"/api/files/{f['id']}", params={"force": "true"}, headers=boss)
+            assert r.status_code in (200, 404), r.text
+        elif op == "restore":
+            r = await client.post(f"/api/files/{f['id']}/restore", headers=boss)
+            assert r.status_code in (200, 404, 409), r.text
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_catalog_matches_git_log_after_a_random_history(
+    client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], db: AsyncSession, settings: Settings, seed: int
+) -> None:
+    await _random_history(client, people, seed)
+    await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
+
+
+async def test_reindex_restores_deleted_catalog_rows_exactly(
+    client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], db: AsyncSession, settings: Settings
+) -> None:
+    await _random_history(client, people, seed=7)
+    anna, _, boss = people
+    kept = await upload_one(client, anna, "kept/deleted.nc", b"gone soon\n")
+    await client.delete(f"/api/files/{kept['id']}", headers=boss)
+    before = await catalog_snapshot(db)
+    assert len(before[0]) >= 5 and len(before[1]) >= 10
+
+    # Lose some version rows of one file and two whole files (one of them soft-deleted).
+    await _delete_rows(db)
+    assert await catalog_snapshot(db) != before
+
+    done = camvault(settings, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "versions added" in done.stdout
+    assert await catalog_snapshot(db) == before
+    await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
+
+    again = camvault(settings, "reindex")  # idempotent: nothing left to add
+    assert "0 files added, 0 updated, 0 versions added" in again.stdout
+    assert await catalog_snapshot(db) == before
+    reindexed = await sql(db, "SELECT count(*) FROM audit_events WHERE action = 'vault.reindexed'")
+    assert reindexed == [(1,)]
+
+
+async def _delete_rows(db: AsyncSession) -> None:
+    await db.execute(text("DELETE FROM locks"))
+    with_history = (
+        await db.execute(text("SELECT file_id FROM file_versions GROUP BY file_id HAVING count(*) > 1 LIMIT 1"))
+    ).scalar_one()
+    await db.execute(
+        text("DELETE FROM file_versions WHERE file_id = :f AND version > 1"),
+        {"f": with_history},
+    )
+    victims = (
+        (
+            await db.execute(
+                text(
+                    "(SELECT id FROM files WHERE deleted_at IS NOT NULL LIMIT 1) "
+                    "UNION (SELECT id FROM files WHERE deleted_at IS NULL AND id <> :f LIMIT 1)"
+                ),
+                {"f": with_history},
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert len(victims) == 2
+    await db.execute(text("DELETE FROM file_versions WHERE file_id = ANY(:ids)"), {"ids": list(victims)})
+    await db.execute(text("DELETE FROM files WHERE id = ANY(:ids)"), {"ids": list(victims)})
+    await db.commit()
