@@ -91,7 +91,7 @@ def get_audit_service(session: SessionDep) -> AuditService:
 
 
 def get_health_service(request: Request) -> HealthService:
-    return HealthService(request.app.state.sessionmaker)
+    return HealthService(request.app.state.sessionmaker, request.app.state.store)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

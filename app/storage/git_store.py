@@ -296,6 +296,15 @@ class GitStore:
 
     # ----- reading -----------------------------------------------------------------------------------------
 
+    async def check(self) -> None:
+        """Raise GitStoreError unless the repository answers and its object store can be written."""
+        await _in_thread(self._check)
+
+    def _check(self) -> None:
+        self._run("rev-parse", "--is-bare-repository")
+        if not os.access(self.repo_path / "objects", os.W_OK):
+            raise GitStoreError(f"{self.repo_path / 'objects'} is not writable")
+
     async def head(self) -> str | None:
         return await _in_thread(self._tip)
 

@@ -15,7 +15,19 @@ async def test_healthz_answers_without_a_database(client: httpx.AsyncClient) -> 
 async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200
-    assert r.json()["checks"]["database"] == "ok"
+    assert r.json()["checks"] == {"database": "ok", "git": "ok"}
+
+
+async def test_readyz_is_503_when_the_git_store_is_gone(client: httpx.AsyncClient, settings: Settings) -> None:
+    repo = settings.data_dir / "vault.git"
+    repo.rename(repo.with_name("moved-away.git"))
+    try:
+        r = await client.get("/readyz")
+    finally:
+        repo.with_name("moved-away.git").rename(repo)
+    assert r.status_code == 503
+    assert r.json()["checks"] == {"database": "ok", "git": "unavailable"}
+    assert (await client.get("/readyz")).status_code == 200
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:

@@ -17,7 +17,7 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 async def readyz(health: HealthServiceDep) -> JSONResponse:
-    """The database (and, with the vault, the Git store) answers; 503 otherwise."""
+    """The database answers and the Git store is usable; 503 otherwise."""
     checks = await health.readiness()
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
