@@ -13,15 +13,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from app.core.config import Settings
+from tests.deploy.native import missing_tool, nginx_binary, render_nginx_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 NGINX_CONF = ROOT / "nginx.conf"
 ENV_EXAMPLE = ROOT / ".env.example"
+
+NO_COMPOSE = "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
 
 # Host variables that would change what compose resolves; the tests use the .env they write.
 _COMPOSE_VARS = ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "HTTP_PORT", "WEB_CONCURRENCY")
@@ -102,9 +104,9 @@ def test_compose_file_shape() -> None:
 def test_compose_config_validates(tmp_path: Path) -> None:
     cmd = _compose_command()
     if cmd is None:
-        reason = "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
-        print(reason)
-        pytest.skip(reason)
+        missing_tool(
+            "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
+        )
     # .env.example as shipped must be enough for the file to resolve (it sets POSTGRES_PASSWORD).
     project = _project(tmp_path, _env_example_lines())
     result = _run_compose(cmd, project, "config", "-q")
@@ -123,7 +125,7 @@ def test_compose_config_validates(tmp_path: Path) -> None:
 def test_compose_config_requires_postgres_password(tmp_path: Path) -> None:
     cmd = _compose_command()
     if cmd is None:
-        pytest.skip(
+        missing_tool(
             "neither `docker compose` nor `docker-compose` is installed (Debian: apt-get install docker-compose)"
         )
     lines = [line for line in _env_example_lines() if not line.startswith("POSTGRES_PASSWORD=")]
@@ -160,30 +162,13 @@ def test_nginx_conf_contract() -> None:
         assert re.search(rf"add_header\s+{header}\s+.+\s+always;", conf), header
 
 
-def _nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
-
-
 def test_nginx_config_parses(tmp_path: Path) -> None:
-    nginx = _nginx_binary()
+    nginx = nginx_binary()
     if nginx is None:
-        reason = "nginx is not installed (Debian: apt-get install nginx-light)"
-        print(reason)
-        pytest.skip(reason)
+        missing_tool("nginx is not installed (Debian: apt-get install nginx-light)")
     html = tmp_path / "html"
     html.mkdir()
-    temp_paths = "".join(
-        f"\n    {kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf = (
-        NGINX_CONF.read_text()
-        .replace("server app:8000;", "server 127.0.0.1:8000;")
-        .replace("/usr/share/nginx/html", str(html))
-        .replace("pid /var/run/nginx.pid;", f"pid {tmp_path / 'nginx.pid'};")
-        .replace("\nhttp {", "\nhttp {" + temp_paths, 1)
-    )
-    path = tmp_path / "nginx.conf"
-    path.write_text(conf)
+    path = render_nginx_conf(tmp_path, upstream="127.0.0.1:8000", html=html)
     result = subprocess.run(
         [nginx, "-t", "-c", str(path), "-p", str(tmp_path), "-e", str(tmp_path / "error.log")],
         capture_output=True,

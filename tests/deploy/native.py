@@ -1,0 +1,99 @@
+"""Run the production pieces natively: Nginx with the real nginx.conf, Gunicorn with the real gunicorn.conf.py.
+
+Only what cannot exist outside Docker is substituted: the `app` host name, the html root, the pid file,
+temp folders and the listening port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX_CONF = ROOT / "nginx.conf"
+GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
+
+
+def missing_tool(reason: str) -> NoReturn:
+    """Skip on a developer machine without the tool; fail in CI, where .ci/run installs it and sets the flag."""
+    if os.environ.get("CAMVAULT_REQUIRE_DEPLOY_TOOLS"):
+        pytest.fail(f"{reason} (CAMVAULT_REQUIRE_DEPLOY_TOOLS is set)")
+    pytest.skip(reason)
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+
+
+def render_nginx_conf(workdir: Path, *, upstream: str, html: Path, port: int | None = None) -> Path:
+    """nginx.conf with `app:8000` replaced by `upstream`, written to workdir/nginx.conf."""
+    temp_paths = "".join(
+        f"\n    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = (
+        NGINX_CONF.read_text()
+        .replace("server app:8000;", f"server {upstream};")
+        .replace("/usr/share/nginx/html", str(html))
+        .replace("pid /var/run/nginx.pid;", f"pid {workdir / 'nginx.pid'};")
+        .replace("access_log /dev/stdout camvault;", f"access_log {workdir / 'access.log'} camvault;")
+        .replace("\nhttp {", "\nhttp {" + temp_paths, 1)
+    )
+    if port is not None:
+        conf = conf.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
+        conf = conf.replace("listen [::]:80 default_server;", "")
+    path = workdir / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def start_nginx(nginx: str, conf: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    # As root Nginx would switch its workers to `nobody`; stay the same user so the temp folders work.
+    user = " user root;" if os.geteuid() == 0 else ""
+    return subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "error.log"), "-g", f"daemon off;{user}"],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "nginx.stderr").open("wb"),
+    )
+
+
+def start_gunicorn(env: dict[str, str], workdir: Path, bind: str, workers: int = 2) -> subprocess.Popen[bytes]:
+    """The container's command: `gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "app.main:create_app()", "-c", str(GUNICORN_CONF)],
+        cwd=workdir,
+        env={**env, "BIND": bind, "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT)},
+        stdout=(workdir / "gunicorn.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with {proc.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not ready after {timeout} s:\n{log.read_text(errors='replace')}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
