@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.request_context import client_ip_var, request_id_var
 
 logger = logging.getLogger("camvault.access")
+error_logger = logging.getLogger("app.api.errors")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -42,6 +44,16 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, which runs after this block
+            # has reset the request id: the 500 body and header then name the id the log line carries.
+            if scope["type"] != "http" or status:
+                raise
+            error_logger.exception("unhandled error")
+            body = json.dumps({"detail": "Internal server error", "request_id": request_id}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send_with_id({"type": "http.response.start", "status": 500, "headers": headers})
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             # The path only: query strings may carry a WebSocket token and never reach the log.
             state = scope.get("state") or {}

@@ -120,9 +120,12 @@ class _Collector:
         if self._current_field is not None:
             name, value = self._current_field
             try:
-                self.form.fields[name] = value.decode("utf-8")
+                text = value.decode("utf-8")
             except UnicodeDecodeError:
                 raise BadRequest(f"Form field {name!r} is not UTF-8") from None
+            if "\x00" in text:  # PostgreSQL text (commit messages end up there) cannot hold NUL
+                raise BadRequest(f"Form field {name!r} contains a NUL character")
+            self.form.fields[name] = text
             self._current_field = None
         if self._file is not None:
             self.pending.append((self._file, None))

@@ -4,13 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import Text
 from app.schemas.user import UserOut
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    login: str = Field(min_length=1, max_length=254, description="Username or email")
+    login: Text = Field(min_length=1, max_length=254, description="Username or email")
     password: str = Field(min_length=1, max_length=256)
 
 

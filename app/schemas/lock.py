@@ -4,13 +4,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.common import Text
 from app.schemas.file import FileOut, LockInfo
 
 
 class CheckOutIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message: str = Field(default="", max_length=1000, description="Why you are checking the file out")
+    message: Text = Field(default="", max_length=1000, description="Why you are checking the file out")
 
 
 class CheckOutOut(BaseModel):

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.models import Role
+from app.schemas.common import Text
 
 Username = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Password = Field(min_length=8, max_length=256)
@@ -29,7 +30,7 @@ class UserCreate(BaseModel):
     username: str = Username
     password: str = Password
     email: EmailStr | None = None
-    full_name: str = Field(default="", max_length=200)
+    full_name: Text = Field(default="", max_length=200)
     role: Role = Role.user
 
 
@@ -39,7 +40,7 @@ class UserRegister(BaseModel):
     username: str = Username
     password: str = Password
     email: EmailStr | None = None
-    full_name: str = Field(default="", max_length=200)
+    full_name: Text = Field(default="", max_length=200)
 
 
 class UserUpdate(BaseModel):
@@ -48,7 +49,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: Text | None = Field(default=None, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
 

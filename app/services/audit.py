@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import BadRequest
 from app.core.request_context import client_ip_var, request_id_var
 from app.models import AuditEvent, User
 from app.repositories.audit import AuditRepository
 from app.schemas.audit import AuditEventOut, AuditPage
+from app.services.cursors import decode_cursor, encode_cursor
 
 
 async def record(
@@ -35,20 +33,6 @@ async def record(
     )
 
 
-def _encode_cursor(event: AuditEvent) -> str:
-    raw = f"{event.at.isoformat()}|{event.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, id_ = raw.split("|")
-        return datetime.fromisoformat(at), int(id_)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("Invalid cursor") from None
-
-
 class AuditService:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -64,15 +48,19 @@ class AuditService:
         cursor: str | None = None,
         limit: int = 50,
     ) -> AuditPage:
+        before: tuple[datetime, int] | None = None
+        if cursor:
+            at, last_id = decode_cursor(cursor, datetime, int)
+            before = (at, last_id)
         rows = await AuditRepository(self.session).search(
             actor=actor,
             action=action,
             target=target,
             since=since,
             until=until,
-            before=_decode_cursor(cursor) if cursor else None,
+            before=before,
             limit=limit + 1,
         )
         page = list(rows[:limit])
-        next_cursor = _encode_cursor(page[-1]) if len(rows) > limit else None
+        next_cursor = encode_cursor(page[-1].at, page[-1].id) if len(rows) > limit else None
         return AuditPage(items=[AuditEventOut.model_validate(e) for e in page], next_cursor=next_cursor)

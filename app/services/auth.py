@@ -10,7 +10,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, TooManyAttempts, Unauthorized
+from app.core.errors import BadRequest, Conflict, Forbidden, TooManyAttempts, Unauthorized
 from app.core.request_context import client_ip_var
 from app.core.security import (
     TokenClaims,
@@ -40,6 +40,8 @@ class AuthService:
         self.tokens = RevokedTokenRepository(session)
 
     async def login(self, login: str, password: str) -> TokenOut:
+        if "\x00" in login:  # the OAuth2 form is not validated by a schema; PostgreSQL text cannot hold NUL
+            raise BadRequest("The username must not contain NUL characters")
         await self._refuse_if_throttled(login)
         user = await self.users.get_by_login(login)
         valid, new_hash = await to_thread.run_sync(verify_password, password, user.password_hash if user else None)

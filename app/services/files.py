@@ -8,10 +8,7 @@ fails is harmless and `camvault reindex` picks it up.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
-import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +37,7 @@ from app.schemas.file import (
     VersionOut,
 )
 from app.services import audit, events
+from app.services.cursors import decode_cursor, encode_cursor
 from app.services.paths import join_folder, normalise_vault_path, path_key
 from app.storage.git_store import Change, CommitResult, GitStore, GitStoreError, Identity
 
@@ -139,20 +137,6 @@ def version_out(v: FileVersion) -> VersionOut:
     )
 
 
-def encode_cursor(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
-        raise BadRequest("Invalid cursor") from None
-    if not isinstance(values, list):
-        raise BadRequest("Invalid cursor")
-    return values
-
-
 def is_text(data: bytes) -> bool:
     if b"\x00" in data[:8192]:
         return False
@@ -203,11 +187,9 @@ class FileService:
     ) -> FilePage:
         after: tuple[Any, int] | None = None
         if cursor:
-            values = decode_cursor(cursor)
-            if len(values) != 2 or not isinstance(values[1], int):
-                raise BadRequest("Invalid cursor")
-            sort_value = datetime.fromisoformat(values[0]) if sort == "updated" else values[0]
-            after = (sort_value, values[1])
+            sort_kind = {"name": str, "size": int, "updated": datetime}[sort]
+            sort_value, last_id = decode_cursor(cursor, sort_kind, int)
+            after = (sort_value, last_id)
         rows = await self.files.search(
             q=q,
             status=status,
@@ -222,8 +204,8 @@ class FileService:
         next_cursor = None
         if len(rows) > limit:
             last = page[-1].file
-            value: Any = {"name": last.path, "size": last.size, "updated": last.updated_at.isoformat()}[sort]
-            next_cursor = encode_cursor([value, last.id])
+            value: Any = {"name": last.path, "size": last.size, "updated": last.updated_at}[sort]
+            next_cursor = encode_cursor(value, last.id)
         total = await self.files.count(q=q, status=status, holder=holder, deleted=deleted)
         return FilePage(items=[file_out(r) for r in page], next_cursor=next_cursor, total=total)
 
@@ -275,15 +257,10 @@ class FileService:
 
     async def history(self, file_id: int, *, cursor: str | None, limit: int) -> HistoryPage:
         file = (await self.get_row(file_id, include_deleted=True)).file
-        before = None
-        if cursor:
-            values = decode_cursor(cursor)
-            if len(values) != 1 or not isinstance(values[0], int):
-                raise BadRequest("Invalid cursor")
-            before = values[0]
+        before = decode_cursor(cursor, int)[0] if cursor else None
         rows = await self.versions.page(file.id, before=before, limit=limit + 1)
         page = list(rows[:limit])
-        next_cursor = encode_cursor([page[-1].version]) if len(rows) > limit else None
+        next_cursor = encode_cursor(page[-1].version) if len(rows) > limit else None
         return HistoryPage(path=file.path, items=[version_out(v) for v in page], next_cursor=next_cursor)
 
     async def diff(self, file_id: int, from_version: int, to_version: int | None) -> TextDiff | BinaryDiff:

@@ -6,8 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminUser, AuditServiceDep, UserServiceDep
+from app.api.params import Cursor, Limit, NoNul, UserId
 from app.models import Role
 from app.schemas.audit import AuditPage
+from app.schemas.common import INT32_MAX
 from app.schemas.user import PasswordReset, UserCreate, UserList, UserOut, UserUpdate
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -17,11 +19,11 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 async def list_users(
     admin: AdminUser,
     users: UserServiceDep,
-    q: Annotated[str | None, Query(max_length=100, description="Substring of username, name or email")] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Substring of username, name or email"), NoNul] = None,
     role: Role | None = None,
     active: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Annotated[int, Query(ge=0, le=INT32_MAX)] = 0,
 ) -> UserList:
     return await users.list(q=q, role=role, active=active, limit=limit, offset=offset)
 
@@ -32,24 +34,24 @@ async def create_user(body: UserCreate, admin: AdminUser, users: UserServiceDep)
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-async def get_user(user_id: int, admin: AdminUser, users: UserServiceDep) -> UserOut:
+async def get_user(user_id: UserId, admin: AdminUser, users: UserServiceDep) -> UserOut:
     return UserOut.model_validate(await users.get(user_id))
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-async def update_user(user_id: int, body: UserUpdate, admin: AdminUser, users: UserServiceDep) -> UserOut:
+async def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, users: UserServiceDep) -> UserOut:
     """Change role, full name, email or active flag. Users are never deleted: audit rows name them."""
     return UserOut.model_validate(await users.update(user_id, body, actor=admin))
 
 
 @router.post("/users/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
-async def reset_password(user_id: int, body: PasswordReset, admin: AdminUser, users: UserServiceDep) -> None:
+async def reset_password(user_id: UserId, body: PasswordReset, admin: AdminUser, users: UserServiceDep) -> None:
     """Set a new password; the user's existing tokens stop working."""
     await users.reset_password(user_id, body.new_password, actor=admin)
 
 
 @router.post("/users/{user_id}/deactivate", response_model=UserOut)
-async def deactivate_user(user_id: int, admin: AdminUser, users: UserServiceDep) -> UserOut:
+async def deactivate_user(user_id: UserId, admin: AdminUser, users: UserServiceDep) -> UserOut:
     return UserOut.model_validate(await users.deactivate(user_id, actor=admin))
 
 
@@ -57,13 +59,13 @@ async def deactivate_user(user_id: int, admin: AdminUser, users: UserServiceDep)
 async def audit_log(
     admin: AdminUser,
     audit: AuditServiceDep,
-    actor: Annotated[str | None, Query(max_length=64, description="Username of who acted")] = None,
-    action: Annotated[str | None, Query(max_length=64, description="Action, or a prefix such as `user`")] = None,
-    target: Annotated[str | None, Query(max_length=1100, description="Substring of the target")] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="Username of who acted"), NoNul] = None,
+    action: Annotated[str | None, Query(max_length=64, description="Action, or a prefix such as `user`"), NoNul] = None,
+    target: Annotated[str | None, Query(max_length=1100, description="Substring of the target"), NoNul] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> AuditPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
     return await audit.search(

@@ -8,9 +8,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminUser, FileServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.uploads import receive_multipart
 from app.core.errors import Forbidden
 from app.models import Role
+from app.schemas.common import INT32_MAX
 from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, HistoryPage, TextDiff, UploadOut
 from app.services.files import IncomingFile
 
@@ -43,14 +45,14 @@ def content_disposition(path: str) -> str:
 async def list_files(
     user: ReaderUser,
     files: FileServiceDep,
-    q: Annotated[str | None, Query(max_length=1024, description="Substring of the path, any case")] = None,
+    q: Annotated[str | None, Query(max_length=1024, description="Substring of the path, any case"), NoNul] = None,
     status_: Annotated[Literal["available", "checked_out"] | None, Query(alias="status")] = None,
-    holder: Annotated[str | None, Query(max_length=64, description="Username holding the lock")] = None,
+    holder: Annotated[str | None, Query(max_length=64, description="Username holding the lock"), NoNul] = None,
     deleted: Annotated[bool, Query(description="List deleted files instead (admin)")] = False,
     sort: Literal["name", "size", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
-    cursor: Annotated[str | None, Query(max_length=2400)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> FilePage:
     if deleted and user.role != Role.admin:
         raise Forbidden("Only admins can list deleted files")
@@ -80,13 +82,13 @@ async def upload(request: Request, user: WriterUser, files: FileServiceDep, sett
 
 @router.get("/by-path", response_model=FileOut)
 async def file_by_path(
-    user: ReaderUser, files: FileServiceDep, path: Annotated[str, Query(max_length=1024)]
+    user: ReaderUser, files: FileServiceDep, path: Annotated[str, Query(max_length=1024), NoNul]
 ) -> FileOut:
     return await files.get_by_path(path)
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def file_metadata(file_id: int, user: ReaderUser, files: FileServiceDep) -> FileOut:
+async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
     return await files.get(file_id, include_deleted=user.role == Role.admin)
 
 
@@ -96,10 +98,10 @@ async def file_metadata(file_id: int, user: ReaderUser, files: FileServiceDep) -
     responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 304: {}, 416: {}},
 )
 async def download(
-    file_id: int,
+    file_id: FileId,
     user: ReaderUser,
     files: FileServiceDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: OptionalVersion = None,
     commit: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{7,64}$")] = None,
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
@@ -131,11 +133,11 @@ async def download(
 
 @router.get("/{file_id}/versions", response_model=HistoryPage)
 async def history(
-    file_id: int,
+    file_id: FileId,
     user: ReaderUser,
     files: FileServiceDep,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> HistoryPage:
     """Versions, newest first."""
     return await files.history(file_id, cursor=cursor, limit=limit)
@@ -143,27 +145,25 @@ async def history(
 
 @router.get("/{file_id}/diff", response_model=TextDiff | BinaryDiff)
 async def diff(
-    file_id: int,
+    file_id: FileId,
     user: ReaderUser,
     files: FileServiceDep,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int | None, Query(ge=1, description="Defaults to the latest version")] = None,
+    from_: Annotated[int, Query(alias="from", ge=1, le=INT32_MAX)],
+    to: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Defaults to the latest version")] = None,
 ) -> TextDiff | BinaryDiff:
     """Unified diff for text files; sizes and blob ids for binary files."""
     return await files.diff(file_id, from_, to)
 
 
 @router.get("/{file_id}/blame", response_model=BlameOut)
-async def blame(
-    file_id: int, user: ReaderUser, files: FileServiceDep, version: Annotated[int | None, Query(ge=1)] = None
-) -> BlameOut:
+async def blame(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> BlameOut:
     """Per line of a text file: the version, author and date that last changed it."""
     return await files.blame(file_id, version)
 
 
 @router.delete("/{file_id}", response_model=FileOut)
 async def delete_file(
-    file_id: int,
+    file_id: FileId,
     admin: AdminUser,
     files: FileServiceDep,
     force: Annotated[bool, Query(description="Delete even when checked out; releases the lock")] = False,
@@ -173,5 +173,5 @@ async def delete_file(
 
 
 @router.post("/{file_id}/restore", response_model=FileOut)
-async def restore_file(file_id: int, admin: AdminUser, files: FileServiceDep) -> FileOut:
+async def restore_file(file_id: FileId, admin: AdminUser, files: FileServiceDep) -> FileOut:
     return await files.restore(file_id, admin)

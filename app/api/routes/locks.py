@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import AdminUser, LockServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.params import FileId, NoNul, UserId
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
 from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockOut, ReleasedLocks
@@ -24,14 +25,14 @@ def _flag(value: str, name: str) -> bool:
 
 
 @router.post("/files/{file_id}/checkout", response_model=CheckOutOut)
-async def check_out(file_id: int, body: CheckOutIn, user: WriterUser, locks: LockServiceDep) -> CheckOutOut:
+async def check_out(file_id: FileId, body: CheckOutIn, user: WriterUser, locks: LockServiceDep) -> CheckOutOut:
     """Take the exclusive lock. 409 names the holder, since and until; a cooldown 409 carries Retry-After."""
     return await locks.check_out(file_id, user, body.message)
 
 
 @router.post("/files/{file_id}/checkin", response_model=CheckInOut)
 async def check_in(
-    file_id: int, request: Request, user: WriterUser, locks: LockServiceDep, settings: SettingsDep
+    file_id: FileId, request: Request, user: WriterUser, locks: LockServiceDep, settings: SettingsDep
 ) -> CheckInOut:
     """Give the lock back, optionally with new content (multipart `file`) that becomes the next version.
 
@@ -59,31 +60,31 @@ async def check_in(
 
 
 @router.post("/files/{file_id}/renew", response_model=LockOut)
-async def renew(file_id: int, user: WriterUser, locks: LockServiceDep) -> LockOut:
+async def renew(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
     """The holder extends the lock by LOCK_TTL_SECONDS from now."""
     return await locks.renew(file_id, user)
 
 
 @router.post("/files/{file_id}/release", response_model=LockOut)
-async def release(file_id: int, user: WriterUser, locks: LockServiceDep) -> LockOut:
+async def release(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
     """Undo check-out (holder only)."""
     return await locks.release(file_id, user)
 
 
 @router.post("/files/{file_id}/force-release", response_model=LockOut)
-async def force_release(file_id: int, admin: AdminUser, locks: LockServiceDep) -> LockOut:
+async def force_release(file_id: FileId, admin: AdminUser, locks: LockServiceDep) -> LockOut:
     """Admin override; audited, and the event names the former holder."""
     return await locks.force_release(file_id, admin)
 
 
 @router.get("/locks", response_model=list[LockOut])
 async def list_locks(
-    user: ReaderUser, locks: LockServiceDep, holder: Annotated[str | None, Query(max_length=64)] = None
+    user: ReaderUser, locks: LockServiceDep, holder: Annotated[str | None, Query(max_length=64), NoNul] = None
 ) -> list[LockOut]:
     return await locks.list(holder)
 
 
 @router.post("/admin/users/{user_id}/release-locks", response_model=ReleasedLocks)
-async def release_all_locks(user_id: int, admin: AdminUser, locks: LockServiceDep) -> ReleasedLocks:
+async def release_all_locks(user_id: UserId, admin: AdminUser, locks: LockServiceDep) -> ReleasedLocks:
     """Release every lock one user holds (someone away or gone)."""
     return await locks.release_all_of(user_id, admin)
