@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate install clean
+.PHONY: run test lint format migrate install clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: $(STAMP)  ## migrate, create the first admin from the environment, serve UI
 
 test: $(STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set)
 	$(BIN)/pytest
+
+fuzz: $(STAMP)  ## a longer, randomly seeded schemathesis pass than the one `make test` runs
+	CAMVAULT_FUZZ_EXAMPLES=$${CAMVAULT_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/test_fuzz_openapi.py -s
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminUser, FileServiceDep, ReaderUser, SettingsDep, WriterUser
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
+from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.core.errors import Forbidden
 from app.models import Role
@@ -16,7 +17,32 @@ from app.schemas.common import INT32_MAX
 from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, HistoryPage, TextDiff, UploadOut
 from app.services.files import IncomingFile
 
-router = APIRouter(prefix="/files", tags=["files"])
+router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
+
+# The body is parsed by our streaming parser (app/api/uploads.py), so FastAPI cannot see it: describe it here.
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One part per file; a file name may contain folders (`fixtures/vise.step`)",
+                        },
+                        "folder": {"type": "string", "description": "Folder to upload into, e.g. `jobs/1042`"},
+                        "message": {"type": "string", "description": "Commit message for the upload"},
+                    },
+                }
+            }
+        },
+    }
+}
+
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -41,7 +67,7 @@ def content_disposition(path: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-@router.get("", response_model=FilePage)
+@router.get("", response_model=FilePage, responses=errors(400))
 async def list_files(
     user: ReaderUser,
     files: FileServiceDep,
@@ -68,7 +94,13 @@ async def list_files(
     )
 
 
-@router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=UploadOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 409, 413, 415, 503),
+    openapi_extra=_UPLOAD_BODY,
+)
 async def upload(request: Request, user: WriterUser, files: FileServiceDep, settings: SettingsDep) -> UploadOut:
     """Upload one or more new files (multipart: any number of file parts, optional `folder` and `message`).
 
@@ -80,14 +112,14 @@ async def upload(request: Request, user: WriterUser, files: FileServiceDep, sett
         return await files.upload(user, form.text("folder"), incoming, form.text("message"))
 
 
-@router.get("/by-path", response_model=FileOut)
+@router.get("/by-path", response_model=FileOut, responses=errors(404))
 async def file_by_path(
     user: ReaderUser, files: FileServiceDep, path: Annotated[str, Query(max_length=1024), NoNul]
 ) -> FileOut:
     return await files.get_by_path(path)
 
 
-@router.get("/{file_id}", response_model=FileOut)
+@router.get("/{file_id}", response_model=FileOut, responses=errors(404))
 async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
     return await files.get(file_id, include_deleted=user.role == Role.admin)
 
@@ -95,7 +127,12 @@ async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep
 @router.get(
     "/{file_id}/content",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}, 206: {}, 304: {}, 416: {}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+        206: {"description": "The requested byte range"},
+        304: {"description": "Not modified (`If-None-Match` names the blob)"},
+        **errors(400, 404, 416),
+    },
 )
 async def download(
     file_id: FileId,
@@ -131,7 +168,7 @@ async def download(
     )
 
 
-@router.get("/{file_id}/versions", response_model=HistoryPage)
+@router.get("/{file_id}/versions", response_model=HistoryPage, responses=errors(400, 404))
 async def history(
     file_id: FileId,
     user: ReaderUser,
@@ -143,7 +180,7 @@ async def history(
     return await files.history(file_id, cursor=cursor, limit=limit)
 
 
-@router.get("/{file_id}/diff", response_model=TextDiff | BinaryDiff)
+@router.get("/{file_id}/diff", response_model=TextDiff | BinaryDiff, responses=errors(404))
 async def diff(
     file_id: FileId,
     user: ReaderUser,
@@ -155,13 +192,13 @@ async def diff(
     return await files.diff(file_id, from_, to)
 
 
-@router.get("/{file_id}/blame", response_model=BlameOut)
+@router.get("/{file_id}/blame", response_model=BlameOut, responses=errors(400, 404))
 async def blame(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> BlameOut:
     """Per line of a text file: the version, author and date that last changed it."""
     return await files.blame(file_id, version)
 
 
-@router.delete("/{file_id}", response_model=FileOut)
+@router.delete("/{file_id}", response_model=FileOut, responses=errors(404, 409, 503))
 async def delete_file(
     file_id: FileId,
     admin: AdminUser,
@@ -172,6 +209,6 @@ async def delete_file(
     return await files.delete(file_id, admin, force=force)
 
 
-@router.post("/{file_id}/restore", response_model=FileOut)
+@router.post("/{file_id}/restore", response_model=FileOut, responses=errors(404, 409, 503))
 async def restore_file(file_id: FileId, admin: AdminUser, files: FileServiceDep) -> FileOut:
     return await files.restore(file_id, admin)

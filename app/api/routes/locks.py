@@ -1,17 +1,43 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import AdminUser, LockServiceDep, ReaderUser, SettingsDep, WriterUser
 from app.api.params import FileId, NoNul, UserId
+from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
 from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockOut, ReleasedLocks
 from app.services.files import IncomingFile
 
-router = APIRouter(tags=["locks"])
+router = APIRouter(tags=["locks"], responses=errors(401, 403))
+
+# Parsed by our streaming parser (app/api/uploads.py); described here for the OpenAPI document.
+_CHECKIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "New content (optional)"},
+                        "message": {"type": "string", "description": "What changed"},
+                        "keep_locked": {"type": "boolean", "description": "Stay checked out after the check-in"},
+                        "base_version": {
+                            "type": "integer",
+                            "description": "The version your edit started from; 409 if the file has moved on",
+                        },
+                    },
+                }
+            },
+            "application/json": {"schema": {"type": "object", "description": "Empty: release without changes"}},
+        },
+    }
+}
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -24,13 +50,18 @@ def _flag(value: str, name: str) -> bool:
     raise BadRequest(f"{name} must be true or false")
 
 
-@router.post("/files/{file_id}/checkout", response_model=CheckOutOut)
+@router.post("/files/{file_id}/checkout", response_model=CheckOutOut, responses=errors(404, 409))
 async def check_out(file_id: FileId, body: CheckOutIn, user: WriterUser, locks: LockServiceDep) -> CheckOutOut:
     """Take the exclusive lock. 409 names the holder, since and until; a cooldown 409 carries Retry-After."""
     return await locks.check_out(file_id, user, body.message)
 
 
-@router.post("/files/{file_id}/checkin", response_model=CheckInOut)
+@router.post(
+    "/files/{file_id}/checkin",
+    response_model=CheckInOut,
+    responses=errors(400, 404, 409, 413, 415, 503),
+    openapi_extra=_CHECKIN_BODY,
+)
 async def check_in(
     file_id: FileId, request: Request, user: WriterUser, locks: LockServiceDep, settings: SettingsDep
 ) -> CheckInOut:
@@ -59,19 +90,19 @@ async def check_in(
         )
 
 
-@router.post("/files/{file_id}/renew", response_model=LockOut)
+@router.post("/files/{file_id}/renew", response_model=LockOut, responses=errors(404, 409))
 async def renew(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
     """The holder extends the lock by LOCK_TTL_SECONDS from now."""
     return await locks.renew(file_id, user)
 
 
-@router.post("/files/{file_id}/release", response_model=LockOut)
+@router.post("/files/{file_id}/release", response_model=LockOut, responses=errors(404, 409))
 async def release(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
     """Undo check-out (holder only)."""
     return await locks.release(file_id, user)
 
 
-@router.post("/files/{file_id}/force-release", response_model=LockOut)
+@router.post("/files/{file_id}/force-release", response_model=LockOut, responses=errors(404, 409))
 async def force_release(file_id: FileId, admin: AdminUser, locks: LockServiceDep) -> LockOut:
     """Admin override; audited, and the event names the former holder."""
     return await locks.force_release(file_id, admin)
@@ -84,7 +115,7 @@ async def list_locks(
     return await locks.list(holder)
 
 
-@router.post("/admin/users/{user_id}/release-locks", response_model=ReleasedLocks)
+@router.post("/admin/users/{user_id}/release-locks", response_model=ReleasedLocks, responses=errors(404))
 async def release_all_locks(user_id: UserId, admin: AdminUser, locks: LockServiceDep) -> ReleasedLocks:
     """Release every lock one user holds (someone away or gone)."""
     return await locks.release_all_of(user_id, admin)
