@@ -1,4 +1,4 @@
-"""The `camvault` command: serve, migrate, create-user."""
+"""The `camvault` command: serve, migrate, create-user, reindex, maintain."""
 
 from __future__ import annotations
 
@@ -87,6 +87,19 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from app.storage.git_store import GitStore
+
+    store = GitStore(settings.data_dir / "vault.git")
+    store.ensure_repo()
+    store.maintain()
+    if not asyncio.run(store.fsck()):
+        print("error: git fsck found problems in the vault; see the log", file=sys.stderr)
+        return 1
+    print(f"vault packed and checked: {store.repo_path}")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     run_migrations(resolve_database_url(settings))
     return 0
@@ -136,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reindex", help="rebuild the file catalog from the Git history (idempotent)").set_defaults(
         func=cmd_reindex
     )
+
+    sub.add_parser(
+        "maintain", help="pack and prune the Git vault (git gc), then verify it (git fsck); safe while serving"
+    ).set_defaults(func=cmd_maintain)
 
     args = parser.parse_args(argv)
     return int(args.func(args, get_settings()))

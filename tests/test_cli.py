@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.main import create_app
 from tests.cli import camvault
-from tests.conftest import sql
+from tests.conftest import Login, MakeUser, sql
+from tests.vault import git, upload_one
 
 
 async def test_create_user_reads_the_password_from_stdin(
@@ -38,3 +39,21 @@ async def test_first_admin_comes_from_the_environment_once(settings: Settings, d
                 assert r.status_code == 200
                 assert r.json()["user"]["role"] == "admin"
     assert await sql(db, "SELECT username, role::text FROM users") == [("root", "admin")]
+
+
+async def test_maintain_packs_and_checks_the_vault(
+    client: httpx.AsyncClient, settings: Settings, make_user: MakeUser, login: Login
+) -> None:
+    await make_user("anna")
+    headers = await login("anna")
+    for i in range(3):
+        await upload_one(client, headers, f"p{i}.nc", f"G0 X{i}\n".encode())
+    repo = settings.data_dir / "vault.git"
+    assert git(repo, "count-objects", "-v").count("packs: 0") == 1
+    done = camvault(settings, "maintain")
+    assert done.returncode == 0, done.stderr
+    stats = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
+    assert stats["count"] == "0" and stats["packs"] == "1"  # everything reachable is now in one pack
+    for i in range(3):
+        assert (await client.get(f"/api/files/by-path?path=p{i}.nc", headers=headers)).status_code == 200
+        assert git(repo, "cat-file", "-p", f"main:p{i}.nc") == f"G0 X{i}\n"

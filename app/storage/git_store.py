@@ -491,6 +491,14 @@ class GitStore:
 
     # ----- checks ------------------------------------------------------------------------------------------
 
+    def maintain(self) -> None:
+        """Pack loose objects and prune unreachable ones older than Git's grace period (two weeks).
+
+        Safe while the app runs: objects a writer has just hashed but not yet committed are recent, so they
+        survive; lost compare-and-swap attempts and commits whose transaction failed go once they are old.
+        """
+        self._run("gc", "--quiet")
+
     async def fsck(self) -> bool:
         """True when the object store is consistent. Dangling objects (lost races) are not errors."""
         return await _in_thread(self._fsck)
