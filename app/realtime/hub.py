@@ -68,10 +68,6 @@ class Connection:
         self._close: CloseRequest | None = None
         self._closing = asyncio.Event()
 
-    @property
-    def closing(self) -> bool:
-        return self._close is not None
-
     def offer(self, text: str) -> None:
         """Queue a message without waiting; a full queue closes the socket instead."""
         if self._close is not None:
@@ -103,10 +99,10 @@ class Connection:
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    logger.warning(
-                        "socket task failed user=%s connection=%s: %r", self.username, self.id, task.exception()
-                    )
+                error = None if task.cancelled() else task.exception()
+                # A client that went away mid-send is the normal end of a socket, not a failure.
+                if error is not None and not isinstance(error, WebSocketDisconnect | OSError):
+                    logger.warning("socket task failed user=%s connection=%s: %r", self.username, self.id, error)
         finally:
             for task in tasks:
                 task.cancel()

@@ -34,7 +34,9 @@ async def wait_for_rows(db: AsyncSession, user_id: int, count: int, timeout: flo
         time.sleep(0.05)
 
 
-async def test_presence_shows_users_of_both_workers(start_workers: StartWorkers, make_user: MakeUser) -> None:
+async def test_presence_shows_users_of_both_workers(
+    start_workers: StartWorkers, make_user: MakeUser, db: AsyncSession
+) -> None:
     a, b = start_workers(2)
     await make_user("anna", Role.user)
     await make_user("bob", Role.user)
@@ -47,6 +49,9 @@ async def test_presence_shows_users_of_both_workers(start_workers: StartWorkers,
             assert [u["connections"] for u in came["online_users"]] == [1, 1]
         left = await anna.expect("user_disconnected", timeout=WITHIN, user="bob")
         assert online_names(left) == {"anna"} and left["reason"] == "closed"
+    # Connecting and disconnecting change nothing in the vault: no audit rows beyond the logins.
+    actions = {r[0] for r in await sql(db, "SELECT action FROM audit_events")}
+    assert actions == {"user.created", "auth.login"}
 
 
 async def test_two_tabs_on_two_workers_are_one_user_until_both_close(
