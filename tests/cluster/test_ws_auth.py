@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Role
-from tests.conftest import MakeUser, StartWorkers
+from tests.conftest import MakeUser, StartWorkers, sql
 from tests.realtime import bearer, joined, mint_token, token_for, ws_connect
 
 
@@ -134,3 +135,26 @@ async def test_a_socket_closes_when_its_token_expires(start_workers: StartWorker
     short = mint_token(anna.id, expires_in=2)
     async with joined(a, short) as client:
         assert await client.closed(timeout=4) == (1008, "token expired")
+
+
+async def test_a_logout_missed_while_the_listener_was_down_still_closes_the_socket(
+    start_workers: StartWorkers, make_user: MakeUser, db: AsyncSession
+) -> None:
+    a, b = start_workers(2)
+    await make_user("anna", Role.user)
+    token = await token_for(a, "anna")
+    async with joined(a, token) as client, httpx.AsyncClient(base_url=b.url, timeout=30) as http:
+        # Freeze A, end its LISTEN session, and log out while A cannot hear it.
+        a.pause()
+        try:
+            [(ended,)] = await sql(
+                db,
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = :n",
+                n=f"camvault-events:{a.pid}",
+            )
+            assert ended is True
+            assert (await http.post("/api/auth/logout", headers=bearer(token))).status_code == 204
+        finally:
+            a.resume()
+        # A reconnects, checks every open socket's token again, and finds this one revoked.
+        assert await client.closed(timeout=5) == (1008, "Token has been revoked")
