@@ -18,10 +18,11 @@ from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import api_router
-from app.api.routes import health
+from app.api.routes import health, ws
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
+from app.services.realtime import RealtimeService
 from app.services.sweeper import sweep_forever
 from app.services.users import UserService
 from app.storage.git_store import GitStore
@@ -52,11 +53,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = GitStore(settings.data_dir / "vault.git")
     await to_thread.run_sync(app.state.store.ensure_repo)
     sweeper = None
+    realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
         await _bootstrap_first_admin(app, settings)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
+        await realtime.start()
         yield
     finally:
+        await realtime.stop()
         if sweeper is not None:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -76,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(ws.router)
     app.include_router(api_router)
     if settings.cors_origins:
         app.add_middleware(

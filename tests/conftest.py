@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,3 +139,21 @@ def workers(app: FastAPI, database_url: str, settings: Settings, tmp_path: Path)
     env = server_env(database_url, settings.data_dir, secret_key=settings.secret_key)
     with live_servers(env, tmp_path / "servers", count=2) as servers:
         yield servers
+
+
+StartWorkers = Callable[..., list[LiveServer]]
+
+
+@pytest.fixture
+def start_workers(app: FastAPI, database_url: str, settings: Settings, tmp_path: Path) -> Iterator[StartWorkers]:
+    """Start real server processes on the test's database and DATA_DIR, with extra settings
+    (`start_workers(2, ws_send_queue_size=8)`) or Uvicorn options; all are stopped at the end."""
+    groups = iter(range(1, 1000))
+    with ExitStack() as stack:
+
+        def start(count: int = 2, *, uvicorn_args: tuple[str, ...] = (), **extra: object) -> list[LiveServer]:
+            env = server_env(database_url, settings.data_dir, **extra)
+            workdir = tmp_path / f"servers-{next(groups)}"
+            return stack.enter_context(live_servers(env, workdir, count=count, uvicorn_args=uvicorn_args))
+
+        yield start

@@ -28,6 +28,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Tests mint their own tokens (expired, forged) against the servers' key.
+SECRET_KEY = "live-server-secret-" + "x" * 32
+
+
 def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[str, str]:
     """The environment of a server process: only what the test chose, never the developer's .env values."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMVAULT_", "FIRST_ADMIN_"))}
@@ -36,7 +40,7 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
             "ENV": "test",
             "DATABASE_URL": database_url,
             "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "live-server-secret-" + "x" * 32,
+            "SECRET_KEY": SECRET_KEY,
             "LOG_LEVEL": "INFO",
             "SERVE_STATIC": "true",
             "PYTHONUNBUFFERED": "1",
@@ -47,10 +51,13 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
 
 
 class LiveServer:
-    def __init__(self, env: dict[str, str], workdir: Path, name: str = "server") -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, name: str = "server", uvicorn_args: tuple[str, ...] = ()
+    ) -> None:
         self.env = env
         self.workdir = workdir
         self.name = name
+        self.uvicorn_args = uvicorn_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -63,6 +70,12 @@ class LiveServer:
         return self.proc.pid
 
     def start(self, timeout: float = 60) -> LiveServer:
+        self.spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it (see wait_ready)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         # cwd is a scratch folder, so a developer's .env in the checkout is not read.
@@ -78,6 +91,7 @@ class LiveServer:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                *self.uvicorn_args,
             ],
             cwd=self.workdir,
             env={**self.env, "PYTHONPATH": str(ROOT)},
@@ -85,8 +99,6 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -105,6 +117,15 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def pause(self) -> None:
+        """SIGSTOP: the process and its sockets stay, but it does nothing, like a host that hangs."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL: the worker gets no chance to clean up, as when the OOM killer takes it."""
         if self.proc is not None and self.proc.poll() is None:
@@ -114,6 +135,7 @@ class LiveServer:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
+        self.proc.send_signal(signal.SIGCONT)  # a paused server could not act on SIGTERM
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=15)
@@ -122,12 +144,16 @@ class LiveServer:
 
 
 @contextmanager
-def live_servers(env: dict[str, str], workdir: Path, count: int = 2) -> Iterator[list[LiveServer]]:
+def live_servers(
+    env: dict[str, str], workdir: Path, count: int = 2, uvicorn_args: tuple[str, ...] = ()
+) -> Iterator[list[LiveServer]]:
     """`count` worker processes on one database and one DATA_DIR, started together and stopped at the end."""
-    servers = [LiveServer(env, workdir, name=f"worker{i}") for i in range(count)]
+    servers = [LiveServer(env, workdir, name=f"worker{i}", uvicorn_args=uvicorn_args) for i in range(count)]
     try:
         for server in servers:
-            server.start()
+            server.spawn()
+        for server in servers:
+            server.wait_ready(60)
         yield servers
     finally:
         for server in servers:

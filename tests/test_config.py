@@ -47,3 +47,10 @@ def test_development_secret_is_random_and_stable(tmp_path: Path) -> None:
     assert s.jwt_secret == s.jwt_secret and len(s.jwt_secret) > 40
     other = Settings(_env_file=None, data_dir=tmp_path / "other", secret_key=None)  # type: ignore[call-arg]
     assert other.jwt_secret != s.jwt_secret
+
+
+def test_presence_staleness_must_leave_room_for_a_missed_heartbeat() -> None:
+    with pytest.raises(ValidationError, match="WS_PRESENCE_STALE_SECONDS"):
+        Settings(_env_file=None, ws_presence_sweep_seconds=5, ws_presence_stale_seconds=8)  # type: ignore[call-arg]
+    s = Settings(_env_file=None, ws_presence_sweep_seconds=1, ws_presence_stale_seconds=2)  # type: ignore[call-arg]
+    assert s.ws_presence_stale_seconds == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,11 +13,13 @@ from app.core.config import Settings
 from app.core.errors import Forbidden
 from app.core.security import TokenClaims
 from app.models import Role, User
+from app.realtime.handshake import SocketCredentials, credentials_of
 from app.services.audit import AuditService
 from app.services.auth import AuthService
 from app.services.files import FileService
 from app.services.health import HealthService
 from app.services.locks import LockService
+from app.services.realtime import RealtimeService
 from app.services.users import UserService
 
 # auto_error=False: a missing token reaches get_current_user, which answers 401 with our body.
@@ -111,3 +113,15 @@ def get_lock_service(request: Request, session: SessionDep, settings: SettingsDe
 
 
 LockServiceDep = Annotated[LockService, Depends(get_lock_service)]
+
+
+def get_realtime(websocket: WebSocket) -> RealtimeService:
+    return websocket.app.state.realtime  # type: ignore[no-any-return]
+
+
+def get_socket_credentials(websocket: WebSocket) -> SocketCredentials:
+    return credentials_of(websocket)
+
+
+RealtimeDep = Annotated[RealtimeService, Depends(get_realtime)]
+SocketCredentialsDep = Annotated[SocketCredentials, Depends(get_socket_credentials)]

@@ -40,6 +40,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            elif message["type"] == "websocket.accept":
+                status = 101
+            elif message["type"] == "websocket.close" and status == 0:
+                status = 403  # closed before accepting: the server answers the handshake with 403
             await send(message)
 
         try:

@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     lock_sweep_seconds: float = Field(default=5, gt=0)
     edit_cooldown_seconds: int = Field(default=15, ge=0)
 
+    # WebSockets (/ws): messages a socket may have waiting before it is closed as too slow; how
+    # often each worker refreshes its presence rows and sweeps those of dead workers; how old a
+    # presence heartbeat may get before its row counts as dead even if its database session lives.
+    ws_send_queue_size: int = Field(default=1000, ge=1)
+    ws_presence_sweep_seconds: float = Field(default=5, gt=0)
+    ws_presence_stale_seconds: float = Field(default=60, gt=0)
+
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
@@ -82,6 +89,10 @@ class Settings(BaseSettings):
             )
         if self.secret_key is not None and self.env == "production" and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters when ENV=production")
+        if self.ws_presence_stale_seconds < 2 * self.ws_presence_sweep_seconds:
+            # A live worker refreshes its heartbeat once per sweep; anything tighter would let a
+            # slow refresh make its users look gone.
+            raise ValueError("WS_PRESENCE_STALE_SECONDS must be at least twice WS_PRESENCE_SWEEP_SECONDS")
         return self
 
     @property

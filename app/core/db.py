@@ -40,6 +40,13 @@ def resolve_database_url(settings: Settings) -> str:
     return embedded_server_url(settings.data_dir)
 
 
+def asyncpg_dsn(url: str) -> str:
+    """The SQLAlchemy URL as a plain libpq-style DSN, for a connection made with asyncpg itself."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _json_default(value: object) -> str:
     # Audit details and event payloads name times (lock since/until); JSON has no datetime type.
     if isinstance(value, datetime):

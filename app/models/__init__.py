@@ -2,7 +2,8 @@
 
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Lock
+from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
 
-__all__ = ["AuditEvent", "File", "FileVersion", "Lock", "RevokedToken", "Role", "User"]
+__all__ = ["AuditEvent", "File", "FileVersion", "Lock", "Presence", "RevokedToken", "Role", "User"]

@@ -25,7 +25,7 @@ from app.repositories.tokens import RevokedTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.auth import TokenOut
 from app.schemas.user import PasswordChange, UserOut, UserRegister
-from app.services import audit
+from app.services import audit, events
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class AuthService:
         await self.tokens.revoke(claims.jti, user.id, claims.expires_at)
         await self.tokens.purge_expired()
         await audit.record(self.session, "auth.logout", actor=user, target=user.username)
+        await events.publish_auth_revoked(self.session, user.id, jti=claims.jti, reason="logged out")
         await self.session.commit()
 
     async def change_password(self, user: User, body: PasswordChange) -> None:
@@ -107,6 +108,7 @@ class AuthService:
         user.password_hash = await to_thread.run_sync(hash_password, body.new_password)
         user.token_version += 1  # every token issued before this moment stops working
         await audit.record(self.session, "user.password_changed", actor=user, target=user.username)
+        await events.publish_auth_revoked(self.session, user.id, reason="password changed")
         await self.session.commit()
 
     async def register(self, body: UserRegister) -> User:

@@ -17,12 +17,25 @@ CHANNEL = "camvault_events"
 # NOTIFY payloads must stay under 8000 bytes; a vault path is at most 1024.
 MAX_PAYLOAD = 7900
 
+# Not for browsers: tells every worker to close the sockets of a token (jti) or of every token of
+# a user (jti None) that stopped being valid: logout, password change or reset, deactivation.
+AUTH_REVOKED = "auth_revoked"
+
+
+def _encode(value: object) -> str:
+    # ISO 8601 with a "T", like `at`: str(datetime) has a space, which some browsers' Date cannot parse.
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
 
 async def publish(session: AsyncSession, event_type: str, **fields: Any) -> None:
     payload = {"type": event_type, "at": datetime.now(UTC).isoformat(), **fields}
-    text = json.dumps(payload, default=str, separators=(",", ":"))
+    text = json.dumps(payload, default=_encode, separators=(",", ":"))
     if len(text.encode()) > MAX_PAYLOAD:
         payload = {k: v for k, v in payload.items() if k in ("type", "at", "file_id", "path", "user")}
         payload["truncated"] = True
-        text = json.dumps(payload, default=str, separators=(",", ":"))
+        text = json.dumps(payload, default=_encode, separators=(",", ":"))
     await session.execute(select(func.pg_notify(CHANNEL, text)))
+
+
+async def publish_auth_revoked(session: AsyncSession, user_id: int, *, jti: str | None = None, reason: str) -> None:
+    await publish(session, AUTH_REVOKED, user_id=user_id, jti=jti, reason=reason)

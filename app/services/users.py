@@ -13,7 +13,7 @@ from app.core.security import hash_password
 from app.models import Role, User
 from app.repositories.users import UserRepository
 from app.schemas.user import UserCreate, UserList, UserOut, UserUpdate
-from app.services import audit
+from app.services import audit, events
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class UserService:
             user.is_active = new_active
         if changes:
             await audit.record(self.session, "user.updated", actor=actor, target=user.username, details=changes)
+        if "is_active" in changes and not user.is_active:
+            await events.publish_auth_revoked(self.session, user.id, reason="account deactivated")
         await self.session.commit()
         return user
 
@@ -101,6 +103,7 @@ class UserService:
         user.password_hash = await to_thread.run_sync(hash_password, new_password)
         user.token_version += 1
         await audit.record(self.session, "user.password_reset", actor=actor, target=user.username)
+        await events.publish_auth_revoked(self.session, user.id, reason="password reset")
         await self.session.commit()
 
     async def _keep_one_admin(self, user: User, *, new_role: Role | None, new_active: bool | None) -> None:
