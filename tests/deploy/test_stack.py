@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from app.core.config import Settings
 from app.models import Role
@@ -60,6 +63,14 @@ def stack(app: object, database_url: str, settings: Settings, tmp_path: Path) ->
         stop(gunicorn)
 
 
+async def _next_of_type(ws: ClientConnection, kind: str, timeout: float = 5) -> dict[str, object]:
+    async with asyncio.timeout(timeout):
+        while True:
+            message: dict[str, object] = json.loads(await ws.recv())
+            if message["type"] == kind:
+                return message
+
+
 async def test_the_stack_serves_ui_api_and_files_through_nginx(stack: Stack, make_user: MakeUser) -> None:
     # Gunicorn runs the configured number of Uvicorn workers (WEB_CONCURRENCY=2).
     assert len(psutil.Process(stack.gunicorn_pid).children()) == 2
@@ -88,8 +99,20 @@ async def test_the_stack_serves_ui_api_and_files_through_nginx(stack: Stack, mak
         assert down.status_code == 200 and down.content == data
         part = await client.get(f"/api/files/{file_id}/content", headers=headers | {"Range": "bytes=10-19"})
         assert part.status_code == 206 and part.content == data[10:20]
-        out = await client.post(f"/api/files/{file_id}/checkout", json={"message": "via nginx"}, headers=headers)
-        assert out.status_code == 200 and out.json()["lock"]["holder"] == "anna"
+        # The WebSocket upgrade passes through Nginx to a Gunicorn worker, and events from any worker reach it.
+        ws_url = stack.url.replace("http://", "ws://") + "/ws"
+        async with (
+            connect(ws_url, subprotocols=["camvault.v1", "bearer." + token], proxy=None) as browser,  # type: ignore[list-item]
+            connect(f"{ws_url}?token={token}", proxy=None) as script,
+        ):
+            assert browser.subprotocol == "camvault.v1"
+            for ws in (browser, script):
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "hello"
+            out = await client.post(f"/api/files/{file_id}/checkout", json={"message": "via nginx"}, headers=headers)
+            assert out.status_code == 200 and out.json()["lock"]["holder"] == "anna"
+            for ws in (browser, script):
+                event = await _next_of_type(ws, "file_locked")
+                assert (event["file_id"], event["user"]) == (file_id, "anna")
         # A token in a query string (as a WebSocket may send it) reaches no log.
         await client.get("/api/users/me", params={"token": "query-secret-token"}, headers=headers)
 
