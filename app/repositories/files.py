@@ -18,6 +18,18 @@ AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
+class FileFilter:
+    """Which files a listing shows. `folder` is a path key ("" = the top); None means the whole vault."""
+
+    q: str | None = None
+    status: Status | None = None
+    holder: str | None = None
+    deleted: bool = False
+    folder: str | None = None
+    recursive: bool = True
+
+
+@dataclass(frozen=True)
 class FileRow:
     """A file with the names the API shows next to it."""
 
@@ -85,36 +97,27 @@ class FileRepository(Repository[File]):
         result = (await self.session.execute(stmt)).first()
         return FileRow(*result) if result else None
 
-    def _filtered(
-        self, stmt: AnySelect, *, q: str | None, status: Status | None, holder: str | None, deleted: bool
-    ) -> AnySelect:
-        stmt = stmt.where(File.deleted_at.is_not(None) if deleted else File.deleted_at.is_(None))
-        if q:
-            stmt = stmt.where(File.path_key.contains(q.casefold(), autoescape=True))
-        if status == "checked_out":
+    def _filtered(self, stmt: AnySelect, f: FileFilter) -> AnySelect:
+        stmt = stmt.where(File.deleted_at.is_not(None) if f.deleted else File.deleted_at.is_(None))
+        if f.folder is not None:
+            stmt = stmt.where(*_in_folder(f.folder, recursive=f.recursive))
+        if f.q:
+            stmt = stmt.where(File.path_key.contains(f.q.casefold(), autoescape=True))
+        if f.status == "checked_out":
             stmt = stmt.where(Lock.file_id.is_not(None))
-        elif status == "available":
+        elif f.status == "available":
             stmt = stmt.where(Lock.file_id.is_(None))
-        if holder:
-            holder_ids = select(User.id).where(func.lower(User.username) == holder.lower())
+        if f.holder:
+            holder_ids = select(User.id).where(func.lower(User.username) == f.holder.lower())
             stmt = stmt.where(Lock.user_id.in_(holder_ids))
         return stmt
 
     async def search(
-        self,
-        *,
-        q: str | None,
-        status: Status | None,
-        holder: str | None,
-        deleted: bool,
-        sort: SortKey,
-        descending: bool,
-        after: tuple[Any, int] | None,
-        limit: int,
+        self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
     ) -> Sequence[FileRow]:
         """One page in keyset order: `after` is the (sort value, id) of the previous page's last row."""
         column: Any = {"name": File.path, "size": File.size, "updated": File.updated_at}[sort]
-        stmt = self._filtered(self._rows(), q=q, status=status, holder=holder, deleted=deleted)
+        stmt = self._filtered(self._rows(), f)
         if after is not None:
             key = tuple_(column, File.id)
             stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
@@ -122,10 +125,41 @@ class FileRepository(Repository[File]):
         rows = await self.session.execute(stmt.order_by(*order).limit(limit))
         return [FileRow(*r) for r in rows]
 
-    async def count(self, *, q: str | None, status: Status | None, holder: str | None, deleted: bool) -> int:
+    async def count(self, f: FileFilter) -> int:
         base = select(File.id).outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
-        stmt = self._filtered(base, q=q, status=status, holder=holder, deleted=deleted)
+        stmt = self._filtered(base, f)
         return (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
+
+    async def subfolders(self, parent_key: str) -> Sequence[tuple[str, int]]:
+        """The folders directly inside `parent_key` ("" = the top) that hold live files, with how many (at any depth).
+
+        Grouped by key, so `Jobs/` and `jobs/` are one folder, as on the Windows and macOS disks files are
+        checked out to; shown with the first spelling in sort order. Components are counted with split_part on
+        both path and key: casefolding can change a name's length but never its number of '/'.
+        """
+        depth = parent_key.count("/") + 1 if parent_key else 0
+        # COLLATE "C": the same spelling and order whatever the database's default collation is.
+        key_name = func.split_part(File.path_key, "/", depth + 1).collate("C")
+        stmt = (
+            select(func.min(func.split_part(File.path, "/", depth + 1).collate("C")), func.count())
+            .where(File.deleted_at.is_(None), *_in_folder(parent_key, recursive=True))
+            .where(func.split_part(File.path_key, "/", depth + 2) != "")
+            .group_by(key_name)
+            .order_by(key_name)
+        )
+        return [(name, count) for name, count in (await self.session.execute(stmt)).all()]
+
+
+def _in_folder(folder_key: str, *, recursive: bool) -> list[ColumnElement[bool]]:
+    """Files inside a folder (given as a path key, "" for the top), directly or at any depth."""
+    prefix = folder_key + "/" if folder_key else ""
+    conditions: list[ColumnElement[bool]] = []
+    if prefix:
+        conditions.append(File.path_key.startswith(prefix, autoescape=True))
+    if not recursive:
+        # Nothing after the folder's own '/' may be another '/'.
+        conditions.append(func.strpos(func.substr(File.path_key, len(prefix) + 1), "/") == 0)
+    return conditions
 
 
 class VersionRepository(Repository[FileVersion]):

@@ -37,6 +37,17 @@ class FilePage(BaseModel):
     total: int = Field(description="Files matching the filters, all pages together")
 
 
+class FolderOut(BaseModel):
+    name: str
+    path: str
+    files: int = Field(description="Live files in this folder and below")
+
+
+class FolderList(BaseModel):
+    parent: str
+    folders: list[FolderOut]
+
+
 class UploadOut(BaseModel):
     files: list[FileOut]
     commit: str

@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, LockHeld, NotFound, StorageUnavailable
-from app.models import File, FileVersion, User
-from app.repositories.files import FileRepository, FileRow, SortKey, Status, VersionRepository
+from app.core.errors import BadRequest, Conflict, Forbidden, LockHeld, NotFound, StorageUnavailable
+from app.models import File, FileVersion, Role, User
+from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
     BinaryDiff,
@@ -30,6 +30,8 @@ from app.schemas.file import (
     BlameOut,
     FileOut,
     FilePage,
+    FolderList,
+    FolderOut,
     HistoryPage,
     LockInfo,
     TextDiff,
@@ -38,7 +40,7 @@ from app.schemas.file import (
 )
 from app.services import audit, events
 from app.services.cursors import decode_cursor, encode_cursor
-from app.services.paths import join_folder, normalise_vault_path, path_key
+from app.services.paths import join_folder, normalise_folder, normalise_vault_path, path_key
 from app.storage.git_store import Change, CommitResult, GitStore, GitStoreError, Identity
 
 logger = logging.getLogger(__name__)
@@ -175,39 +177,54 @@ class FileService:
 
     async def list(
         self,
+        viewer: User,
         *,
         q: str | None = None,
         status: Status | None = None,
         holder: str | None = None,
+        folder: str | None = None,
+        recursive: bool = False,
         deleted: bool = False,
         sort: SortKey = "name",
         descending: bool = False,
         cursor: str | None = None,
         limit: int = 50,
     ) -> FilePage:
+        if deleted and viewer.role != Role.admin:
+            raise Forbidden("Only admins can list deleted files")
+        filters = FileFilter(
+            q=q,
+            status=status,
+            holder=holder,
+            deleted=deleted,
+            folder=path_key(normalise_folder(folder)) if folder is not None else None,
+            recursive=recursive or folder is None,
+        )
         after: tuple[Any, int] | None = None
         if cursor:
             sort_kind = {"name": str, "size": int, "updated": datetime}[sort]
             sort_value, last_id = decode_cursor(cursor, sort_kind, int)
             after = (sort_value, last_id)
-        rows = await self.files.search(
-            q=q,
-            status=status,
-            holder=holder,
-            deleted=deleted,
-            sort=sort,
-            descending=descending,
-            after=after,
-            limit=limit + 1,
-        )
+        rows = await self.files.search(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
         page = list(rows[:limit])
         next_cursor = None
         if len(rows) > limit:
             last = page[-1].file
             value: Any = {"name": last.path, "size": last.size, "updated": last.updated_at}[sort]
             next_cursor = encode_cursor(value, last.id)
-        total = await self.files.count(q=q, status=status, holder=holder, deleted=deleted)
+        total = await self.files.count(filters)
         return FilePage(items=[file_out(r) for r in page], next_cursor=next_cursor, total=total)
+
+    async def folders(self, parent: str) -> FolderList:
+        """The folders directly inside `parent` ("" = the top of the vault) that hold live files."""
+        parent = normalise_folder(parent)
+        rows = await self.files.subfolders(path_key(parent))
+        return FolderList(
+            parent=parent,
+            folders=[
+                FolderOut(name=name, path=f"{parent}/{name}" if parent else name, files=count) for name, count in rows
+            ],
+        )
 
     async def resolve_version(self, file: File, version: int | None, commit: str | None) -> FileVersion:
         if version is not None and commit is not None:

@@ -56,6 +56,15 @@ def _check_component(component: str) -> None:
         raise InvalidPath(f"Path component is longer than {MAX_COMPONENT_BYTES} bytes")
 
 
+def normalise_folder(raw: str) -> str:
+    """A folder as given to a listing (`jobs/1042`, `/jobs/1042/`, `""`): NFC, no outer slashes.
+
+    Only used to look folders up, never to write one, so it need not pass every path rule; a name that could
+    never be stored simply matches nothing.
+    """
+    return unicodedata.normalize("NFC", raw.strip("/"))
+
+
 def folder_of(path: str) -> str:
     """The folder part of a vault path: `jobs/2026` for `jobs/2026/a.nc`, `""` for `a.nc`."""
     return path.rsplit("/", 1)[0] if "/" in path else ""

@@ -372,3 +372,52 @@ async def test_delete_refuses_a_locked_file_unless_forced(
     forced = await client.delete(f"/api/files/{f['id']}", params={"force": "true"}, headers=boss)
     assert forced.status_code == 200
     assert await sql(db, "SELECT count(*) FROM locks") == [(0,)]
+
+
+async def test_folder_listing_and_subfolders(client: httpx.AsyncClient, writer: dict[str, str], admin: Admin) -> None:
+    _, boss = admin
+    layout = {
+        "top.nc": "",
+        "a.nc": "jobs/1042",
+        "b.nc": "jobs/1042",
+        "deep.nc": "jobs/1042/fixtures",
+        "c.nc": "Jobs/2001",  # another spelling of the same folder
+        "Straße.nc": "jobs",
+        "x.nc": "jobs_archive",  # shares the prefix "jobs" but is another folder
+        "gone.nc": "old",
+    }
+    ids = {}
+    for name, folder in layout.items():
+        ids[name] = (await upload_one(client, writer, name, b"x") if not folder else None) or (
+            (await upload(client, writer, {name: b"x"}, folder=folder)).json()["files"][0]
+        )
+    await client.delete(f"/api/files/{ids['gone.nc']['id']}", headers=boss)
+
+    async def folder_files(folder: str, **params: object) -> list[str]:
+        r = await client.get("/api/files", params={"folder": folder, **params}, headers=writer)
+        assert r.status_code == 200, r.text
+        return [f["path"] for f in r.json()["items"]]
+
+    async def subfolders(parent: str) -> list[tuple[str, str, int]]:
+        r = await client.get("/api/files/folders", params={"parent": parent}, headers=writer)
+        assert r.status_code == 200, r.text
+        return [(f["name"], f["path"], f["files"]) for f in r.json()["folders"]]
+
+    assert await folder_files("") == ["top.nc"]
+    assert await subfolders("") == [("Jobs", "Jobs", 5), ("jobs_archive", "jobs_archive", 1)]  # "old" is empty
+    assert await folder_files("jobs") == ["jobs/Straße.nc"]
+    assert await folder_files("JOBS/") == ["jobs/Straße.nc"]
+    assert await subfolders("jobs") == [("1042", "jobs/1042", 3), ("2001", "jobs/2001", 1)]
+    assert await folder_files("jobs/1042") == ["jobs/1042/a.nc", "jobs/1042/b.nc"]
+    assert await folder_files("jobs/1042", recursive="true") == [
+        "jobs/1042/a.nc",
+        "jobs/1042/b.nc",
+        "jobs/1042/fixtures/deep.nc",
+    ]
+    assert await folder_files("jobs", q="b.nc", recursive="true") == ["jobs/1042/b.nc"]
+    assert await subfolders("jobs/1042/fixtures") == []
+    assert await folder_files("nowhere") == []
+    # The whole vault when no folder is given, as before.
+    everything = (await client.get("/api/files", params={"limit": 100}, headers=writer)).json()
+    assert everything["total"] == 7
+    assert (await client.get("/api/files/folders", params={"parent": "a\x00"}, headers=writer)).status_code == 422

@@ -11,10 +11,9 @@ from app.api.deps import AdminUser, FileServiceDep, ReaderUser, SettingsDep, Wri
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.responses import errors
 from app.api.uploads import receive_multipart
-from app.core.errors import Forbidden
 from app.models import Role
 from app.schemas.common import INT32_MAX
-from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, HistoryPage, TextDiff, UploadOut
+from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, FolderList, HistoryPage, TextDiff, UploadOut
 from app.services.files import IncomingFile
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
@@ -74,24 +73,44 @@ async def list_files(
     q: Annotated[str | None, Query(max_length=1024, description="Substring of the path, any case"), NoNul] = None,
     status_: Annotated[Literal["available", "checked_out"] | None, Query(alias="status")] = None,
     holder: Annotated[str | None, Query(max_length=64, description="Username holding the lock"), NoNul] = None,
+    folder: Annotated[
+        str | None, Query(max_length=1024, description='Only files in this folder (`""` = the top)'), NoNul
+    ] = None,
+    recursive: Annotated[bool, Query(description="With `folder`: include its subfolders")] = False,
     deleted: Annotated[bool, Query(description="List deleted files instead (admin)")] = False,
     sort: Literal["name", "size", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> FilePage:
-    if deleted and user.role != Role.admin:
-        raise Forbidden("Only admins can list deleted files")
+    """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
+
+    Without `folder` the whole vault is searched; with it, only that folder (and, with `recursive=true`,
+    everything below it). Folders and names match regardless of case.
+    """
     return await files.list(
+        user,
         q=q,
         status=status_,
         holder=holder,
+        folder=folder,
+        recursive=recursive,
         deleted=deleted,
         sort=sort,
         descending=order == "desc",
         cursor=cursor,
         limit=limit,
     )
+
+
+@router.get("/folders", response_model=FolderList)
+async def list_folders(
+    user: ReaderUser,
+    files: FileServiceDep,
+    parent: Annotated[str, Query(max_length=1024, description="Folder to look in; empty for the top"), NoNul] = "",
+) -> FolderList:
+    """The folders directly inside `parent` that hold files, with how many files each holds (at any depth)."""
+    return await files.folders(parent)
 
 
 @router.post(
