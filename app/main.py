@@ -12,13 +12,13 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import api_router
 from app.api.routes import health, ws
+from app.api.static import UIFiles
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
@@ -93,5 +93,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     if settings.serve_static and STATIC_DIR.is_dir():
         # Development convenience; in production Nginx serves these files itself.
-        app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+        app.mount("/", UIFiles(directory=STATIC_DIR, html=True), name="static")
     return app

@@ -1,0 +1,170 @@
+// What a user can do to a file, by role and lock state, and the dialogs behind each action.
+// The same buttons appear in the file list and on the file page.
+import { api, download, sendForm, session } from "./api.js";
+import { basename, formatSize, h, time } from "./dom.js";
+import { confirmDialog, field, formDialog, toast } from "./ui.js";
+
+export const can = {
+  write: () => ["admin", "user"].includes(session.user?.role),
+  admin: () => session.user?.role === "admin",
+};
+
+export function heldByMe(file) {
+  return file.lock && file.lock.holder_id === session.user?.id;
+}
+
+/** Buttons for one file; `changed(file|null)` is called after an action changed it. */
+export function fileActions(file, changed, { compact = false } = {}) {
+  const name = basename(file.path);
+  const button = (label, handler, cls = "") =>
+    h("button", { type: "button", class: cls, "aria-label": `${label} ${name}`, onclick: handler }, label);
+  const run = (fn) => async () => {
+    try {
+      const result = await fn();
+      if (result !== null && result !== undefined) changed(result);
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  };
+  const buttons = [];
+  if (file.deleted_at) {
+    if (can.admin()) buttons.push(button("Restore", run(() => restore(file)), "primary"));
+    return h("div", { class: "actions" }, buttons);
+  }
+  buttons.push(button("Download", run(() => download(file.id, name).then(() => null))));
+  if (can.write()) {
+    if (!file.lock) {
+      buttons.push(button("Check out", run(() => checkOut(file)), "primary"));
+    } else if (heldByMe(file)) {
+      buttons.push(button("Check in", run(() => checkIn(file)), "primary"));
+      buttons.push(button("Renew", run(() => renew(file))));
+      buttons.push(button("Release", run(() => release(file))));
+    } else if (can.admin()) {
+      buttons.push(button("Force release", run(() => forceRelease(file)), "danger"));
+    }
+  }
+  if (can.admin() && !compact) buttons.push(button("Delete", run(() => remove(file)), "danger"));
+  return h("div", { class: "actions" }, buttons);
+}
+
+async function checkOut(file) {
+  const message = h("textarea", { name: "message", rows: 3, maxlength: 1000, required: true });
+  const answer = await formDialog({
+    title: `Check out ${basename(file.path)}`,
+    body: [field("Why are you checking it out?", message, "Everyone sees this next to the lock.")],
+    submitLabel: "Check out",
+    submit: () => api.post(`/api/files/${file.id}/checkout`, { message: message.value }),
+  });
+  if (!answer) return null;
+  toast(`You checked out ${file.path}`, "success");
+  return answer.file;
+}
+
+async function checkIn(file) {
+  const input = h("input", { type: "file", name: "file" });
+  const message = h("textarea", { name: "message", rows: 3, maxlength: 4000 });
+  const keep = h("input", { type: "checkbox", name: "keep_locked" });
+  const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
+  const answer = await formDialog({
+    title: `Check in ${basename(file.path)}`,
+    body: [
+      h("p", {}, `Head is version ${file.version}. Choose the edited file to make version ${file.version + 1}, or leave it empty to just give the lock back.`),
+      field("New content (optional)", input),
+      field("What changed?", message),
+      h("label", { class: "check" }, keep, " Keep it checked out"),
+      progress,
+    ],
+    submitLabel: "Check in",
+    submit: () => {
+      const form = new FormData();
+      form.set("message", message.value);
+      form.set("keep_locked", keep.checked ? "true" : "false");
+      form.set("base_version", String(file.version));
+      if (input.files[0]) form.set("file", input.files[0]);
+      progress.hidden = !input.files[0];
+      return sendForm(`/api/files/${file.id}/checkin`, form, (loaded, total) => {
+        progress.max = total;
+        progress.value = loaded;
+      });
+    },
+  });
+  if (!answer) return null;
+  toast(
+    answer.new_version ? `Version ${answer.head_version} of ${file.path} checked in` : `${file.path} checked in; content unchanged, no new version`,
+    "success",
+  );
+  return answer.file;
+}
+
+async function renew(file) {
+  const lock = await api.post(`/api/files/${file.id}/renew`);
+  toast(lock.until ? `Lock renewed until ${new Date(lock.until).toLocaleString()}` : "Lock renewed", "success");
+  return api.get(`/api/files/${file.id}`);
+}
+
+async function release(file) {
+  if (!(await confirmDialog("Undo check-out", `Give back the lock on ${file.path} without a new version?`, "Release"))) return null;
+  await api.post(`/api/files/${file.id}/release`);
+  return api.get(`/api/files/${file.id}`);
+}
+
+async function forceRelease(file) {
+  const text = `${file.lock.holder} checked out ${file.path} (“${file.lock.message}”). Their unsaved work will not be checked in.`;
+  if (!(await confirmDialog("Force release", text, "Force release", true))) return null;
+  await api.post(`/api/files/${file.id}/force-release`);
+  toast(`Lock of ${file.lock.holder} on ${file.path} released`, "success");
+  return api.get(`/api/files/${file.id}`);
+}
+
+async function remove(file) {
+  const force = h("input", { type: "checkbox", name: "force" });
+  const answer = await formDialog({
+    title: `Delete ${basename(file.path)}`,
+    body: [
+      h("p", {}, `${file.path} disappears from the list; its history is kept and an admin can restore it.`),
+      file.lock ? h("label", { class: "check" }, force, ` It is checked out by ${file.lock.holder}: release that lock too`) : null,
+    ],
+    submitLabel: "Delete",
+    danger: true,
+    submit: () => api.delete(`/api/files/${file.id}`, { force: force.checked ? "true" : undefined }),
+  });
+  if (!answer) return null;
+  toast(`${file.path} deleted`, "success");
+  return { ...answer, deleted_at: answer.deleted_at || new Date().toISOString() };
+}
+
+async function restore(file) {
+  const restored = await api.post(`/api/files/${file.id}/restore`);
+  toast(`${file.path} restored`, "success");
+  return restored;
+}
+
+/** "Checked out by anna since … until …" or "Available". */
+export function lockStatus(file) {
+  if (file.deleted_at) return h("span", { class: "badge deleted" }, "Deleted");
+  if (!file.lock) return h("span", { class: "badge free" }, "Available");
+  const mine = heldByMe(file);
+  return h(
+    "span",
+    { class: `badge ${mine ? "mine" : "held"}`, title: file.lock.message },
+    mine ? "Checked out by you" : `Checked out by ${file.lock.holder}`,
+  );
+}
+
+export function lockDetails(file) {
+  if (!file.lock) return null;
+  return h(
+    "dl",
+    { class: "lock-details" },
+    h("dt", {}, "Holder"),
+    h("dd", {}, file.lock.holder),
+    h("dt", {}, "Reason"),
+    h("dd", {}, file.lock.message || "—"),
+    h("dt", {}, "Since"),
+    h("dd", {}, time(file.lock.since)),
+    h("dt", {}, "Until"),
+    h("dd", {}, file.lock.until ? time(file.lock.until) : "no expiry"),
+  );
+}
+
+export { formatSize };

@@ -1,0 +1,143 @@
+// Talking to /api: the bearer token, JSON errors, uploads with progress.
+// The token lives in sessionStorage: it survives a reload but not closing the browser.
+
+const TOKEN_KEY = "camvault.token";
+const listeners = new Set();
+
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  },
+  user: null,
+};
+
+/** Called with a reason whenever the server says the token is no longer good (any 401). */
+export function onUnauthorized(fn) {
+  listeners.add(fn);
+}
+
+function unauthorized(reason) {
+  session.token = null;
+  session.user = null;
+  for (const fn of listeners) fn(reason);
+}
+
+export class ApiError extends Error {
+  constructor(status, detail, headers) {
+    super(describe(detail, status));
+    this.status = status;
+    this.detail = detail;
+    this.retryAfter = headers?.get?.("Retry-After") ?? null;
+  }
+}
+
+/** One readable sentence from any {"detail": ...} the API sends. */
+function describe(detail, status) {
+  if (detail && typeof detail === "object" && !Array.isArray(detail)) {
+    if (detail.holder) {
+      const since = new Date(detail.since).toLocaleString();
+      return `${detail.message || `Checked out by ${detail.holder}`} since ${since}`;
+    }
+    return detail.message || JSON.stringify(detail);
+  }
+  if (Array.isArray(detail)) {
+    // FastAPI validation errors: [{loc, msg}, ...]
+    return detail.map((e) => `${(e.loc || []).filter((p) => p !== "body").join(".")}: ${e.msg}`).join("; ");
+  }
+  return detail || `Request failed (${status})`;
+}
+
+async function errorFrom(response) {
+  let detail = null;
+  try {
+    detail = (await response.json()).detail;
+  } catch {
+    detail = response.statusText;
+  }
+  return new ApiError(response.status, detail, response.headers);
+}
+
+/** fetch() with the token; JSON in and out; throws ApiError for any non-2xx answer. */
+export async function request(method, path, { json, query, body, raw = false, auth = true } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const headers = {};
+  if (auth && session.token) headers.Authorization = `Bearer ${session.token}`;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body });
+  } catch (err) {
+    throw new ApiError(0, "The server cannot be reached; check your connection.");
+  }
+  if (response.status === 401 && auth) {
+    const error = await errorFrom(response);
+    unauthorized(error.message);
+    throw error;
+  }
+  if (!response.ok) throw await errorFrom(response);
+  if (raw) return response;
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const api = {
+  get: (path, query) => request("GET", path, { query }),
+  post: (path, json, query) => request("POST", path, { json, query }),
+  patch: (path, json) => request("PATCH", path, { json }),
+  delete: (path, query) => request("DELETE", path, { query }),
+};
+
+/**
+ * POST a multipart form with upload progress (fetch cannot report it; XMLHttpRequest can).
+ * Resolves with the JSON answer; rejects with ApiError. `onProgress(loaded, total)`.
+ */
+export function sendForm(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    if (session.token) xhr.setRequestHeader("Authorization", `Bearer ${session.token}`);
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable) onProgress?.(e.loaded, e.total);
+    });
+    xhr.addEventListener("load", () => {
+      const payload = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(payload);
+        return;
+      }
+      const headers = { get: (name) => xhr.getResponseHeader(name) };
+      const detail = payload && typeof payload === "object" ? payload.detail : xhr.statusText;
+      const error = new ApiError(xhr.status, detail || `Upload failed (${xhr.status})`, headers);
+      if (xhr.status === 401) unauthorized(error.message);
+      reject(error);
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "Upload interrupted: the connection was lost.")));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, "Upload cancelled.")));
+    xhr.send(form);
+  });
+}
+
+/** Download through fetch (the token cannot ride on a plain link) and hand the bytes to the browser. */
+export async function download(fileId, name, version) {
+  const response = await request("GET", `/api/files/${fileId}/content`, { query: { version }, raw: true });
+  const blob = await response.blob();
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,0 +1,129 @@
+// The /ws connection: events, presence, automatic reconnection with backoff.
+// Protocol: docs/realtime.md. The token rides in the subprotocol list, never in the URL.
+
+const handlers = new Map(); // type -> Set of fn(message)
+let socket = null;
+let token = null;
+let attempt = 0;
+let retryTimer = null;
+let viewingFile = null;
+let greeted = false; // a hello after the first one means events may have been missed
+
+export const live = {
+  status: "offline", // connecting | live | reconnecting | offline
+  online: [],
+  me: null,
+
+  on(type, fn) {
+    if (!handlers.has(type)) handlers.set(type, new Set());
+    handlers.get(type).add(fn);
+    return () => handlers.get(type).delete(fn);
+  },
+
+  connect(newToken) {
+    token = newToken;
+    attempt = 0;
+    open();
+  },
+
+  disconnect() {
+    token = null;
+    greeted = false;
+    clearTimeout(retryTimer);
+    if (socket) socket.close(1000);
+    socket = null;
+    this.online = [];
+    setStatus("offline");
+  },
+
+  /** Tell the others which file this tab shows (null: none). Re-sent after every reconnect. */
+  viewing(fileId) {
+    viewingFile = fileId ?? null;
+    send({ type: "viewing", file_id: viewingFile });
+  },
+
+  viewersOf(fileId) {
+    return this.online.filter((u) => u.viewing.includes(fileId) && u.username !== this.me?.username);
+  },
+};
+
+function emit(type, message) {
+  for (const fn of handlers.get(type) || []) fn(message);
+  for (const fn of handlers.get("*") || []) fn(message);
+}
+
+function setStatus(status) {
+  live.status = status;
+  emit("status", { type: "status", status });
+}
+
+function send(message) {
+  if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function open() {
+  if (!token) return;
+  clearTimeout(retryTimer);
+  setStatus(attempt === 0 ? "connecting" : "reconnecting");
+  const url = `${location.origin.replace(/^http/, "ws")}/ws`;
+  const ws = new WebSocket(url, ["camvault.v1", `bearer.${token}`]);
+  socket = ws;
+  ws.addEventListener("message", (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    receive(message);
+  });
+  ws.addEventListener("close", (event) => {
+    if (socket !== ws) return; // an old socket closing after a reconnect
+    socket = null;
+    if (!token) return;
+    if (event.code === 1008) {
+      // The token is no good any more (logged out elsewhere, deactivated, expired): log in again.
+      setStatus("offline");
+      emit("unauthorized", { type: "unauthorized", reason: event.reason || "Your session has ended" });
+      return;
+    }
+    scheduleReconnect();
+  });
+}
+
+function scheduleReconnect() {
+  const delay = Math.min(30_000, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+  attempt += 1;
+  setStatus("reconnecting");
+  retryTimer = setTimeout(open, delay);
+}
+
+function receive(message) {
+  switch (message.type) {
+    case "hello":
+      attempt = 0;
+      live.me = message.you;
+      live.online = message.online_users;
+      setStatus("live");
+      if (greeted) emit("reconnected", message);
+      greeted = true;
+      if (viewingFile !== null) send({ type: "viewing", file_id: viewingFile });
+      emit("presence", message);
+      break;
+    case "user_connected":
+    case "user_disconnected":
+    case "resync":
+      live.online = message.online_users;
+      emit("presence", message);
+      break;
+    case "viewing": {
+      const entry = live.online.find((u) => u.user_id === message.user_id);
+      if (entry) entry.viewing = message.viewing;
+      emit("presence", message);
+      break;
+    }
+    default:
+      break;
+  }
+  emit(message.type, message);
+}

@@ -1,0 +1,149 @@
+// Start-up, the header (connection, online users, account) and hash routing between views.
+import { can } from "./actions.js";
+import { api, onUnauthorized, request, session } from "./api.js";
+import { h, replace } from "./dom.js";
+import { live } from "./live.js";
+import { field, formDialog, toast } from "./ui.js";
+import { renderAudit, renderUsers } from "./views/admin.js";
+import { actorOf, describeEvent, renderFile } from "./views/file.js";
+import { renderFiles } from "./views/files.js";
+import { renderLogin } from "./views/login.js";
+
+const main = document.getElementById("main");
+const header = document.getElementById("header");
+let dispose = () => {};
+let headerOff = [];
+
+function routeParts() {
+  const hash = location.hash.replace(/^#\/?/, "");
+  const [path, query = ""] = hash.split("?");
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), params: new URLSearchParams(query) };
+}
+
+function render() {
+  dispose();
+  if (!session.user) return showLogin();
+  const { parts, params } = routeParts();
+  const [view, ...rest] = parts;
+  let title = "Files";
+  if (view === "file" && rest.length) {
+    dispose = renderFile(main, rest);
+    title = "File";
+  } else if (view === "admin" && rest[0] === "users" && can.admin()) {
+    dispose = renderUsers(main);
+    title = "Users";
+  } else if (view === "admin" && rest[0] === "audit" && can.admin()) {
+    dispose = renderAudit(main);
+    title = "Audit log";
+  } else {
+    dispose = renderFiles(main, params);
+  }
+  document.title = `${title} · camvault`;
+  markNav(view === "admin" ? `#/admin/${rest[0]}` : "#/files");
+  main.focus({ preventScroll: true });
+}
+
+function markNav(href) {
+  for (const link of header.querySelectorAll("nav.main-nav a")) {
+    link.setAttribute("aria-current", link.getAttribute("href") === href ? "page" : "false");
+  }
+}
+
+function showLogin(reason) {
+  dispose();
+  live.disconnect();
+  header.hidden = true;
+  document.title = "Log in · camvault";
+  dispose = renderLogin(main, { reason, onLoggedIn: start });
+}
+
+function renderHeader() {
+  const status = h("span", { class: "conn", id: "connection", role: "status" });
+  const online = h("ul", { class: "online", id: "online", "aria-label": "Online users" });
+  const showStatus = () => {
+    const labels = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Offline" };
+    status.dataset.state = live.status;
+    replace(status, labels[live.status] || live.status);
+  };
+  const showOnline = () =>
+    replace(
+      online,
+      live.online.map((u) => h("li", { title: u.full_name || u.username, dataset: { username: u.username } }, u.username)),
+    );
+  headerOff.forEach((off) => off());
+  headerOff = [live.on("status", showStatus), live.on("presence", showOnline)];
+  showStatus();
+  const user = session.user;
+  replace(
+    header,
+    h("a", { class: "brand", href: "#/files" }, "camvault"),
+    h(
+      "nav",
+      { class: "main-nav", "aria-label": "Main" },
+      h("a", { href: "#/files" }, "Files"),
+      can.admin() ? [h("a", { href: "#/admin/users" }, "Users"), h("a", { href: "#/admin/audit" }, "Audit")] : null,
+    ),
+    h("div", { class: "presence" }, status, h("span", { class: "muted" }, "Online:"), online),
+    h(
+      "div",
+      { class: "account" },
+      h("span", { id: "me" }, `${user.full_name || user.username} (${user.role})`),
+      h("button", { type: "button", onclick: changePassword }, "Password"),
+      h("button", { type: "button", id: "logout", onclick: logout }, "Log out"),
+    ),
+  );
+  header.hidden = false;
+}
+
+async function changePassword() {
+  const old = h("input", { type: "password", name: "old_password", required: true, autocomplete: "current-password" });
+  const fresh = h("input", { type: "password", name: "new_password", required: true, minlength: 8, autocomplete: "new-password" });
+  const ok = await formDialog({
+    title: "Change your password",
+    body: [field("Current password", old), field("New password", fresh, "At least 8 characters. Other sessions end.")],
+    submitLabel: "Change",
+    submit: () => api.post("/api/users/me/password", { old_password: old.value, new_password: fresh.value }),
+  });
+  if (ok) showLogin("Password changed: log in with the new one.");
+}
+
+async function logout() {
+  try {
+    await request("POST", "/api/auth/logout");
+  } catch {
+    /* already invalid: the outcome is the same */
+  }
+  session.token = null;
+  session.user = null;
+  location.hash = "";
+  showLogin("You are logged out.");
+}
+
+async function start() {
+  try {
+    session.user = await api.get("/api/users/me");
+  } catch {
+    return; // a 401 already went to the login page
+  }
+  renderHeader();
+  live.connect(session.token);
+  render();
+}
+
+onUnauthorized((reason) => showLogin(`Please log in again: ${reason}`));
+live.on("unauthorized", (m) => {
+  session.token = null;
+  session.user = null;
+  showLogin(`Please log in again: ${m.reason}`);
+});
+// Other people's actions as toasts (the file page shows its own file's events itself).
+for (const type of ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"]) {
+  live.on(type, (m) => {
+    const openFile = routeParts().parts[0] === "file" ? Number(routeParts().parts[1]) : null;
+    if (actorOf(m) !== live.me?.username && m.file_id !== openFile) toast(describeEvent(m));
+  });
+}
+window.addEventListener("hashchange", () => session.user && render());
+
+if (session.token) start();
+else showLogin();

@@ -1,0 +1,229 @@
+// One file: its lock, metadata and actions, and the history, diff and blame tabs.
+import { fileActions, lockDetails, lockStatus } from "../actions.js";
+import { api, download } from "../api.js";
+import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
+import { live } from "../live.js";
+import { toast } from "../ui.js";
+import { filesHref } from "./files.js";
+
+// #/file/17, #/file/17/diff/2/3, #/file/17/blame, #/file/17/blame/2
+export function renderFile(root, parts) {
+  const fileId = Number(parts[0]);
+  const tab = parts[1] || "history";
+  let file = null;
+
+  const header = h("section", { class: "file-header" });
+  const viewers = h("p", { class: "viewers", "aria-live": "polite" });
+  const content = h("section", { class: "file-tab" });
+  const tabs = h(
+    "nav",
+    { class: "tabs", "aria-label": "File views" },
+    h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
+    h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame"),
+    tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
+  );
+  replace(root, header, viewers, tabs, content);
+
+  function showHeader() {
+    const folder = dirname(file.path);
+    replace(
+      header,
+      h("nav", { class: "breadcrumbs", "aria-label": "Folder" }, h("a", { href: filesHref(folder) }, folder ? `← ${folder}` : "← Vault")),
+      h("h1", { class: "path" }, file.path),
+      h("p", {}, lockStatus(file), " ", h("span", { class: "version", id: "head-version" }, `version ${file.version}`)),
+      lockDetails(file),
+      h(
+        "dl",
+        { class: "meta" },
+        h("dt", {}, "Size"),
+        h("dd", {}, formatSize(file.size)),
+        h("dt", {}, "Updated"),
+        h("dd", {}, time(file.updated_at), ` by ${file.updated_by ?? "?"}`),
+        h("dt", {}, "Created"),
+        h("dd", {}, time(file.created_at), ` by ${file.created_by ?? "?"}`),
+        file.cooldown_until && new Date(file.cooldown_until) > new Date() ? [h("dt", {}, "Cooldown"), h("dd", {}, "until ", time(file.cooldown_until))] : null,
+        file.deleted_at ? [h("dt", {}, "Deleted"), h("dd", {}, time(file.deleted_at), ` by ${file.deleted_by ?? "?"}`)] : null,
+      ),
+      fileActions(file, (changed) => {
+        const versionChanged = changed.version !== file.version;
+        file = changed;
+        showHeader();
+        if (versionChanged && tab === "history") showTab();
+      }),
+    );
+  }
+
+  function showViewers() {
+    const others = live.viewersOf(fileId);
+    replace(viewers, others.length ? `Also viewing: ${others.map((u) => u.full_name || u.username).join(", ")}` : "");
+  }
+
+  async function loadFile() {
+    try {
+      file = await api.get(`/api/files/${fileId}`);
+      showHeader();
+      return true;
+    } catch (err) {
+      replace(header, h("h1", {}, "File not found"), h("p", {}, err.message), h("a", { href: "#/files" }, "Back to the vault"));
+      return false;
+    }
+  }
+
+  async function showTab() {
+    try {
+      if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]));
+      else if (tab === "blame") await showBlame(content, fileId, parts[2] ? Number(parts[2]) : undefined);
+      else await showHistory(content, file);
+    } catch (err) {
+      replace(content, h("p", { class: "form-error", role: "alert" }, err.message));
+    }
+  }
+
+  const changedHere = (m) => {
+    if (m.file_id !== fileId) return;
+    loadFile().then((ok) => ok && m.type === "file_uploaded" && tab === "history" && showTab());
+    if (actorOf(m) !== live.me?.username) toast(describeEvent(m), "info");
+  };
+  const unsubscribe = [
+    ...["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"].map((t) => live.on(t, changedHere)),
+    live.on("presence", showViewers),
+  ];
+
+  loadFile().then((ok) => {
+    if (!ok) return;
+    document.title = `${basename(file.path)} · camvault`;
+    showTab();
+    live.viewing(fileId);
+    showViewers();
+  });
+  return () => {
+    unsubscribe.forEach((off) => off());
+    live.viewing(null);
+  };
+}
+
+/** Who caused an event (null when nobody did, e.g. an expiry): their own actions need no toast. */
+export function actorOf(m) {
+  if (m.type === "lock_expired") return null;
+  return m.type === "file_unlocked" && m.by ? m.by : m.user;
+}
+
+export function describeEvent(m) {
+  switch (m.type) {
+    case "file_locked":
+      return m.renewed ? `${m.user} renewed the lock on ${m.path}` : `${m.user} checked out ${m.path}`;
+    case "file_unlocked":
+      if (m.reason === "force_released") return `${m.by} force-released ${m.user}'s lock on ${m.path}`;
+      return m.reason === "checkin" ? `${m.user} checked in ${m.path}` : `${m.user} released ${m.path}`;
+    case "lock_expired":
+      return `The lock of ${m.user} on ${m.path} expired`;
+    case "file_uploaded":
+      return m.new_file ? `${m.user} uploaded ${m.path}` : `${m.user} checked in version ${m.version} of ${m.path}`;
+    case "file_deleted":
+      return `${m.user} deleted ${m.path}`;
+    case "file_restored":
+      return `${m.user} restored ${m.path}`;
+    default:
+      return m.type;
+  }
+}
+
+async function showHistory(content, file) {
+  const body = h("tbody");
+  const more = h("button", { type: "button", hidden: true }, "Load more versions");
+  let cursor = null;
+  async function load() {
+    const page = await api.get(`/api/files/${file.id}/versions`, { cursor, limit: 50 });
+    for (const v of page.items) {
+      body.append(
+        h(
+          "tr",
+          { dataset: { version: v.version } },
+          h("td", { class: "num" }, `v${v.version}`),
+          h("td", {}, time(v.created_at)),
+          h("td", {}, v.author),
+          h("td", { class: "message" }, v.message),
+          h("td", { class: "num" }, formatSize(v.size)),
+          h(
+            "td",
+            {},
+            h(
+              "div",
+              { class: "actions" },
+              h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, basename(file.path), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
+            v.version > 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${v.version - 1}/${v.version}` }, "Diff with previous") : null,
+              h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}` }, "Blame"),
+            ),
+          ),
+        ),
+      );
+    }
+    cursor = page.next_cursor;
+    more.hidden = !cursor;
+  }
+  more.addEventListener("click", () => load().catch((e) => toast(e.message, "error")));
+  const table = h(
+    "table",
+    { class: "history" },
+    h("caption", {}, "Versions, newest first"),
+    h("thead", {}, h("tr", {}, ["Version", "Date", "Author", "Message", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
+    body,
+  );
+  await load();
+  replace(content, h("div", { class: "table-wrap" }, table), more);
+}
+
+async function showDiff(content, fileId, from, to) {
+  const diff = await api.get(`/api/files/${fileId}/diff`, { from, to });
+  const title = h("h2", {}, `Changes from version ${diff.from_version} to ${diff.to_version}`);
+  if (diff.kind === "binary") {
+    replace(
+      content,
+      title,
+      h("p", {}, diff.identical ? "The two versions are identical." : "Binary file: the versions differ. Compare sizes and hashes:"),
+      h(
+        "table",
+        { class: "binary-diff" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Size"), h("th", {}, "Blob"))),
+        h("tbody", {}, diff.sides.map((s) => h("tr", {}, h("td", {}, `v${s.version}`), h("td", {}, formatSize(s.size)), h("td", { class: "mono" }, s.blob_sha)))),
+      ),
+    );
+    return;
+  }
+  if (!diff.diff) {
+    replace(content, title, h("p", {}, "No changes: the two versions are identical."));
+    return;
+  }
+  const lines = diff.diff.split("\n").map((line) => {
+    let cls = "ctx";
+    if (line.startsWith("@@")) cls = "hunk";
+    else if (line.startsWith("+++") || line.startsWith("---")) cls = "meta";
+    else if (line.startsWith("+")) cls = "add";
+    else if (line.startsWith("-")) cls = "del";
+    return h("span", { class: `line ${cls}` }, line, "\n");
+  });
+  replace(content, title, h("pre", { class: "diff", "aria-label": "Unified diff" }, lines));
+}
+
+async function showBlame(content, fileId, version) {
+  const blame = await api.get(`/api/files/${fileId}/blame`, { version });
+  let previous = null;
+  const rows = blame.lines.map((line) => {
+    const first = line.commit !== previous;
+    previous = line.commit;
+    return h(
+      "tr",
+      { class: first ? "group-start" : "" },
+      h("td", { class: "num" }, first ? `v${line.version ?? "?"}` : ""),
+      h("td", {}, first ? line.author : ""),
+      h("td", {}, first ? time(line.date) : ""),
+      h("td", { class: "num muted" }, String(line.line)),
+      h("td", { class: "code" }, line.text),
+    );
+  });
+  replace(
+    content,
+    h("h2", {}, `Blame of version ${blame.version}`),
+    h("div", { class: "table-wrap" }, h("table", { class: "blame" }, h("thead", {}, h("tr", {}, ["Version", "Author", "Date", "Line", "Text"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))),
+  );
+}

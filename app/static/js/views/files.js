@@ -1,0 +1,268 @@
+// The file browser: one folder at a time (or a search below it), sortable, paged, live.
+import { can, fileActions, lockStatus } from "../actions.js";
+import { api } from "../api.js";
+import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
+import { live } from "../live.js";
+import { field, toast } from "../ui.js";
+import { uploadPanel } from "../upload.js";
+
+const PAGE = 50;
+const SORTS = [
+  ["name", "Name"],
+  ["size", "Size"],
+  ["updated", "Updated"],
+];
+
+export function filesHref(folder) {
+  return folder ? `#/files?folder=${encodeURIComponent(folder)}` : "#/files";
+}
+
+export function renderFiles(root, params) {
+  const folder = params.get("folder") || "";
+  const state = { q: "", status: "", sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
+  const rows = new Map(); // file id -> <tr>
+  let generation = 0; // answers of an outdated search are dropped
+
+  const search = h("input", { type: "search", name: "q", placeholder: "Search in this folder and below", autocomplete: "off" });
+  const status = h(
+    "select",
+    { name: "status" },
+    h("option", { value: "" }, "All files"),
+    h("option", { value: "available" }, "Available"),
+    h("option", { value: "checked_out" }, "Checked out"),
+  );
+  const deleted = h("input", { type: "checkbox", name: "deleted" });
+  const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
+  const folders = h("ul", { class: "folders", "aria-label": "Folders" });
+  const body = h("tbody");
+  const more = h("button", { type: "button", hidden: true }, "Load more");
+  const headers = h("tr");
+  const table = h("table", { class: "files", "aria-describedby": "files-summary" }, h("thead", {}, headers), body);
+
+  let debounce = null;
+  search.addEventListener("input", () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      state.q = search.value.trim();
+      reload();
+    }, 250);
+  });
+  status.addEventListener("change", () => {
+    state.status = status.value;
+    reload();
+  });
+  deleted.addEventListener("change", () => {
+    state.deleted = deleted.checked;
+    reload();
+  });
+  more.addEventListener("click", () => load(false));
+
+  function renderHeaders() {
+    const cells = SORTS.map(([key, label]) => {
+      const active = state.sort === key;
+      const sortButton = h(
+        "button",
+        {
+          type: "button",
+          class: "sort",
+          onclick: () => {
+            state.order = active && state.order === "asc" ? "desc" : "asc";
+            state.sort = key;
+            renderHeaders();
+            reload();
+          },
+        },
+        label,
+        active ? (state.order === "asc" ? " ▲" : " ▼") : "",
+      );
+      return h("th", { scope: "col", "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : "none" }, sortButton);
+    });
+    replace(headers, cells[0], cells[1], h("th", { scope: "col" }, "Version"), cells[2], h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Actions"));
+  }
+
+  function row(file) {
+    const label = state.q || state.deleted ? file.path : basename(file.path);
+    const tr = h(
+      "tr",
+      { dataset: { fileId: file.id, path: file.path } },
+      h("td", { class: "name" }, h("a", { href: `#/file/${file.id}` }, label)),
+      h("td", { class: "num" }, formatSize(file.size)),
+      h("td", { class: "num version" }, `v${file.version}`),
+      h("td", {}, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
+      h("td", { class: "status" }, lockStatus(file)),
+      h("td", {}, fileActions(file, (changed) => update(changed), { compact: true })),
+    );
+    if (file.lock) tr.classList.add("locked");
+    return tr;
+  }
+
+  function update(file) {
+    const old = rows.get(file.id);
+    if (!old) return;
+    if (Boolean(file.deleted_at) !== state.deleted) {
+      old.remove();
+      rows.delete(file.id);
+      return;
+    }
+    const fresh = row(file);
+    old.replaceWith(fresh);
+    rows.set(file.id, fresh);
+    fresh.classList.add("flash");
+  }
+
+  function query(cursor) {
+    return {
+      folder: state.deleted ? undefined : folder,
+      recursive: state.q ? "true" : undefined,
+      q: state.q,
+      status: state.status,
+      deleted: state.deleted ? "true" : undefined,
+      sort: state.sort,
+      order: state.order,
+      limit: PAGE,
+      cursor,
+    };
+  }
+
+  async function load(first) {
+    const mine = first ? ++generation : generation;
+    more.disabled = true;
+    try {
+      const page = await api.get("/api/files", query(first ? undefined : state.cursor));
+      if (mine !== generation) return;
+      if (first) {
+        body.replaceChildren();
+        rows.clear();
+      }
+      for (const file of page.items) {
+        if (rows.has(file.id)) continue;
+        const tr = row(file);
+        rows.set(file.id, tr);
+        body.append(tr);
+      }
+      state.cursor = page.next_cursor;
+      state.total = page.total;
+      showSummary();
+      more.hidden = !page.next_cursor;
+    } catch (err) {
+      toast(err.message, "error");
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  function showSummary() {
+    const where = state.deleted ? "deleted files" : state.q ? `matches for “${state.q}”` : "files in this folder";
+    replace(summary, rows.size === 0 ? `No ${where}.` : `Showing ${rows.size} of ${state.total} ${where}.`);
+  }
+
+  async function loadFolders() {
+    try {
+      const list = await api.get("/api/files/folders", { parent: folder });
+      replace(
+        folders,
+        list.folders.map((f) =>
+          h("li", {}, h("a", { href: filesHref(f.path), class: "folder" }, `📁 ${f.name}`), h("span", { class: "muted" }, ` ${f.files} file${f.files === 1 ? "" : "s"}`)),
+        ),
+      );
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  }
+
+  function reload() {
+    folders.hidden = Boolean(state.q || state.deleted);
+    load(true);
+  }
+
+  // Live: refresh a row in place; show new files of this folder; drop deleted ones.
+  async function refresh(fileId) {
+    try {
+      update(await api.get(`/api/files/${fileId}`));
+    } catch (err) {
+      if (err.status === 404) rows.get(fileId)?.remove();
+    }
+  }
+  function belongsHere(path) {
+    if (state.deleted) return false;
+    const inFolder = state.q ? path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "") : dirname(path).toLowerCase() === folder.toLowerCase();
+    return inFolder && (!state.q || path.toLowerCase().includes(state.q.toLowerCase()));
+  }
+  async function added(message) {
+    if (rows.has(message.file_id)) return refresh(message.file_id);
+    if (!belongsHere(message.path)) {
+      if (!state.q && message.path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "")) loadFolders();
+      return;
+    }
+    try {
+      const file = await api.get(`/api/files/${message.file_id}`);
+      if (rows.has(file.id)) return update(file);
+      const tr = row(file);
+      rows.set(file.id, tr);
+      body.prepend(tr);
+      tr.classList.add("flash");
+      state.total += 1;
+      showSummary();
+    } catch {
+      /* gone again already */
+    }
+  }
+  const unsubscribe = [
+    live.on("file_locked", (m) => rows.has(m.file_id) && refresh(m.file_id)),
+    live.on("file_unlocked", (m) => rows.has(m.file_id) && refresh(m.file_id)),
+    live.on("lock_expired", (m) => rows.has(m.file_id) && refresh(m.file_id)),
+    live.on("file_uploaded", added),
+    live.on("file_restored", (m) => (state.deleted ? refresh(m.file_id) : added(m))),
+    live.on("file_deleted", (m) => {
+      if (state.deleted) return added({ ...m, path: m.path });
+      const tr = rows.get(m.file_id);
+      if (tr) {
+        tr.remove();
+        rows.delete(m.file_id);
+        state.total -= 1;
+        showSummary();
+      }
+    }),
+    live.on("resync", reload),
+    live.on("reconnected", reload),
+  ];
+
+  const crumbs = [h("a", { href: filesHref("") }, "Vault")];
+  let path = "";
+  for (const part of folder ? folder.split("/") : []) {
+    path = path ? `${path}/${part}` : part;
+    crumbs.push(" / ", h("a", { href: filesHref(path) }, part));
+  }
+  const uploader = can.write()
+    ? uploadPanel(
+        () => folder,
+        (files) => files.forEach((f) => added({ file_id: f.id, path: f.path })),
+      )
+    : null;
+
+  replace(
+    root,
+    h("nav", { class: "breadcrumbs", "aria-label": "Folder" }, crumbs),
+    h(
+      "div",
+      { class: "toolbar" },
+      field("Search", search),
+      field("Status", status),
+      can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
+    ),
+    uploader?.panel,
+    folders,
+    h("div", { class: "table-wrap" }, table),
+    summary,
+    more,
+  );
+  renderHeaders();
+  loadFolders();
+  reload();
+  live.viewing(null);
+  return () => {
+    clearTimeout(debounce);
+    unsubscribe.forEach((off) => off());
+    uploader?.dispose();
+  };
+}

@@ -1,0 +1,88 @@
+"""Admin pages in the browser: managing users, deleting and restoring files."""
+
+from __future__ import annotations
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import OpenSession, Stack, row
+
+
+def test_admin_creates_a_user_changes_role_resets_password_and_deactivates(
+    stack: Stack, open_session: OpenSession
+) -> None:
+    page = open_session(stack.a, "boss").page
+    page.get_by_role("link", name="Users").click()
+    users = page.locator("table.users tbody tr")
+    expect(users).to_have_count(4)
+
+    page.get_by_role("button", name="New user").click()
+    dialog = page.locator("dialog")
+    dialog.get_by_label("Username").fill("alice")
+    dialog.get_by_label("Full name").fill("Carl Dreher")
+    dialog.get_by_label("Role").select_option("viewer")
+    dialog.get_by_label("Password").fill("carl-password-1")
+    dialog.get_by_role("button", name="Create user").click()
+    expect(dialog.locator(".form-error")).to_have_text("Username is already taken")  # the API said no; the dialog stays
+    dialog.get_by_label("Username").fill("carl")
+    dialog.get_by_role("button", name="Create user").click()
+    carl = page.locator('tr[data-username="carl"]')
+    expect(carl).to_contain_text("Carl Dreher")
+
+    carl.get_by_label("Role of carl").select_option("user")
+    expect(page.locator(".toast").filter(has_text="carl is now user")).to_be_visible()
+
+    carl.get_by_role("button", name="Reset password of carl").click()
+    page.locator("dialog").get_by_label("New password").fill("carl-password-2")
+    page.locator("dialog").get_by_role("button", name="Set password").click()
+    expect(page.locator(".toast").filter(has_text="Password of carl reset")).to_be_visible()
+
+    with httpx.Client(base_url=stack.b.url) as client:
+        r = client.post("/api/auth/token", json={"login": "carl", "password": "carl-password-2"})
+        assert r.status_code == 200
+        assert r.json()["user"]["role"] == "user"
+
+        carl.get_by_role("button", name="Deactivate carl").click()
+        page.locator("dialog").get_by_role("button", name="Deactivate").click()
+        expect(page.locator('tr[data-username="carl"]')).to_contain_text("deactivated")
+        r = client.post("/api/auth/token", json={"login": "carl", "password": "carl-password-2"})
+        assert r.status_code == 401
+
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("Target").fill("carl")
+    page.get_by_label("Action").fill("user")
+    page.get_by_role("button", name="Filter").click()
+    events = page.locator("table.audit tbody tr")
+    expect(events).to_have_count(4)
+    assert [e.get_attribute("data-action") for e in events.all()] == [
+        "user.updated",
+        "user.password_reset",
+        "user.updated",
+        "user.created",
+    ]
+
+
+def test_admin_deletes_and_restores_a_file(stack: Stack, open_session: OpenSession) -> None:
+    file = stack.upload("old/op5.nc", b"G0\n")
+    assert stack.api("alice").post(f"/api/files/{file['id']}/checkout", json={"message": "m"}).status_code == 200
+    bob = open_session(stack.b, "bob").page
+    bob.get_by_role("link", name="📁 old").click()
+    expect(row(bob, "old/op5.nc")).to_be_visible()
+
+    page = open_session(stack.a, "boss").page
+    page.goto(f"{stack.a.url}/#/file/{file['id']}")
+    page.get_by_role("button", name="Delete op5.nc").click()
+    dialog = page.locator("dialog")
+    dialog.get_by_label("It is checked out by alice: release that lock too").check()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator(".file-header")).to_contain_text("Deleted")
+    expect(row(bob, "old/op5.nc")).to_have_count(0, timeout=2_000)  # gone from the other list live
+
+    page.get_by_role("link", name="← old").click()
+    page.get_by_label("Show deleted").check()
+    deleted = row(page, "old/op5.nc")
+    expect(deleted.locator(".status")).to_have_text("Deleted")
+    deleted.get_by_role("button", name="Restore").click()
+    expect(deleted).to_have_count(0)
+    expect(row(bob, "old/op5.nc")).to_be_visible(timeout=2_000)
+    assert stack.api("bob").get(f"/api/files/{file['id']}").json()["lock"] is None
