@@ -25,7 +25,6 @@ class UIFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers.update(SECURITY_HEADERS)
-        if path in ("", ".", "index.html"):
-            # The page names its modules by fixed URLs; revalidate it so a deploy shows at once.
-            response.headers["Cache-Control"] = "no-cache"
+        # Fixed names, no build step: revalidate everything (ETag makes it a 304) so an upgrade shows at once.
+        response.headers["Cache-Control"] = "no-cache"
         return response

@@ -47,12 +47,7 @@ def stack(app: object, database_url: str, settings: Settings, tmp_path: Path) ->
     env.update({"ENV": "production", "SERVE_STATIC": "false"})
     app_port, web_port = free_port(), free_port()
     gunicorn = start_gunicorn(env, tmp_path, f"127.0.0.1:{app_port}")
-    html = ROOT / "app" / "static"
-    if not html.is_dir():
-        html = tmp_path / "html"
-        html.mkdir()
-        (html / "index.html").write_text("<!doctype html><title>camvault</title>")
-    conf = render_nginx_conf(tmp_path, upstream=f"127.0.0.1:{app_port}", html=html, port=web_port)
+    conf = render_nginx_conf(tmp_path, upstream=f"127.0.0.1:{app_port}", html=ROOT / "app" / "static", port=web_port)
     web = start_nginx(nginx, conf, tmp_path)
     try:
         wait_for(f"http://127.0.0.1:{app_port}/readyz", gunicorn, tmp_path / "gunicorn.log")
@@ -80,6 +75,12 @@ async def test_the_stack_serves_ui_api_and_files_through_nginx(stack: Stack, mak
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "script-src 'self'" in page.headers["content-security-policy"]
         assert page.headers["x-frame-options"] == "DENY"
+        assert '<script type="module" src="/js/main.js">' in page.text
+        module = await client.get("/js/main.js")
+        assert module.status_code == 200 and "javascript" in module.headers["content-type"]
+        assert module.headers["cache-control"] == "no-cache"
+        # A client-side address reloaded in the browser still gets the page (try_files fallback).
+        assert (await client.get("/admin/users")).text == page.text
         docs = await client.get("/docs")
         assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
         ready = await client.get("/readyz", headers={"X-Request-ID": "through-nginx-1"})

@@ -1,5 +1,5 @@
-// DOM building without innerHTML: every string from the server becomes a text node, so a
-// file named `<img src=x onerror=alert(1)>.nc` is shown as exactly that text.
+// DOM building from elements and text nodes only (never HTML strings): every string from the server
+// becomes a text node, so a file named `<img src=x onerror=alert(1)>.nc` is shown as exactly that text.
 
 /** h("button", {class: "primary", onclick: fn}, "Save") */
 export function h(tag, attrs = {}, ...children) {
