@@ -45,8 +45,9 @@ T = TypeVar("T")
 USERS = {"boss": Role.admin, "alice": Role.user, "bob": Role.user, "vera": Role.viewer}
 
 # "Failed to load resource" is Chromium reporting a 4xx the UI asked for on purpose (a refused
-# check-out, a rejected upload); anything else on the console is a defect (CSP violations too).
-IGNORED_CONSOLE = re.compile(r"Failed to load resource")
+# check-out, a rejected upload), and a failed WebSocket connection is a worker a test stopped;
+# anything else on the console is a defect (CSP violations too).
+IGNORED_CONSOLE = re.compile(r"Failed to load resource|WebSocket connection to .* failed")
 
 expect.set_options(timeout=5_000)
 
