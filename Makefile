@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate install clean fuzz
+.PHONY: run test lint format migrate install clean fuzz bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DA
 fuzz: $(STAMP)  ## a longer, randomly seeded schemathesis pass than the one `make test` runs
 	CAMVAULT_FUZZ_EXAMPLES=$${CAMVAULT_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q tests/test_fuzz_openapi.py -s
 
+bench: $(STAMP)  ## camvault against bare floors (asyncpg, disk, nginx); BENCH_QUICK=1 for a smoke run; see bench/README.md
+	$(BIN)/python -m bench
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -36,4 +39,4 @@ migrate: $(STAMP)  ## alembic upgrade head against DATABASE_URL or the embedded 
 	$(BIN)/camvault migrate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .bench-tmp

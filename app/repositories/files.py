@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
@@ -77,16 +78,7 @@ class FileRepository(Repository[File]):
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     def _rows(self) -> AnySelect:
-        holder, creator, updater, deleter = (aliased(User) for _ in range(4))
-        live_lock = and_(Lock.file_id == File.id, live_lock_condition())
-        return (
-            select(File, Lock, holder.username, creator.username, updater.username, deleter.username)
-            .outerjoin(Lock, live_lock)
-            .outerjoin(holder, holder.id == Lock.user_id)
-            .outerjoin(creator, creator.id == File.created_by)
-            .outerjoin(updater, updater.id == File.updated_by)
-            .outerjoin(deleter, deleter.id == File.deleted_by)
-        )
+        return _file_rows()
 
     async def row(self, file_id: int) -> FileRow | None:
         result = (await self.session.execute(self._rows().where(File.id == file_id))).first()
@@ -148,6 +140,25 @@ class FileRepository(Repository[File]):
             .order_by(key_name)
         )
         return [(name, count) for name, count in (await self.session.execute(stmt)).all()]
+
+
+@cache
+def _file_rows() -> AnySelect:
+    """A file with its live lock and the holder's, creator's, updater's and deleter's names.
+
+    Built once and reused: statements are immutable (`.where()` returns a copy), and building this one costs
+    more than running it, since each `aliased(User)` copies the users table's columns (make bench: ~1.5 ms).
+    """
+    holder, creator, updater, deleter = (aliased(User) for _ in range(4))
+    live_lock = and_(Lock.file_id == File.id, live_lock_condition())
+    return (
+        select(File, Lock, holder.username, creator.username, updater.username, deleter.username)
+        .outerjoin(Lock, live_lock)
+        .outerjoin(holder, holder.id == Lock.user_id)
+        .outerjoin(creator, creator.id == File.created_by)
+        .outerjoin(updater, updater.id == File.updated_by)
+        .outerjoin(deleter, deleter.id == File.deleted_by)
+    )
 
 
 def _in_folder(folder_key: str, *, recursive: bool) -> list[ColumnElement[bool]]:

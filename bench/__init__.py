@@ -1,0 +1,1 @@
+"""camvault's performance harness: `make bench` (or `python -m bench`). See bench/README.md."""
