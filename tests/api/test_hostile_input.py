@@ -116,6 +116,8 @@ async def test_an_unexpected_error_is_a_json_500_naming_the_request_id(app: Fast
         raise RuntimeError("a bug")
 
     app.add_api_route("/test-only/broken", broken)
+    # Ahead of the UI's catch-all static mount at "/", which would answer 404 first.
+    app.router.routes.insert(0, app.router.routes.pop())
     r = await client.get("/test-only/broken", headers={"X-Request-ID": "req-500-check"})
     assert r.status_code == 500
     assert r.json() == {"detail": "Internal server error", "request_id": "req-500-check"}
