@@ -66,7 +66,7 @@ def test_admin_deletes_and_restores_a_file(stack: Stack, open_session: OpenSessi
     file = stack.upload("old/op5.nc", b"G0\n")
     assert stack.api("alice").post(f"/api/files/{file['id']}/checkout", json={"message": "m"}).status_code == 200
     bob = open_session(stack.b, "bob").page
-    bob.get_by_role("link", name="📁 old").click()
+    bob.get_by_role("link", name="old", exact=True).click()
     expect(row(bob, "old/op5.nc")).to_be_visible()
 
     page = open_session(stack.a, "boss").page

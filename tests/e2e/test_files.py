@@ -116,6 +116,9 @@ def test_keyboard_and_a_narrow_window(stack: Stack, open_session: OpenSession) -
     stack.upload("op11.nc", b"G0\n")
     page = open_session(stack.a, "alice", width=390, height=800).page
     expect(row(page, "op11.nc")).to_be_visible()
+    # The top folder lists its own files only; the deep one is behind its folder link.
+    expect(page.locator("table.files tbody tr")).to_have_count(1)
+    expect(page.get_by_role("link", name="jobs", exact=True)).to_be_visible()
     # Nothing wider than the window but the table, which scrolls inside its own box.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     # The actions are buttons in tab order: reach "Check out" with the keyboard and use it.

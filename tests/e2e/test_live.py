@@ -34,7 +34,7 @@ def test_a_long_folder_is_paged_sorted_and_searched(stack: Stack, open_session: 
     r = stack.api("alice").post("/api/files", data={"folder": "big"}, files=files)
     assert r.status_code == 201, r.text
     page = open_session(stack.a, "alice").page
-    page.get_by_role("link", name="📁 big").click()
+    page.get_by_role("link", name="big", exact=True).click()
     rows = page.locator("table.files tbody tr")
     summary = page.locator("#files-summary")
     expect(summary).to_have_text("Showing 50 of 120 files in this folder.")

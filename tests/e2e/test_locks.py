@@ -16,7 +16,7 @@ def test_check_out_seen_live_refused_for_the_other_checked_in_and_force_released
     alice = open_session(stack.a, "alice").page  # worker A
     bob = open_session(stack.b, "bob").page  # worker B
     for page in (alice, bob):
-        page.get_by_role("link", name="📁 cells").click()
+        page.get_by_role("link", name="cells", exact=True).click()
         expect(row(page, PATH).locator(".status")).to_have_text("Available")
     bob.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
@@ -58,7 +58,7 @@ def test_check_out_seen_live_refused_for_the_other_checked_in_and_force_released
     expect(row(bob, PATH).locator(".status")).to_have_text("Checked out by alice", timeout=2_000)
 
     boss = open_session(stack.b, "boss").page
-    boss.get_by_role("link", name="📁 cells").click()
+    boss.get_by_role("link", name="cells", exact=True).click()
     row(boss, PATH).get_by_role("button", name="Force release").click()
     expect(boss.locator("dialog")).to_contain_text("alice checked out cells/op20.nc (“tool change”)")
     boss.locator("dialog").get_by_role("button", name="Force release").click()
@@ -89,12 +89,17 @@ def test_check_out_seen_live_refused_for_the_other_checked_in_and_force_released
 
 def test_renew_and_release_by_the_holder(stack: Stack, open_session: OpenSession) -> None:
     stack.upload("op30.nc", b"G0\n")
+    stack.upload("op31.nc", b"G0\n")
     alice = open_session(stack.a, "alice").page
     row(alice, "op30.nc").get_by_role("button", name="Check out").click()
     alice.get_by_label("Why are you checking it out?").fill("probing")
     alice.locator("dialog").get_by_role("button", name="Check out").click()
     expect(row(alice, "op30.nc").locator(".status")).to_have_text("Checked out by you")
     before = stack.api("alice").get("/api/locks").json()[0]["until"]
+    alice.get_by_label("Status").select_option("Checked out by me")
+    expect(alice.locator("table.files tbody tr")).to_have_count(1)
+    alice.get_by_label("Status").select_option("All files")
+    expect(alice.locator("table.files tbody tr")).to_have_count(2)
 
     row(alice, "op30.nc").get_by_role("button", name="Renew").click()
     expect(alice.locator(".toast").filter(has_text="Lock renewed until")).to_be_visible()

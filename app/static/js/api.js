@@ -65,7 +65,8 @@ async function errorFrom(response) {
 export async function request(method, path, { json, query, body, raw = false, auth = true } = {}) {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
-    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+    // Only undefined/null mean "not given": an empty string is a value (folder="" is the top).
+    if (value !== undefined && value !== null) url.searchParams.set(key, value);
   }
   const headers = {};
   if (auth && session.token) headers.Authorization = `Bearer ${session.token}`;

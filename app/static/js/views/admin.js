@@ -50,7 +50,7 @@ export function renderUsers(root) {
   async function load(first) {
     if (first) offset = 0;
     try {
-      const page = await api.get("/api/admin/users", { q: search.value.trim(), limit: PAGE, offset });
+      const page = await api.get("/api/admin/users", { q: search.value.trim() || undefined, limit: PAGE, offset });
       if (first) body.replaceChildren();
       page.items.forEach((u) => body.append(row(u)));
       offset += page.items.length;
@@ -180,9 +180,9 @@ export function renderAudit(root) {
   async function load(first) {
     try {
       const page = await api.get("/api/admin/audit", {
-        actor: inputs.actor.value.trim(),
-        action: inputs.action.value.trim(),
-        target: inputs.target.value.trim(),
+        actor: inputs.actor.value.trim() || undefined,
+        action: inputs.action.value.trim() || undefined,
+        target: inputs.target.value.trim() || undefined,
         since: iso(inputs.since.value),
         until: iso(inputs.until.value),
         cursor: first ? undefined : cursor,

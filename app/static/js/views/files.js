@@ -1,6 +1,6 @@
 // The file browser: one folder at a time (or a search below it), sortable, paged, live.
 import { can, fileActions, lockStatus } from "../actions.js";
-import { api } from "../api.js";
+import { api, session } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { live } from "../live.js";
 import { field, toast } from "../ui.js";
@@ -30,6 +30,7 @@ export function renderFiles(root, params) {
     h("option", { value: "" }, "All files"),
     h("option", { value: "available" }, "Available"),
     h("option", { value: "checked_out" }, "Checked out"),
+    h("option", { value: "mine" }, "Checked out by me"),
   );
   const deleted = h("input", { type: "checkbox", name: "deleted" });
   const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
@@ -86,11 +87,11 @@ export function renderFiles(root, params) {
       "tr",
       { dataset: { fileId: file.id, path: file.path } },
       h("td", { class: "name" }, h("a", { href: `#/file/${file.id}` }, label)),
-      h("td", { class: "num" }, formatSize(file.size)),
-      h("td", { class: "num version" }, `v${file.version}`),
-      h("td", {}, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
+      h("td", { class: "num", dataset: { label: "Size" } }, formatSize(file.size)),
+      h("td", { class: "num version", dataset: { label: "Version" } }, `v${file.version}`),
+      h("td", { dataset: { label: "Updated" } }, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
       h("td", { class: "status" }, lockStatus(file)),
-      h("td", {}, fileActions(file, (changed) => update(changed), { compact: true })),
+      h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
     );
     if (file.lock) tr.classList.add("locked");
     return tr;
@@ -114,8 +115,9 @@ export function renderFiles(root, params) {
     return {
       folder: state.deleted ? undefined : folder,
       recursive: state.q ? "true" : undefined,
-      q: state.q,
-      status: state.status,
+      q: state.q || undefined,
+      status: state.status === "mine" ? "checked_out" : state.status || undefined,
+      holder: state.status === "mine" ? session.user.username : undefined,
       deleted: state.deleted ? "true" : undefined,
       sort: state.sort,
       order: state.order,
@@ -162,7 +164,7 @@ export function renderFiles(root, params) {
       replace(
         folders,
         list.folders.map((f) =>
-          h("li", {}, h("a", { href: filesHref(f.path), class: "folder" }, `📁 ${f.name}`), h("span", { class: "muted" }, ` ${f.files} file${f.files === 1 ? "" : "s"}`)),
+          h("li", {}, h("a", { href: filesHref(f.path), class: "folder" }, f.name), h("span", { class: "muted" }, ` ${f.files} file${f.files === 1 ? "" : "s"}`)),
         ),
       );
     } catch (err) {
