@@ -86,3 +86,20 @@ def test_admin_deletes_and_restores_a_file(stack: Stack, open_session: OpenSessi
     expect(deleted).to_have_count(0)
     expect(row(bob, "old/op5.nc")).to_be_visible(timeout=2_000)
     assert stack.api("bob").get(f"/api/files/{file['id']}").json()["lock"] is None
+
+
+def test_audit_log_pages_back_in_time(stack: Stack, open_session: OpenSession) -> None:
+    files = [("files", (f"batch-{i:02}.nc", b"G0\n")) for i in range(60)]
+    assert stack.api("alice").post("/api/files", data={"folder": "batch"}, files=files).status_code == 201
+    page = open_session(stack.a, "boss").page
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("Action").fill("file.uploaded")
+    page.get_by_role("button", name="Filter").click()
+    events = page.locator("table.audit tbody tr")
+    expect(events).to_have_count(50)
+    page.get_by_role("button", name="Load older").click()
+    expect(events).to_have_count(60)
+    expect(page.get_by_role("button", name="Load older")).to_be_hidden()
+    targets = [t.strip() for t in events.locator("td:nth-child(4)").all_inner_texts()]
+    assert sorted(targets) == [f"batch/batch-{i:02}.nc" for i in range(60)]
+    assert len(set(targets)) == 60  # no row twice across the page boundary
