@@ -182,11 +182,15 @@ export function renderFiles(root, params) {
     try {
       update(await api.get(`/api/files/${fileId}`));
     } catch (err) {
-      if (err.status === 404) rows.get(fileId)?.remove();
+      if (err.status === 404) {
+        rows.get(fileId)?.remove();
+        rows.delete(fileId);
+      }
     }
   }
   function belongsHere(path) {
-    if (state.deleted) return false;
+    // A new file is never checked out, so it cannot match those filters; deleted ones reload instead.
+    if (state.deleted || (state.status && state.status !== "available")) return false;
     const inFolder = state.q ? path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "") : dirname(path).toLowerCase() === folder.toLowerCase();
     return inFolder && (!state.q || path.toLowerCase().includes(state.q.toLowerCase()));
   }
@@ -216,7 +220,7 @@ export function renderFiles(root, params) {
     live.on("file_uploaded", added),
     live.on("file_restored", (m) => (state.deleted ? refresh(m.file_id) : added(m))),
     live.on("file_deleted", (m) => {
-      if (state.deleted) return added({ ...m, path: m.path });
+      if (state.deleted) return reload();
       const tr = rows.get(m.file_id);
       if (tr) {
         tr.remove();
