@@ -52,6 +52,7 @@ function markNav(href) {
 function showLogin(reason) {
   dispose();
   live.disconnect();
+  for (const dialog of document.querySelectorAll("dialog[open]")) dialog.close(); // nothing to act on any more
   header.hidden = true;
   document.title = "Log in · camvault";
   dispose = renderLogin(main, { reason, onLoggedIn: start });
