@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, WebSocket
+from fastapi import Depends, Query, Request, WebSocket
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.params import FileId
 from app.core.config import Settings
 from app.core.errors import Forbidden
 from app.core.security import TokenClaims
@@ -78,6 +79,27 @@ def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
 
     return check
 
+
+async def get_download_user(
+    request: Request,
+    auth: AuthServiceDep,
+    file_id: FileId,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    dl: Annotated[
+        str | None,
+        Query(max_length=2048, description="A download token from `POST /files/{id}/download-link`, for plain links"),
+    ] = None,
+) -> User:
+    """Who is downloading: the bearer token's user or, without one, the download link's (any role reads)."""
+    if token is None and dl is not None:
+        user = await auth.authenticate_download(dl, file_id)
+    else:
+        user, _ = await auth.authenticate(token)
+    request.state.user = user.username
+    return user
+
+
+DownloadUser = Annotated[User, Depends(get_download_user)]
 
 AdminUser = Annotated[User, Depends(require_role(Role.admin))]
 WriterUser = Annotated[User, Depends(require_role(Role.admin, Role.user))]

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     secret_key: str | None = None
     access_token_expire_minutes: int = Field(default=12 * 60, ge=1)
+    # A download link only has to live from the click to the browser's request.
+    download_link_seconds: int = Field(default=60, ge=1, le=3600)
 
     allowed_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: DEFAULT_EXTENSIONS.split(","))
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)

@@ -1,4 +1,4 @@
-"""Password hashing (pwdlib) and JWT access tokens (python-jose)."""
+"""Password hashing (pwdlib), JWT access tokens and short-lived download tokens (python-jose)."""
 
 from __future__ import annotations
 
@@ -64,11 +64,43 @@ def decode_access_token(token: str, secret: str) -> TokenClaims | None:
             algorithms=[ALGORITHM],
             options={"require_exp": True, "require_sub": True, "require_jti": True},
         )
+        if payload.get("typ", "access") != "access":
+            return None  # a download token is not a bearer token
         return TokenClaims(
             user_id=int(payload["sub"]),
             jti=str(payload["jti"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             token_version=int(payload.get("ver", 0)),
         )
+    except (JWTError, KeyError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class DownloadClaims:
+    user_id: int
+    file_id: int
+    token_version: int
+
+
+def create_download_token(
+    user_id: int, token_version: int, file_id: int, secret: str, ttl_seconds: int
+) -> tuple[str, datetime]:
+    """A token for one file's content only, for a plain link the browser can stream to disk.
+
+    A link cannot carry an Authorization header, so the token rides in the query string; it is
+    kept short-lived and bound to one file, and it is never accepted as a bearer token.
+    """
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=ttl_seconds)
+    payload = {"sub": str(user_id), "exp": expires_at, "typ": "download", "fid": file_id, "ver": token_version}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), expires_at
+
+
+def decode_download_token(token: str, secret: str) -> DownloadClaims | None:
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require_exp": True, "require_sub": True})
+        if payload.get("typ") != "download":
+            return None
+        return DownloadClaims(int(payload["sub"]), int(payload["fid"]), int(payload.get("ver", 0)))
     except (JWTError, KeyError, ValueError, TypeError):
         return None

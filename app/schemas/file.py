@@ -31,6 +31,11 @@ class FileOut(BaseModel):
     cooldown_until: datetime | None = None
 
 
+class DownloadLink(BaseModel):
+    url: str = Field(description="Path and query of the content, with its download token; relative to the server")
+    expires_at: datetime
+
+
 class FilePage(BaseModel):
     items: list[FileOut]
     next_cursor: str | None

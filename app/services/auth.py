@@ -15,7 +15,9 @@ from app.core.request_context import client_ip_var
 from app.core.security import (
     TokenClaims,
     create_access_token,
+    create_download_token,
     decode_access_token,
+    decode_download_token,
     hash_password,
     verify_password,
 )
@@ -93,6 +95,23 @@ class AuthService:
         if claims.token_version != user.token_version or await self.tokens.is_revoked(claims.jti):
             raise Unauthorized("Token has been revoked")
         return user, claims
+
+    async def authenticate_download(self, token: str, file_id: int) -> User:
+        """The active user a download token was made for, if it was made for this file."""
+        claims = decode_download_token(token, self.settings.jwt_secret)
+        if claims is None or claims.file_id != file_id:
+            raise Unauthorized("Invalid or expired download link")
+        user = await self.users.get(claims.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized("User is inactive or no longer exists")
+        if claims.token_version != user.token_version:
+            raise Unauthorized("Download link has been revoked")
+        return user
+
+    def download_link(self, user: User, file_id: int) -> tuple[str, datetime]:
+        return create_download_token(
+            user.id, user.token_version, file_id, self.settings.jwt_secret, self.settings.download_link_seconds
+        )
 
     async def logout(self, user: User, claims: TokenClaims) -> None:
         await self.tokens.revoke(claims.jti, user.id, claims.expires_at)

@@ -76,6 +76,7 @@ def test_history_download_diff_and_blame(stack: Stack, open_session: OpenSession
         versions.nth(1).get_by_role("button", name="Download version 1").click()
     download = info.value
     assert download.suggested_filename == "bracket.nc"
+    assert "/content?dl=" in download.url  # a link the browser streams to disk, not a blob in the tab
     with open(download.path(), "rb") as fh:
         assert fh.read() == v1
 

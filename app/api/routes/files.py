@@ -2,18 +2,36 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import AdminUser, FileServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.deps import (
+    AdminUser,
+    AuthServiceDep,
+    DownloadUser,
+    FileServiceDep,
+    ReaderUser,
+    SettingsDep,
+    WriterUser,
+)
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.models import Role
 from app.schemas.common import INT32_MAX
-from app.schemas.file import BinaryDiff, BlameOut, FileOut, FilePage, FolderList, HistoryPage, TextDiff, UploadOut
+from app.schemas.file import (
+    BinaryDiff,
+    BlameOut,
+    DownloadLink,
+    FileOut,
+    FilePage,
+    FolderList,
+    HistoryPage,
+    TextDiff,
+    UploadOut,
+)
 from app.services.files import IncomingFile
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
@@ -143,6 +161,18 @@ async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep
     return await files.get(file_id, include_deleted=user.role == Role.admin)
 
 
+@router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(404))
+async def download_link(
+    file_id: FileId, user: ReaderUser, files: FileServiceDep, auth: AuthServiceDep, version: OptionalVersion = None
+) -> DownloadLink:
+    """A link to the content that works without an Authorization header, for this file only and
+    for DOWNLOAD_LINK_SECONDS: a browser can follow it and stream the download to disk."""
+    await files.get(file_id, include_deleted=user.role == Role.admin)
+    token, expires_at = auth.download_link(user, file_id)
+    query = {"dl": token} | ({"version": str(version)} if version is not None else {})
+    return DownloadLink(url=f"/api/files/{file_id}/content?{urlencode(query)}", expires_at=expires_at)
+
+
 @router.get(
     "/{file_id}/content",
     response_class=StreamingResponse,
@@ -155,7 +185,7 @@ async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep
 )
 async def download(
     file_id: FileId,
-    user: ReaderUser,
+    user: DownloadUser,
     files: FileServiceDep,
     version: OptionalVersion = None,
     commit: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{7,64}$")] = None,

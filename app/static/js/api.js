@@ -129,16 +129,17 @@ export function sendForm(path, form, onProgress) {
   });
 }
 
-/** Download through fetch (the token cannot ride on a plain link) and hand the bytes to the browser. */
+/**
+ * Download with a short-lived link for this one file: a plain link cannot carry the bearer
+ * header, and following a link lets the browser stream the file to disk (a fetch would hold
+ * all of it in the tab's memory first).
+ */
 export async function download(fileId, name, version) {
-  const response = await request("GET", `/api/files/${fileId}/content`, { query: { version }, raw: true });
-  const blob = await response.blob();
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  const link = await api.post(`/api/files/${fileId}/download-link`, undefined, { version });
+  const anchor = document.createElement("a");
+  anchor.href = link.url;
+  anchor.download = name;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
 }
