@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,11 +10,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.deploy.native import nginx_binary, start_nginx, stop
 from tests.live_server import free_port
 
-
-def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+__all__ = ["nginx_binary", "nginx_version", "serve"]
 
 
 def nginx_version(binary: str) -> str:
@@ -30,11 +27,9 @@ def render_conf(workdir: Path, root: Path, port: int) -> Path:
     temp_paths = "\n".join(
         f"    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    # As root nginx would switch its worker to `nobody`, who may not read our scratch folder.
-    user = "user root;\n" if os.geteuid() == 0 else ""
     conf = workdir / "nginx.conf"
     conf.write_text(
-        f"""{user}worker_processes 1;
+        f"""worker_processes 1;
 pid {workdir / "nginx.pid"};
 error_log {workdir / "error.log"};
 events {{ worker_connections 64; }}
@@ -59,12 +54,7 @@ def serve(binary: str, root: Path, workdir: Path) -> Iterator[str]:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     conf = render_conf(workdir, root, port)
-    stderr = (workdir / "nginx.stderr").open("wb")
-    proc = subprocess.Popen(
-        [binary, "-c", str(conf), "-p", str(workdir), "-e", str(workdir / "error.log"), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=stderr,
-    )
+    proc = start_nginx(binary, conf, workdir)  # as root, it keeps its workers root (our scratch folder)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -80,10 +70,4 @@ def serve(binary: str, root: Path, workdir: Path) -> Iterator[str]:
                 time.sleep(0.05)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        stderr.close()
+        stop(proc)
