@@ -26,6 +26,7 @@ from app.core.db import asyncpg_dsn
 from bench import listing, locks, nginx, report, stack, transfer
 from bench.capture import capture_app
 from bench.session import Bench, Config
+from tests.db import create_users
 from tests.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +109,7 @@ def main() -> int:
     print(f"camvault bench{' (quick)' if config.quick else ''}: scratch {config.tmp}", flush=True)
 
     with stack.database(config.tmp) as url:
-        asyncio.run(stack.create_users(url))
+        asyncio.run(create_users(url, stack.users()))
         asyncio.run(stack.seed_catalog(url, config.files))
         print(f"seeded {config.files} catalog rows; starting one Uvicorn worker", flush=True)
         server = stack.start_server(url, config.tmp, max_upload_bytes=config.upload_bytes + MIB)

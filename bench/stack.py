@@ -12,10 +12,9 @@ import asyncpg
 
 from app.cli import run_migrations
 from app.core.config import Settings
-from app.core.db import asyncpg_dsn, create_engine, create_sessionmaker, resolve_database_url
+from app.core.db import asyncpg_dsn, resolve_database_url
 from app.models import Role
 from app.schemas.user import UserCreate
-from app.services.users import UserService
 from tests.db import create_database, drop_database
 from tests.live_server import LiveServer, server_env
 
@@ -44,15 +43,8 @@ def database(tmp: Path) -> Iterator[str]:
         asyncio.run(drop_database(url))
 
 
-async def create_users(url: str) -> None:
-    engine = create_engine(url, pool_size=1)
-    try:
-        for name in (BENCH_USER, HOLDER):
-            async with create_sessionmaker(engine)() as session:
-                body = UserCreate(username=name, password=PASSWORD, role=Role.user)
-                await UserService(session).create(body, actor=None)
-    finally:
-        await engine.dispose()
+def users() -> list[UserCreate]:
+    return [UserCreate(username=name, password=PASSWORD, role=Role.user) for name in (BENCH_USER, HOLDER)]
 
 
 async def seed_catalog(url: str, count: int) -> None:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from app.core.db import create_engine, create_sessionmaker
+from app.schemas.user import UserCreate
+from app.services.users import UserService
 
 
 def to_asyncpg_dsn(url: str) -> str:
@@ -38,3 +43,15 @@ async def drop_database(url: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+async def create_users(url: str, users: Iterable[UserCreate]) -> None:
+    """Users made the way the API makes them (hashed, audited), in a database no app serves yet."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            service = UserService(session)
+            for body in users:
+                await service.create(body, actor=None)
+    finally:
+        await engine.dispose()

@@ -20,11 +20,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
-from app.core.db import create_engine, create_sessionmaker
 from app.models import Role
 from app.schemas.user import UserCreate
-from app.services.users import UserService
-from tests.db import create_database, drop_database
+from tests.db import create_database, create_users, drop_database
 from tests.live_server import LiveServer, live_servers, server_env
 
 CHROMIUM = Path(os.environ.get("CAMVAULT_CHROMIUM", "/usr/bin/chromium"))
@@ -71,18 +69,6 @@ def run_async(coroutine: Coroutine[object, object, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-async def _seed_users(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            service = UserService(session)
-            for username, role in USERS.items():
-                body = UserCreate(username=username, password=PASSWORD, role=role, full_name=username.title())
-                await service.create(body, actor=None)
-    finally:
-        await engine.dispose()
-
-
 @dataclass
 class Stack:
     """Two workers on one database; `api(user)` is an httpx client logged in as that user."""
@@ -119,7 +105,8 @@ def stack(server_url: str, template_db: str, tmp_path: Path, request: pytest.Fix
     settings = getattr(request, "param", {})
     database_url = run_async(create_database(server_url, template=template_db))
     try:
-        run_async(_seed_users(database_url))
+        users = (UserCreate(username=u, password=PASSWORD, role=r, full_name=u.title()) for u, r in USERS.items())
+        run_async(create_users(database_url, users))
         env = server_env(database_url, tmp_path / "data", **settings)
         with live_servers(env, tmp_path / "servers", count=2) as workers:
             stack = Stack(workers)
@@ -188,3 +175,13 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 def row(page: Page, path: str) -> Locator:
     return page.locator(f'tr[data-path="{path}"]')
+
+
+def audit_rows(page: Page, *, who: str = "", action: str = "", target: str = "") -> Locator:
+    """Open the admin's audit page, filter it (an empty filter is cleared) and return its rows, newest first."""
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("Who").fill(who)
+    page.get_by_label("Action").fill(action)
+    page.get_by_label("Target").fill(target)
+    page.get_by_role("button", name="Filter").click()
+    return page.locator("table.audit tbody tr")
