@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import OpenSession, Stack, row
+from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
 
 
 def test_admin_creates_a_user_changes_role_resets_password_and_deactivates(
@@ -48,11 +48,7 @@ def test_admin_creates_a_user_changes_role_resets_password_and_deactivates(
         r = client.post("/api/auth/token", json={"login": "carl", "password": "carl-password-2"})
         assert r.status_code == 401
 
-    page.get_by_role("link", name="Audit").click()
-    page.get_by_label("Target").fill("carl")
-    page.get_by_label("Action").fill("user")
-    page.get_by_role("button", name="Filter").click()
-    events = page.locator("table.audit tbody tr")
+    events = audit_rows(page, action="user", target="carl")
     expect(events).to_have_count(4)
     assert [e.get_attribute("data-action") for e in events.all()] == [
         "user.updated",
@@ -92,10 +88,7 @@ def test_audit_log_pages_back_in_time(stack: Stack, open_session: OpenSession) -
     files = [("files", (f"batch-{i:02}.nc", b"G0\n")) for i in range(60)]
     assert stack.api("alice").post("/api/files", data={"folder": "batch"}, files=files).status_code == 201
     page = open_session(stack.a, "boss").page
-    page.get_by_role("link", name="Audit").click()
-    page.get_by_label("Action").fill("file.uploaded")
-    page.get_by_role("button", name="Filter").click()
-    events = page.locator("table.audit tbody tr")
+    events = audit_rows(page, action="file.uploaded")
     expect(events).to_have_count(50)
     page.get_by_role("button", name="Load older").click()
     expect(events).to_have_count(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import OpenSession, Stack, row
+from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
 
 PATH = "cells/op20.nc"
 
@@ -67,10 +67,7 @@ def test_check_out_seen_live_refused_for_the_other_checked_in_and_force_released
     expect(alice.locator(".toast").filter(has_text="boss force-released alice's lock on cells/op20.nc")).to_be_visible()
 
     # The admin's audit page lists what happened, newest first.
-    boss.get_by_role("link", name="Audit").click()
-    boss.get_by_label("Action").fill("lock")
-    boss.get_by_role("button", name="Filter").click()
-    actions = boss.locator("table.audit tbody tr")
+    actions = audit_rows(boss, action="lock")
     expect(actions).to_have_count(4)
     assert [a.get_attribute("data-action") for a in actions.all()] == [
         "lock.force_released",
@@ -80,9 +77,7 @@ def test_check_out_seen_live_refused_for_the_other_checked_in_and_force_released
     ]
     expect(actions.first).to_contain_text("boss")
     expect(actions.first).to_contain_text(PATH)
-    boss.get_by_label("Who").fill("alice")
-    boss.get_by_label("Action").fill("")
-    boss.get_by_role("button", name="Filter").click()
+    actions = audit_rows(boss, who="alice")
     expect(actions.filter(has_text="file.version_added")).to_have_count(1)
     expect(actions.filter(has_text="auth.login")).to_have_count(1)
 
