@@ -1,7 +1,7 @@
 // What a user can do to a file, by role and lock state, and the dialogs behind each action.
 // The same buttons appear in the file list and on the file page.
 import { api, download, sendForm, session } from "./api.js";
-import { basename, formatSize, h, time } from "./dom.js";
+import { basename, h, time } from "./dom.js";
 import { confirmDialog, field, formDialog, toast } from "./ui.js";
 
 export const can = {
@@ -166,5 +166,3 @@ export function lockDetails(file) {
     h("dd", {}, file.lock.until ? time(file.lock.until) : "no expiry"),
   );
 }
-
-export { formatSize };

@@ -62,7 +62,7 @@ async function errorFrom(response) {
 }
 
 /** fetch() with the token; JSON in and out; throws ApiError for any non-2xx answer. */
-export async function request(method, path, { json, query, body, raw = false, auth = true } = {}) {
+export async function request(method, path, { json, query, body, auth = true } = {}) {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     // Only undefined/null mean "not given": an empty string is a value (folder="" is the top).
@@ -86,7 +86,6 @@ export async function request(method, path, { json, query, body, raw = false, au
     throw error;
   }
   if (!response.ok) throw await errorFrom(response);
-  if (raw) return response;
   if (response.status === 204) return null;
   return response.json();
 }

@@ -127,3 +127,32 @@ function receive(message) {
   }
   emit(message.type, message);
 }
+
+/** Every message that says a file changed. */
+export const VAULT_EVENTS = ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"];
+
+/** Who caused an event (null when nobody did, e.g. an expiry): their own actions need no toast. */
+export function actorOf(m) {
+  if (m.type === "lock_expired") return null;
+  return m.type === "file_unlocked" && m.by ? m.by : m.user;
+}
+
+export function describeEvent(m) {
+  switch (m.type) {
+    case "file_locked":
+      return m.renewed ? `${m.user} renewed the lock on ${m.path}` : `${m.user} checked out ${m.path}`;
+    case "file_unlocked":
+      if (m.reason === "force_released") return `${m.by} force-released ${m.user}'s lock on ${m.path}`;
+      return m.reason === "checkin" ? `${m.user} checked in ${m.path}` : `${m.user} released ${m.path}`;
+    case "lock_expired":
+      return `The lock of ${m.user} on ${m.path} expired`;
+    case "file_uploaded":
+      return m.new_file ? `${m.user} uploaded ${m.path}` : `${m.user} checked in version ${m.version} of ${m.path}`;
+    case "file_deleted":
+      return `${m.user} deleted ${m.path}`;
+    case "file_restored":
+      return `${m.user} restored ${m.path}`;
+    default:
+      return m.type;
+  }
+}

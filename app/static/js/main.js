@@ -2,10 +2,10 @@
 import { can } from "./actions.js";
 import { api, onUnauthorized, request, session } from "./api.js";
 import { h, replace } from "./dom.js";
-import { live } from "./live.js";
+import { actorOf, describeEvent, live, VAULT_EVENTS } from "./live.js";
 import { field, formDialog, toast } from "./ui.js";
 import { renderAudit, renderUsers } from "./views/admin.js";
-import { actorOf, describeEvent, renderFile } from "./views/file.js";
+import { renderFile } from "./views/file.js";
 import { renderFiles } from "./views/files.js";
 import { renderLogin } from "./views/login.js";
 
@@ -137,12 +137,9 @@ live.on("unauthorized", (m) => {
   session.user = null;
   showLogin(`Please log in again: ${m.reason}`);
 });
-// Other people's actions as toasts (the file page shows its own file's events itself).
-for (const type of ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"]) {
-  live.on(type, (m) => {
-    const openFile = routeParts().parts[0] === "file" ? Number(routeParts().parts[1]) : null;
-    if (actorOf(m) !== live.me?.username && m.file_id !== openFile) toast(describeEvent(m));
-  });
+// Other people's actions as toasts, whatever the page shows.
+for (const type of VAULT_EVENTS) {
+  live.on(type, (m) => actorOf(m) !== live.me?.username && toast(describeEvent(m)));
 }
 window.addEventListener("hashchange", () => session.user && render());
 

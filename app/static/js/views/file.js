@@ -2,7 +2,7 @@
 import { fileActions, lockDetails, lockStatus } from "../actions.js";
 import { api, download } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
-import { live } from "../live.js";
+import { live, VAULT_EVENTS } from "../live.js";
 import { toast } from "../ui.js";
 import { filesHref } from "./files.js";
 
@@ -82,10 +82,9 @@ export function renderFile(root, parts) {
   const changedHere = (m) => {
     if (m.file_id !== fileId) return;
     loadFile().then((ok) => ok && m.type === "file_uploaded" && tab === "history" && showTab());
-    if (actorOf(m) !== live.me?.username) toast(describeEvent(m), "info");
   };
   const unsubscribe = [
-    ...["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"].map((t) => live.on(t, changedHere)),
+    ...VAULT_EVENTS.map((t) => live.on(t, changedHere)),
     live.on("presence", showViewers),
   ];
 
@@ -100,32 +99,6 @@ export function renderFile(root, parts) {
     unsubscribe.forEach((off) => off());
     live.viewing(null);
   };
-}
-
-/** Who caused an event (null when nobody did, e.g. an expiry): their own actions need no toast. */
-export function actorOf(m) {
-  if (m.type === "lock_expired") return null;
-  return m.type === "file_unlocked" && m.by ? m.by : m.user;
-}
-
-export function describeEvent(m) {
-  switch (m.type) {
-    case "file_locked":
-      return m.renewed ? `${m.user} renewed the lock on ${m.path}` : `${m.user} checked out ${m.path}`;
-    case "file_unlocked":
-      if (m.reason === "force_released") return `${m.by} force-released ${m.user}'s lock on ${m.path}`;
-      return m.reason === "checkin" ? `${m.user} checked in ${m.path}` : `${m.user} released ${m.path}`;
-    case "lock_expired":
-      return `The lock of ${m.user} on ${m.path} expired`;
-    case "file_uploaded":
-      return m.new_file ? `${m.user} uploaded ${m.path}` : `${m.user} checked in version ${m.version} of ${m.path}`;
-    case "file_deleted":
-      return `${m.user} deleted ${m.path}`;
-    case "file_restored":
-      return `${m.user} restored ${m.path}`;
-    default:
-      return m.type;
-  }
 }
 
 async function showHistory(content, file) {
