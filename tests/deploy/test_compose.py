@@ -155,9 +155,24 @@ def test_nginx_conf_contract() -> None:
         assert "$uri" in fmt
         for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$http_referer"):
             assert leaky not in fmt, leaky
-    # client_max_body_size must match the app's default MAX_UPLOAD_BYTES.
+    # client_max_body_size must match the app's default MAX_UPLOAD_BYTES, the value .env.example
+    # ships, and the limit named in Nginx's own JSON 413 answer.
+    limit = Settings.model_fields["max_upload_bytes"].default
     sizes = re.findall(r"client_max_body_size\s+(\w+);", conf)
-    assert sizes and all(_size_bytes(s) == Settings.model_fields["max_upload_bytes"].default for s in sizes)
+    assert sizes and all(_size_bytes(s) == limit for s in sizes)
+    assert f"MAX_UPLOAD_BYTES={limit}\n" in ENV_EXAMPLE.read_text()
+    assert re.search(r"error_page\s+413\s+@too_large;", conf)
+    assert f'return 413 \'{{"detail": "Upload exceeds the limit of {limit} bytes"}}\';' in conf
+    # Every path the app serves is proxied to it (the rest is app/static, served from disk).
+    for location in ("/api/", "/docs", "= /openapi.json", "= /healthz", "= /readyz", "= /ws"):
+        block = re.search(rf"location {re.escape(location)} {{([^}}]*)}}", conf)
+        assert block and "proxy_pass http://camvault;" in block.group(1), location
+    ws = re.search(r"location = /ws {([^}]*)}", conf).group(1)  # type: ignore[union-attr]
+    assert re.search(r"proxy_read_timeout\s+1h;", ws)
+    for line in ("proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"):
+        assert line in conf
+    assert "proxy_request_buffering off;" in conf
+    assert re.search(r"gzip_types[^;]*text/css[^;]*application/javascript[^;]*application/json", conf)
     for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
         assert re.search(rf"add_header\s+{header}\s+.+\s+always;", conf), header
 
