@@ -19,6 +19,7 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.core.config import EXAMPLE_SECRET_KEY
 from app.models import Role
 from app.schemas.user import UserCreate
 from tests.conftest import PASSWORD
@@ -278,3 +279,27 @@ async def test_a_websocket_hears_an_event_caused_through_the_other_worker(stack:
         finally:
             for ws in sockets:
                 await ws.close()
+
+
+@pytest.mark.parametrize("secret_key", [None, EXAMPLE_SECRET_KEY, "too-short"])
+async def test_the_container_refuses_to_start_without_a_real_secret_key(
+    server_url: str, tmp_path: Path, secret_key: str | None
+) -> None:
+    database_url = await create_database(server_url, prefix="nokey")
+    try:
+        env = server_env(database_url, tmp_path / "data")
+        env.pop("SECRET_KEY")
+        env.update({"ENV": "production", **({"SECRET_KEY": secret_key} if secret_key else {})})
+        app = start_entrypoint(env, tmp_path, f"127.0.0.1:{free_port()}")
+        code = await asyncio.to_thread(app.wait, 120)
+        log = (tmp_path / "app.log").read_text()
+        assert code != 0, log
+        assert "SECRET_KEY must be" in log
+        assert "Booting worker" not in log
+        conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+        try:  # it stopped before migrating anything
+            assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+        finally:
+            await conn.close()
+    finally:
+        await drop_database(database_url)
