@@ -8,6 +8,7 @@ system git and the venv's camvault. Everything else in the scripts is what ops r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -180,5 +181,65 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
         refused = _run("restore.sh", backup_dir, env, tmp_path)
         assert refused.returncode == 1 and "already holds commits" in refused.stderr
         assert git(new_dir / "vault.git", "rev-parse", "main") == head_now
+    finally:
+        await drop_database(new_url)
+
+
+async def test_a_check_in_between_the_dump_and_the_bundle_is_restored_by_reindex(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    server_url: str,
+    make_user: MakeUser,
+    login: Login,
+    tmp_path: Path,
+) -> None:
+    """The dump is taken first, so the bundle may hold commits the dump's catalog lacks; never the reverse.
+    The backup's app step is held until the test has checked in a new version, then let go."""
+    await make_user("anna", Role.user)
+    anna = await login("anna")
+    op10 = await upload_one(client, anna, "op10.nc", b"G0 X0\n")
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    held = tmp_path / "held-app-exec"
+    held.write_text(f'#!/bin/sh\ntouch "{gate}/ready"\nwhile [ ! -e "{gate}/go" ]; do sleep 0.05; done\nexec "$@"\n')
+    held.chmod(0o755)
+    assert settings.database_url is not None
+    env = _script_env(settings.database_url, settings.data_dir, "x") | {"CAMVAULT_APP_EXEC": str(held)}
+    backup_dir = tmp_path / "backup"
+    backup = await asyncio.create_subprocess_exec(
+        "sh",
+        str(ROOT / "docker" / "backup.sh"),
+        str(backup_dir),
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        while not (gate / "ready").exists():
+            await asyncio.sleep(0.05)
+    assert (backup_dir / "camvault.dump").is_file()  # the dump is complete before Git is read
+    await new_version(client, anna, op10["id"], b"G0 X0\nG1 X10 F260\n", message="after the dump")
+    (gate / "go").touch()
+    _, err = await backup.communicate()
+    assert backup.returncode == 0, err
+
+    new_url = await create_database(server_url, prefix="restored")
+    try:
+        new_dir = tmp_path / "restored-data"
+        restore = _run("restore.sh", backup_dir, _script_env(new_url, new_dir, settings.jwt_secret), tmp_path)
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert "0 files added, 1 updated, 1 versions added" in restore.stdout
+        restored = create_app(settings.model_copy(update={"database_url": new_url, "data_dir": new_dir}))
+        async with restored.router.lifespan_context(restored):
+            transport = httpx.ASGITransport(app=restored)
+            async with httpx.AsyncClient(transport=transport, base_url="http://restored") as new:
+                versions, contents = await _history(new, op10["id"], anna)
+                assert [(v["version"], v["author"], v["message"]) for v in versions] == [
+                    (2, "anna", "after the dump"),
+                    (1, "anna", ""),
+                ]
+                assert contents == [b"G0 X0\nG1 X10 F260\n", b"G0 X0\n"]
     finally:
         await drop_database(new_url)
