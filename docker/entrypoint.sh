@@ -18,6 +18,8 @@ APP_DIR=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 
 case "${1:-}" in
     "" | -*)
+        # One stream for the server's whole life, migration included: `docker compose logs app`.
+        exec 2>&1
         # Several replicas may start together: alembic/env.py takes a PostgreSQL advisory
         # lock, so they migrate one at a time and the later ones find nothing to do.
         alembic -c "$APP_DIR/alembic.ini" upgrade head

@@ -74,7 +74,7 @@ def start_entrypoint(env: dict[str, str], workdir: Path, bind: str, workers: int
         cwd=workdir,
         env={**env, "PATH": path, "BIND": bind, "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT)},
         stdout=(workdir / "app.log").open("wb"),
-        stderr=subprocess.STDOUT,
+        stderr=(workdir / "app.stderr").open("wb"),
     )
 
 

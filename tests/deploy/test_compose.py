@@ -264,6 +264,7 @@ def test_entrypoint_migrates_then_execs_gunicorn_with_the_config() -> None:
     default = script[script.index('"" | -*)') : script.index(";;")]
     lines = [line.strip() for line in default.splitlines() if line.strip() and not line.strip().startswith("#")]
     assert lines[1:] == [
+        "exec 2>&1",
         'alembic -c "$APP_DIR/alembic.ini" upgrade head',
         'exec gunicorn \'app.main:create_app()\' -c "$APP_DIR/docker/gunicorn.conf.py" "$@"',
     ]

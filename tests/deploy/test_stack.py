@@ -64,7 +64,15 @@ async def stack(server_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     # An empty database: the entrypoint's `alembic upgrade head` has to make every table.
     database_url = await create_database(server_url, prefix="stack")
     data_dir = tmp_path / "data"
-    env = server_env(database_url, data_dir, secret_key=SECRET_KEY, max_upload_bytes=STACK_MAX_UPLOAD)
+    env = server_env(
+        database_url,
+        data_dir,
+        secret_key=SECRET_KEY,
+        max_upload_bytes=STACK_MAX_UPLOAD,
+        # Both workers start at once and each would create it: one admin must come out.
+        first_admin_username="boss",
+        first_admin_password=PASSWORD,
+    )
     env.update({"ENV": "production", "SERVE_STATIC": "false"})
     app_port, web_port = free_port(), free_port()
     app = start_entrypoint(env, tmp_path, f"127.0.0.1:{app_port}")
@@ -73,13 +81,7 @@ async def stack(server_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     try:
         wait_for(f"http://127.0.0.1:{app_port}/readyz", app, tmp_path / "app.log")
         wait_for(f"http://127.0.0.1:{web_port}/healthz", web, tmp_path / "error.log")
-        await create_users(
-            database_url,
-            [
-                UserCreate(username="anna", password=PASSWORD, role=Role.user),
-                UserCreate(username="boss", password=PASSWORD, role=Role.admin),
-            ],
-        )
+        await create_users(database_url, [UserCreate(username="anna", password=PASSWORD, role=Role.user)])
         yield Stack(f"http://127.0.0.1:{web_port}", tmp_path, data_dir, database_url, app.pid, web_port)
     finally:
         stop(web)
@@ -113,6 +115,9 @@ async def test_the_entrypoint_migrates_then_serves_two_workers(stack: Stack) -> 
     log = (stack.workdir / "app.log").read_text()
     assert "Running upgrade  -> " in log  # alembic, from the empty database
     assert log.index("Running upgrade") < log.index("Booting worker")
+    assert "Application startup complete" in log
+    # Everything goes to stdout, as `docker compose logs` expects; nothing to stderr.
+    assert (stack.workdir / "app.stderr").read_bytes() == b""
     # Gunicorn's master is the entrypoint's own process (exec), with WEB_CONCURRENCY=2 Uvicorn workers.
     master = psutil.Process(stack.gunicorn_pid)
     assert "gunicorn" in " ".join(master.cmdline())
@@ -120,6 +125,8 @@ async def test_the_entrypoint_migrates_then_serves_two_workers(stack: Stack) -> 
     conn = await asyncpg.connect(to_asyncpg_dsn(stack.database_url))
     try:
         assert await conn.fetchval("SELECT count(*) FROM alembic_version") == 1
+        admins = await conn.fetch("SELECT username FROM users WHERE role = 'admin'")
+        assert [r["username"] for r in admins] == ["boss"]
     finally:
         await conn.close()
 
