@@ -18,6 +18,7 @@ import httpx
 import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from app.core.config import EXAMPLE_SECRET_KEY
 from app.models import Role
@@ -310,3 +311,38 @@ async def test_the_container_refuses_to_start_without_a_real_secret_key(
             await conn.close()
     finally:
         await drop_database(database_url)
+
+
+async def test_sigterm_lets_a_running_download_finish_and_closes_websockets_for_a_reconnect(stack: Stack) -> None:
+    """`docker stop` sends SIGTERM to the entrypoint's process, Gunicorn's master: the workers stop taking
+    connections, finish what runs (here a download read slowly through Nginx), close WebSockets with 1012
+    (service restart, so browsers reconnect), and exit well inside the graceful timeout."""
+    async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
+        token, headers = await _login(client, "anna")
+        data = os.urandom(32 * MiB)
+        up = await client.post("/api/files", files={"files": ("op30.nc", data)}, headers=headers)
+        file_id = up.json()["files"][0]["id"]
+        ws = await connect(f"{stack.ws_url}?token={token}", proxy=None)
+        await _next_of_type(ws, "hello")
+        async with client.stream("GET", f"/api/files/{file_id}/content", headers=headers) as download:
+            assert download.status_code == 200
+            chunks = download.aiter_raw()
+            received = bytearray(await anext(chunks))
+            assert len(received) < len(data)  # the rest is still on its way
+            master = psutil.Process(stack.gunicorn_pid)
+            master.terminate()
+            # Both workers have begun their shutdown while the download is still open.
+            async with asyncio.timeout(20):
+                while (stack.workdir / "app.log").read_text().count("Shutting down") < 2:
+                    await asyncio.sleep(0.05)
+            async for chunk in chunks:
+                received += chunk
+        assert hashlib.sha256(received).digest() == hashlib.sha256(data).digest()
+        async with asyncio.timeout(20):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+    assert await asyncio.to_thread(master.wait, 25) == 0
+    log = (stack.workdir / "app.log").read_text()
+    assert "graceful shutdown exceeded" not in log and "SIGKILL" not in log
