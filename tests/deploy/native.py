@@ -34,13 +34,16 @@ def nginx_binary() -> str | None:
 
 
 def render_nginx_conf(workdir: Path, *, upstream: str, html: Path, port: int | None = None) -> Path:
-    """nginx.conf with `app:8000` replaced by `upstream`, written to workdir/nginx.conf."""
+    """nginx.conf with the `app` server replaced by `upstream`, written to workdir/nginx.conf.
+
+    The whole server line is replaced: an address needs no `resolve` (Debian's Nginx, older than 1.27.3,
+    would not know it)."""
     temp_paths = "".join(
         f"\n    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     conf = (
         NGINX_CONF.read_text()
-        .replace("server app:8000;", f"server {upstream};")
+        .replace("server app:8000 resolve;", f"server {upstream};")
         .replace("/usr/share/nginx/html", str(html))
         .replace("pid /var/run/nginx.pid;", f"pid {workdir / 'nginx.pid'};")
         .replace("access_log /dev/stdout camvault;", f"access_log {workdir / 'access.log'} camvault;")

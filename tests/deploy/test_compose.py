@@ -149,7 +149,12 @@ def _size_bytes(value: str) -> int:
 def test_nginx_conf_contract() -> None:
     conf = NGINX_CONF.read_text()
     # Deployment tooling and the test below rewrite these; they must stay single and literal.
-    assert conf.count("server app:8000;") == 1
+    assert conf.count("server app:8000 resolve;") == 1
+    # `resolve` (follow the app's address) needs a resolver, a zone, and Nginx 1.27.3 or later.
+    assert "resolver 127.0.0.11 " in conf and re.search(r"upstream camvault {\s*zone \w+ \d+k;", conf)
+    image = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["nginx"]["image"]
+    version = tuple(int(n) for n in image.split(":")[1].split("."))
+    assert version >= (1, 27) and (len(version) < 3 or version >= (1, 27, 3)), image
     assert conf.count("/usr/share/nginx/html") == 1
     assert conf.count("pid /var/run/nginx.pid;") == 1
     # Nothing that carries a query string (a WebSocket ?token=) may be logged.
