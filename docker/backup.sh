@@ -23,6 +23,8 @@ dest=${1:?usage: docker/backup.sh DEST_DIR (a new or empty folder)}
 db_exec=${CAMVAULT_DB_EXEC:-docker compose exec -T db}
 app_exec=${CAMVAULT_APP_EXEC:-docker compose exec -T app}
 
+# The dump holds password hashes: only the owner may read the backup.
+umask 077
 mkdir -p "$dest"
 if [ -n "$(ls -A "$dest")" ]; then
     echo "backup: $dest is not empty; give a new folder" >&2

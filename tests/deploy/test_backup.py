@@ -140,6 +140,8 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
     backup = _run("backup.sh", backup_dir, _script_env(settings.database_url, settings.data_dir, "x"), tmp_path)
     assert backup.returncode == 0, backup.stderr
     assert sorted(p.name for p in backup_dir.iterdir()) == ["camvault.dump", "vault.bundle"]
+    # Password hashes are in the dump: the owner's alone.
+    assert [p.stat().st_mode & 0o777 for p in (backup_dir, *sorted(backup_dir.iterdir()))] == [0o700, 0o600, 0o600]
     # A second backup into the same folder would mix two moments: refused.
     again = _run("backup.sh", backup_dir, _script_env(settings.database_url, settings.data_dir, "x"), tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr

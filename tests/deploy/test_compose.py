@@ -244,7 +244,7 @@ def test_dockerfile_contract() -> None:
     for needed in ("alembic.ini", "alembic", "app", "docker/entrypoint.sh", "docker/gunicorn.conf.py"):
         assert needed in copied.split(), needed
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".env", ".venv", ".data", ".git"} <= set(ignored)
+    assert {".env", ".venv", ".data", ".git", "backups"} <= set(ignored)  # never in the build context
 
 
 def test_dockerfile_dependency_list_is_pyprojects(tmp_path: Path) -> None:
