@@ -33,7 +33,8 @@ fi
 
 # Each file appears under its name only once complete, so a failed run leaves no file that
 # looks like a good backup.
-$db_exec sh -c 'exec pg_dump --format=custom --no-owner --no-privileges --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' \
+# presence (who has a socket open right now) names worker processes that a restore never has.
+$db_exec sh -c 'exec pg_dump --format=custom --no-owner --no-privileges --exclude-table-data=presence --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"' \
     > "$dest/camvault.dump.partial"
 mv "$dest/camvault.dump.partial" "$dest/camvault.dump"
 

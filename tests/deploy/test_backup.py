@@ -14,15 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Role
 from tests.conftest import PASSWORD, Login, MakeUser
-from tests.db import create_database, drop_database
+from tests.db import create_database, drop_database, to_asyncpg_dsn
 from tests.vault import git, new_version, upload_one
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,6 +57,14 @@ def _script_env(database_url: str, data_dir: Path, secret_key: str) -> dict[str,
         }
     )
     return env
+
+
+async def _count(database_url: str, table: str) -> int:
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
+    finally:
+        await conn.close()
 
 
 def _run(script: str, arg: Path, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -109,6 +120,7 @@ async def _snapshot(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[st
 async def test_a_backup_restores_into_a_new_database_and_data_dir(
     app: FastAPI,
     client: httpx.AsyncClient,
+    db: AsyncSession,
     settings: Settings,
     server_url: str,
     make_user: MakeUser,
@@ -130,6 +142,15 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
     assert (await client.delete(f"/api/files/{old['id']}", headers=admin)).status_code == 200
     r = await client.post(f"/api/files/{op10['id']}/checkout", json={"message": "finish pass"}, headers=anna)
     assert r.status_code == 200, r.text
+    # Someone is online right now (a socket on a worker of this installation).
+    await db.execute(
+        text(
+            "INSERT INTO presence (connection_id, user_id, worker_id, backend_pid, backend_start)"
+            " SELECT 'c1', id, 'w1', pg_backend_pid(), now() FROM users WHERE username = 'anna'"
+        )
+    )
+    await db.commit()
+    assert await _count(settings.database_url or "", "presence") == 1
     before = await _snapshot(client, admin)
     assert len(before["live"]) == 2 and len(before["deleted"]) == 1  # type: ignore[arg-type]
     assert sum(map(len, before["contents"].values())) == 5 and len(before["locks"]) == 1  # type: ignore[attr-defined]
@@ -157,6 +178,8 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
         assert git(new_dir / "vault.git", "rev-parse", "main") == head
         assert git(new_dir / "vault.git", "symbolic-ref", "HEAD").strip() == "refs/heads/main"
         git(new_dir / "vault.git", "fsck", "--strict")
+        # Nobody is online in a restored installation until they connect to it.
+        assert await _count(new_url, "presence") == 0 and await _count(new_url, "users") == 3
 
         restored = create_app(settings.model_copy(update={"database_url": new_url, "data_dir": new_dir}))
         async with restored.router.lifespan_context(restored):
