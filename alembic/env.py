@@ -12,17 +12,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import models  # noqa: F401  registers every table
 from app.core.config import get_settings
-from app.core.db import Base, resolve_database_url
+from app.core.db import MIGRATION_LOCK, Base, resolve_database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
-
-# Several app replicas may run `alembic upgrade head` at the same moment; this lock makes
-# them take turns, and the later ones find nothing left to do.
-MIGRATION_LOCK = 0x63616D0000
 
 
 def _url() -> str:
@@ -36,11 +32,18 @@ def run_migrations_offline() -> None:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    # A session-level lock: it outlives the commit below. Commit first, unlock second, so the next
+    # replica in line reads the new alembic_version instead of migrating again; on failure roll
+    # back first, since an aborted transaction could not even run the unlock.
     connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
     try:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
         connection.commit()

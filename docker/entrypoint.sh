@@ -11,14 +11,19 @@
 # at all: exec starts the command directly in the running container, where camvault is on PATH.
 set -e
 
-cd /app
+# The files beside this script, found from its own place rather than a fixed /app, and no `cd`:
+# tests/deploy/test_stack.py runs this very file natively, from a scratch folder (so no .env of a
+# developer's checkout is read). In the image this is /app.
+APP_DIR=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 
 case "${1:-}" in
     "" | -*)
+        # One stream for the server's whole life, migration included: `docker compose logs app`.
+        exec 2>&1
         # Several replicas may start together: alembic/env.py takes a PostgreSQL advisory
         # lock, so they migrate one at a time and the later ones find nothing to do.
-        alembic upgrade head
-        exec gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py "$@"
+        alembic -c "$APP_DIR/alembic.ini" upgrade head
+        exec gunicorn 'app.main:create_app()' -c "$APP_DIR/docker/gunicorn.conf.py" "$@"
         ;;
     camvault | alembic | gunicorn | python | python3 | sh | bash | git)
         exec "$@"

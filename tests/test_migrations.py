@@ -1,14 +1,21 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import ROOT
-from tests.db import create_database, drop_database
+from app.core.db import MIGRATION_LOCK
+from tests.db import create_database, drop_database, to_asyncpg_dsn
+from tests.live_server import server_env
 
 
 def _config(url: str) -> Config:
@@ -40,3 +47,53 @@ def test_upgrade_check_downgrade_upgrade(server_url: str) -> None:
         command.check(config)
     finally:
         asyncio.run(drop_database(url))
+
+
+async def test_replicas_starting_together_migrate_one_at_a_time(server_url: str, tmp_path: Path) -> None:
+    """Four `alembic upgrade head` processes on one empty database, as when four app replicas start at once.
+
+    The test holds the migration lock first, so all four are certainly running before any migrates, and
+    sees each of them queue on it (pg_locks); then it lets go. Without the lock they would race on the
+    same CREATE TABLEs and all but one would fail.
+    """
+    url = await create_database(server_url, prefix="migrace")
+    conn = await asyncpg.connect(to_asyncpg_dsn(url))
+    env = {**server_env(url, tmp_path / "data"), "ENV": "development"}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        for i in range(4):
+            procs.append(
+                subprocess.Popen(
+                    [str(Path(sys.executable).parent / "alembic"), "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=(tmp_path / f"alembic{i}.log").open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        waiting = (
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        deadline = time.monotonic() + 60
+        while await conn.fetchval(waiting) < len(procs):
+            assert all(p.poll() is None for p in procs), "a migration ran without waiting for the lock"
+            assert time.monotonic() < deadline, "the migrations never queued on the lock"
+            await asyncio.sleep(0.05)
+        assert await conn.fetchval("SELECT to_regclass('users')") is None  # nobody got past the lock
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+        codes = [await asyncio.to_thread(p.wait, 120) for p in procs]
+        logs = [(tmp_path / f"alembic{i}.log").read_text() for i in range(len(procs))]
+        assert codes == [0] * len(procs), logs
+        # One of them migrated; the others found the database at head and did nothing.
+        assert sum("Running upgrade  -> " in log for log in logs) == 1, logs
+        assert await conn.fetchval("SELECT count(*) FROM alembic_version") == 1
+        assert await conn.fetchval("SELECT to_regclass('users')") is not None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        await conn.close()
+        await drop_database(url)

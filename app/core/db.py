@@ -19,6 +19,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# Advisory-lock key ("cam" + 0) that alembic/env.py holds while it migrates: app replicas starting
+# together take turns, and the later ones find nothing left to do.
+MIGRATION_LOCK = 0x63616D0000
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -1,4 +1,4 @@
-"""Run the production pieces natively: Nginx with the real nginx.conf, Gunicorn with the real gunicorn.conf.py.
+"""Run the production pieces natively: Nginx with the real nginx.conf, the app through the real docker/entrypoint.sh.
 
 Only what cannot exist outside Docker is substituted: the `app` host name, the html root, the pid file,
 temp folders and the listening port.
@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_CONF = ROOT / "nginx.conf"
-GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
+ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 
 
 def missing_tool(reason: str) -> NoReturn:
@@ -34,13 +34,16 @@ def nginx_binary() -> str | None:
 
 
 def render_nginx_conf(workdir: Path, *, upstream: str, html: Path, port: int | None = None) -> Path:
-    """nginx.conf with `app:8000` replaced by `upstream`, written to workdir/nginx.conf."""
+    """nginx.conf with the `app` server replaced by `upstream`, written to workdir/nginx.conf.
+
+    The whole server line is replaced: an address needs no `resolve` (Debian's Nginx, older than 1.27.3,
+    would not know it)."""
     temp_paths = "".join(
         f"\n    {kind}_temp_path {workdir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     conf = (
         NGINX_CONF.read_text()
-        .replace("server app:8000;", f"server {upstream};")
+        .replace("server app:8000 resolve;", f"server {upstream};")
         .replace("/usr/share/nginx/html", str(html))
         .replace("pid /var/run/nginx.pid;", f"pid {workdir / 'nginx.pid'};")
         .replace("access_log /dev/stdout camvault;", f"access_log {workdir / 'access.log'} camvault;")
@@ -64,14 +67,17 @@ def start_nginx(nginx: str, conf: Path, workdir: Path) -> subprocess.Popen[bytes
     )
 
 
-def start_gunicorn(env: dict[str, str], workdir: Path, bind: str, workers: int = 2) -> subprocess.Popen[bytes]:
-    """The container's command: `gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py`."""
+def start_entrypoint(env: dict[str, str], workdir: Path, bind: str, workers: int = 2) -> subprocess.Popen[bytes]:
+    """The container's own start: docker/entrypoint.sh with no arguments (`alembic upgrade head`, then
+    `exec gunicorn ...`), so the process is Gunicorn's master once it serves. The venv's `alembic` and
+    `gunicorn` come first on PATH, as /opt/venv/bin does in the image; workdir is a scratch folder."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"
     return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "app.main:create_app()", "-c", str(GUNICORN_CONF)],
+        ["sh", str(ENTRYPOINT)],
         cwd=workdir,
-        env={**env, "BIND": bind, "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT)},
-        stdout=(workdir / "gunicorn.log").open("wb"),
-        stderr=subprocess.STDOUT,
+        env={**env, "PATH": path, "BIND": bind, "WEB_CONCURRENCY": str(workers), "PYTHONPATH": str(ROOT)},
+        stdout=(workdir / "app.log").open("wb"),
+        stderr=(workdir / "app.stderr").open("wb"),
     )
 
 

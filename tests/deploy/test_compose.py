@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shutil
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 from app.core.config import Settings
@@ -145,7 +149,12 @@ def _size_bytes(value: str) -> int:
 def test_nginx_conf_contract() -> None:
     conf = NGINX_CONF.read_text()
     # Deployment tooling and the test below rewrite these; they must stay single and literal.
-    assert conf.count("server app:8000;") == 1
+    assert conf.count("server app:8000 resolve;") == 1
+    # `resolve` (follow the app's address) needs a resolver, a zone, and Nginx 1.27.3 or later.
+    assert "resolver 127.0.0.11 " in conf and re.search(r"upstream camvault {\s*zone \w+ \d+k;", conf)
+    image = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["nginx"]["image"]
+    version = tuple(int(n) for n in image.split(":")[1].split("."))
+    assert version >= (1, 27) and (len(version) < 3 or version >= (1, 27, 3)), image
     assert conf.count("/usr/share/nginx/html") == 1
     assert conf.count("pid /var/run/nginx.pid;") == 1
     # Nothing that carries a query string (a WebSocket ?token=) may be logged.
@@ -155,9 +164,24 @@ def test_nginx_conf_contract() -> None:
         assert "$uri" in fmt
         for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$http_referer"):
             assert leaky not in fmt, leaky
-    # client_max_body_size must match the app's default MAX_UPLOAD_BYTES.
+    # client_max_body_size must match the app's default MAX_UPLOAD_BYTES, the value .env.example
+    # ships, and the limit named in Nginx's own JSON 413 answer.
+    limit = Settings.model_fields["max_upload_bytes"].default
     sizes = re.findall(r"client_max_body_size\s+(\w+);", conf)
-    assert sizes and all(_size_bytes(s) == Settings.model_fields["max_upload_bytes"].default for s in sizes)
+    assert sizes and all(_size_bytes(s) == limit for s in sizes)
+    assert f"MAX_UPLOAD_BYTES={limit}\n" in ENV_EXAMPLE.read_text()
+    assert re.search(r"error_page\s+413\s+@too_large;", conf)
+    assert f'return 413 \'{{"detail": "Upload exceeds the limit of {limit} bytes"}}\';' in conf
+    # Every path the app serves is proxied to it (the rest is app/static, served from disk).
+    for location in ("/api/", "/docs", "= /openapi.json", "= /healthz", "= /readyz", "= /ws"):
+        block = re.search(rf"location {re.escape(location)} {{([^}}]*)}}", conf)
+        assert block and "proxy_pass http://camvault;" in block.group(1), location
+    ws = re.search(r"location = /ws {([^}]*)}", conf).group(1)  # type: ignore[union-attr]
+    assert re.search(r"proxy_read_timeout\s+1h;", ws)
+    for line in ("proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"):
+        assert line in conf
+    assert "proxy_request_buffering off;" in conf
+    assert re.search(r"gzip_types[^;]*text/css[^;]*application/javascript[^;]*application/json", conf)
     for header in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
         assert re.search(rf"add_header\s+{header}\s+.+\s+always;", conf), header
 
@@ -177,3 +201,90 @@ def test_nginx_config_parses(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def test_env_example_sets_every_variable_compose_reads() -> None:
+    compose_vars = set(re.findall(r"\$\{(\w+)", COMPOSE_FILE.read_text()))
+    assert compose_vars >= {"POSTGRES_PASSWORD", "HTTP_PORT", "WEB_CONCURRENCY"}
+    example = {line.split("=", 1)[0] for line in _env_example_lines() if re.match(r"\w+=", line)}
+    assert compose_vars - example == set()
+
+
+# --- the image -------------------------------------------------------------------------------
+
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) for each instruction, continuation lines joined, comments dropped."""
+    text = re.sub(
+        r"\\\n\s*", " ", "\n".join(x for x in DOCKERFILE.read_text().splitlines() if not x.lstrip().startswith("#"))
+    )
+    return [(m.group(1).upper(), m.group(2)) for m in re.finditer(r"^(\w+)\s+(.*)$", text, re.M)]
+
+
+def test_dockerfile_contract() -> None:
+    steps = _instructions()
+    stages = [args.split()[-1] for op, args in steps if op == "FROM"]
+    assert len(stages) >= 2 and stages[-1] == "runtime", "multi-stage, ending in the runtime image"
+    index = {i: (op, args) for i, (op, args) in enumerate(steps)}
+    # The dependency install comes before any application code is copied into the builder.
+    install = next(i for i, (op, args) in index.items() if op == "RUN" and "pip install -r" in args)
+    first_code = next(i for i, (op, args) in index.items() if op == "COPY" and args.split()[0] == "app")
+    assert install < first_code
+    assert all("app" not in args.split()[:-1] for op, args in steps[:install] if op == "COPY")
+    runtime = steps[next(i for i, (op, args) in index.items() if op == "FROM" and args.endswith("runtime")) :]
+    assert any(op == "RUN" and re.search(r"apt-get install .*\bgit\b", args) for op, args in runtime)
+    users = [args for op, args in runtime if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    health = next(args for op, args in runtime if op == "HEALTHCHECK")
+    assert "/healthz" in health
+    assert ("ENTRYPOINT", '["/app/docker/entrypoint.sh"]') in runtime
+    copied = " ".join(args for op, args in runtime if op == "COPY")
+    for needed in ("alembic.ini", "alembic", "app", "docker/entrypoint.sh", "docker/gunicorn.conf.py"):
+        assert needed in copied.split(), needed
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".env", ".venv", ".data", ".git", "backups"} <= set(ignored)  # never in the build context
+
+
+def test_dockerfile_dependency_list_is_pyprojects(tmp_path: Path) -> None:
+    """The builder installs what the `requirements` stage's one-liner prints: run that very command."""
+    run = next(args for op, args in _instructions() if op == "RUN" and "tomllib" in args)
+    command = run.split(">")[0].strip()
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    printed = subprocess.run(
+        command.replace("python ", f"{sys.executable} ", 1),
+        shell=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        assert printed.stdout.splitlines() == tomllib.load(f)["project"]["dependencies"]
+
+
+def test_entrypoint_migrates_then_execs_gunicorn_with_the_config() -> None:
+    script = (ROOT / "docker" / "entrypoint.sh").read_text()
+    default = script[script.index('"" | -*)') : script.index(";;")]
+    lines = [line.strip() for line in default.splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert lines[1:] == [
+        "exec 2>&1",
+        'alembic -c "$APP_DIR/alembic.ini" upgrade head',
+        'exec gunicorn \'app.main:create_app()\' -c "$APP_DIR/docker/gunicorn.conf.py" "$@"',
+    ]
+    assert "set -e" in script
+
+
+def test_gunicorn_conf_takes_workers_and_timeouts_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.setenv("GUNICORN_GRACEFUL_TIMEOUT", "25")
+    conf = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+    assert conf["workers"] == 3 and conf["graceful_timeout"] == 25
+    assert conf["worker_class"].endswith("UvicornWorker")
+    assert conf["accesslog"] is None  # the app logs requests itself, without query strings
+    assert conf["logconfig_dict"]["handlers"]["stdout"]["stream"] == "ext://sys.stdout"
+    # Docker must wait longer than Gunicorn's graceful timeout before it kills the app.
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    grace = compose["services"]["app"]["stop_grace_period"]
+    assert int(grace.rstrip("s")) > int(runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))["graceful_timeout"])
