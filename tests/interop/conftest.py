@@ -64,9 +64,11 @@ class GitClient:
         )
         return env
 
-    def run(self, *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, cwd: Path | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            ["git", *args], cwd=cwd or self.home, env=self.env, capture_output=True, text=True, timeout=120
+            ["git", *args], cwd=cwd or self.home, env=self.env, capture_output=True, text=True, timeout=timeout
         )
         if check and result.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
