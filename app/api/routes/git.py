@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import AuthServiceDep, GitHttpServiceDep, basic_user
 from app.api.duplex import DuplexStreamingResponse
+from app.api.responses import errors
 from app.core.errors import BadRequest, UnsupportedType
+from app.schemas.errors import ErrorOut
 
 router = APIRouter(prefix="/git/vault.git", tags=["git"])
+
+_BASIC_401: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No or wrong credentials (`WWW-Authenticate: Basic`)"}
+}
+
+
+def _answers(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {"description": description, "content": {media_type: {"schema": {"type": "string", "format": "binary"}}}}
+    }
+
 
 # Proxies and clients must never answer a fetch from a cache: the branch moves with every check-in.
 NO_CACHE = {"Cache-Control": "no-cache, max-age=0, must-revalidate", "Pragma": "no-cache", "Expires": "0"}
 UPLOAD_PACK_REQUEST = "application/x-git-upload-pack-request"
 
 
-@router.get("/info/refs")
+@router.get(
+    "/info/refs",
+    response_class=Response,
+    responses=_answers("application/x-git-upload-pack-advertisement", "Ref advertisement (pkt-lines)")
+    | _BASIC_401
+    | errors(400),
+)
 async def info_refs(
     request: Request,
     auth: AuthServiceDep,
@@ -45,7 +64,13 @@ async def info_refs(
     )
 
 
-@router.post("/git-upload-pack")
+@router.post(
+    "/git-upload-pack",
+    response_class=Response,
+    responses=_answers("application/x-git-upload-pack-result", "The pack, streamed (pkt-lines)")
+    | _BASIC_401
+    | errors(415),
+)
 async def upload_pack(request: Request, auth: AuthServiceDep, git: GitHttpServiceDep) -> Response:
     """Fetch: the client's wants and haves in, the pack out, both streamed."""
     await basic_user(request, auth)
@@ -63,7 +88,11 @@ async def upload_pack(request: Request, auth: AuthServiceDep, git: GitHttpServic
     )
 
 
-@router.post("/git-receive-pack")
+@router.post(
+    "/git-receive-pack",
+    response_class=Response,
+    responses={403: {"description": "Always: an `ERR` pkt-line saying to check in through camvault"}},
+)
 async def receive_pack(git: GitHttpServiceDep) -> Response:
     """Push is refused: files are checked in through camvault, where locks, versions and audit apply."""
     return Response(
