@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
@@ -94,6 +95,8 @@ class UploadPack:
             stderr=asyncio.subprocess.PIPE,
             env=self._env(protocol),
             cwd=self.repo_path,
+            # Its own process group, so stopping it also stops the pack-objects it runs.
+            start_new_session=True,
         )
         assert proc.stdout is not None and proc.stderr is not None
         feeder = asyncio.create_task(_feed(proc, body)) if body is not None else None
@@ -109,7 +112,8 @@ class UploadPack:
             # Shielded: under a cancelled scope every await would be cancelled again before the reap.
             with anyio.CancelScope(shield=True):
                 if not finished and proc.returncode is None:
-                    proc.kill()
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
                 if feeder is not None:
                     feeder.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
