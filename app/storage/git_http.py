@@ -46,17 +46,16 @@ class UploadPack:
         self.branch_ref = branch_ref
 
     def _command(self, *args: str) -> list[str]:
-        # Only the branch (and HEAD, which points at it) is advertised and fetchable: any other ref a
-        # tool might leave in the repository stays private. Refs move only after their objects are on
-        # disk (GitStore's compare-and-swap), so what is advertised is always a complete commit.
+        # Only the branch (and HEAD, which points at it) is advertised: any other ref a tool might leave
+        # in the repository stays private. Refs move only after their objects are on disk (GitStore's
+        # compare-and-swap), so what is advertised is always a complete commit. (Protocol v2 lets a
+        # client ask for any object by its full id; it has to know the id, i.e. the content, first.)
         return [
             "git",
             "-c",
             "uploadpack.hideRefs=refs/",
             "-c",
             f"uploadpack.hideRefs=!{self.branch_ref}",
-            "-c",
-            "uploadpack.allowAnySHA1InWant=false",
             "upload-pack",
             "--stateless-rpc",
             *args,
