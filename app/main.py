@@ -17,7 +17,7 @@ from app import __version__
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import api_router
-from app.api.routes import health, ws
+from app.api.routes import git, health, lfs, ws
 from app.api.static import UIFiles
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ws.router)
     app.include_router(api_router)
+    app.include_router(git.router)
+    app.include_router(lfs.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -11,14 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.params import FileId
 from app.core.config import Settings
-from app.core.errors import Forbidden
+from app.core.errors import BasicAuthRequired, Forbidden
 from app.core.security import TokenClaims
 from app.models import Role, User
 from app.realtime.handshake import SocketCredentials, credentials_of
+from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
 from app.services.files import FileService
+from app.services.git_http import GitHttpService
 from app.services.health import HealthService
+from app.services.lfs_locks import LfsLockService
 from app.services.locks import LockService
 from app.services.realtime import RealtimeService
 from app.services.users import UserService
@@ -147,3 +152,57 @@ def get_socket_credentials(websocket: WebSocket) -> SocketCredentials:
 
 RealtimeDep = Annotated[RealtimeService, Depends(get_realtime)]
 SocketCredentialsDep = Annotated[SocketCredentials, Depends(get_socket_credentials)]
+
+
+def get_access_token_service(session: SessionDep) -> AccessTokenService:
+    return AccessTokenService(session)
+
+
+AccessTokenServiceDep = Annotated[AccessTokenService, Depends(get_access_token_service)]
+
+
+# ----- Git and git-lfs clients: HTTP Basic (username or email, and a password or an access token) -----
+
+
+async def basic_user(request: Request, auth: AuthService) -> User:
+    """The user behind the request's Basic credentials; 401 with `WWW-Authenticate: Basic` otherwise."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise BasicAuthRequired()
+    try:
+        login, sep, secret = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise BasicAuthRequired("Malformed Basic credentials") from None
+    if not sep:
+        raise BasicAuthRequired("Malformed Basic credentials")
+    user = await auth.authenticate_basic(login, secret)
+    request.state.user = user.username
+    return user
+
+
+async def get_git_user(request: Request, auth: AuthServiceDep) -> User:
+    return await basic_user(request, auth)
+
+
+GitUser = Annotated[User, Depends(get_git_user)]
+
+
+async def get_git_writer(user: GitUser) -> User:
+    if user.role not in (Role.admin, Role.user):
+        raise Forbidden("Your role (viewer) can read the vault but not lock files")
+    return user
+
+
+GitWriter = Annotated[User, Depends(get_git_writer)]
+
+
+def get_git_http_service(request: Request) -> GitHttpService:
+    return GitHttpService(request.app.state.store)
+
+
+def get_lfs_lock_service(request: Request, session: SessionDep, settings: SettingsDep) -> LfsLockService:
+    return LfsLockService(session, settings, request.app.state.store)
+
+
+GitHttpServiceDep = Annotated[GitHttpService, Depends(get_git_http_service)]
+LfsLockServiceDep = Annotated[LfsLockService, Depends(get_lfs_lock_service)]

@@ -96,3 +96,12 @@ class StorageUnavailable(DomainError):
 
     def __init__(self, detail: str = "The vault could not store the change; nothing was changed. Try again.") -> None:
         super().__init__(detail, headers={"Retry-After": "5"})
+
+
+class BasicAuthRequired(DomainError):
+    """401 for clients that speak HTTP Basic (git, git-lfs): the header makes them ask for credentials."""
+
+    status_code = 401
+
+    def __init__(self, detail: str = "Authentication required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Basic realm="camvault", charset="UTF-8"'})

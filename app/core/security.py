@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,3 +106,18 @@ def decode_download_token(token: str, secret: str) -> DownloadClaims | None:
         return DownloadClaims(int(payload["sub"]), int(payload["fid"]), int(payload.get("ver", 0)))
     except (JWTError, KeyError, ValueError, TypeError):
         return None
+
+
+# Personal access tokens: a recognisable prefix (so a leaked one is easy to spot and to tell from a
+# password) and 256 random bits. Only the sha256 is stored; a slow hash adds nothing to 256 bits.
+ACCESS_TOKEN_PREFIX = "cvt_"
+
+
+def new_access_token() -> tuple[str, str, str]:
+    """A new token as (secret, hash, hint); the secret is shown once and never stored."""
+    secret = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return secret, hash_access_token(secret), secret[: len(ACCESS_TOKEN_PREFIX) + 4]
+
+
+def hash_access_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,9 +1,10 @@
 """ORM models; importing this package registers every table on Base.metadata."""
 
+from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Lock
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
 
-__all__ = ["AuditEvent", "File", "FileVersion", "Lock", "Presence", "RevokedToken", "Role", "User"]
+__all__ = ["AccessToken", "AuditEvent", "File", "FileVersion", "Lock", "Presence", "RevokedToken", "Role", "User"]

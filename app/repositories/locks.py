@@ -110,3 +110,23 @@ class LockRepository(Repository[Lock]):
     async def try_cluster_lock(self, key: int) -> bool:
         """A transaction-scoped advisory lock: True for exactly one caller in the cluster at a time."""
         return bool((await self.session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar_one())
+
+    async def live_page(
+        self, *, after_file_id: int | None, limit: int, file_id: int | None = None, path_key: str | None = None
+    ) -> Sequence[tuple[Lock, File, str]]:
+        """Live locks on live files in file-id order (a stable keyset for paging), optionally one file's."""
+        stmt = (
+            select(Lock, File, User.username)
+            .join(File, File.id == Lock.file_id)
+            .join(User, User.id == Lock.user_id)
+            .where(live_lock_condition(), File.deleted_at.is_(None))
+            .order_by(Lock.file_id)
+            .limit(limit)
+        )
+        if after_file_id is not None:
+            stmt = stmt.where(Lock.file_id > after_file_id)
+        if file_id is not None:
+            stmt = stmt.where(Lock.file_id == file_id)
+        if path_key is not None:
+            stmt = stmt.where(File.path_key == path_key)
+        return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]

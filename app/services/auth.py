@@ -10,18 +10,21 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, Forbidden, TooManyAttempts, Unauthorized
+from app.core.errors import BadRequest, BasicAuthRequired, Conflict, Forbidden, TooManyAttempts, Unauthorized
 from app.core.request_context import client_ip_var
 from app.core.security import (
+    ACCESS_TOKEN_PREFIX,
     TokenClaims,
     create_access_token,
     create_download_token,
     decode_access_token,
     decode_download_token,
+    hash_access_token,
     hash_password,
     verify_password,
 )
 from app.models import Role, User
+from app.repositories.access_tokens import AccessTokenRepository
 from app.repositories.audit import LOGIN_FAILED, LOGIN_SUCCEEDED, AuditRepository
 from app.repositories.tokens import RevokedTokenRepository
 from app.repositories.users import UserRepository
@@ -67,6 +70,45 @@ class AuthService:
         await self.session.commit()
         logger.info("login user=%s", user.username)
         return TokenOut(access_token=token, expires_at=claims.expires_at, user=UserOut.model_validate(user))
+
+    async def authenticate_basic(self, login: str, secret: str) -> User:
+        """The active user behind HTTP Basic credentials: username or email, and a password or access token.
+
+        Git clients send these on every request, so a success is not audited (the web login is); a failure
+        is, as a failed login, and counts toward the same throttling.
+        """
+        if "\x00" in login or "\x00" in secret or not login:
+            raise BasicAuthRequired(BAD_CREDENTIALS)
+        await self._refuse_if_throttled(login)
+        user = await self.users.get_by_login(login)
+        if user is not None and user.is_active and secret.startswith(ACCESS_TOKEN_PREFIX):
+            tokens = AccessTokenRepository(self.session)
+            token = await tokens.by_hash(hash_access_token(secret))
+            if (
+                token is not None
+                and token.user_id == user.id
+                and token.token_version == user.token_version
+                and (token.expires_at is None or token.expires_at > datetime.now(UTC))
+            ):
+                await tokens.touch(token.id)
+                await self.session.commit()
+                return user
+        # Not a live token of this user: it may still be a password that happens to look like one.
+        valid, _ = await to_thread.run_sync(verify_password, secret, user.password_hash if user else None)
+        if not valid or user is None or not user.is_active:
+            reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
+            await audit.record(
+                self.session,
+                LOGIN_FAILED,
+                actor=None,
+                actor_name=None,
+                target=login,
+                details={"reason": reason, "via": "basic"},
+            )
+            await self.session.commit()
+            logger.info("basic auth failed login=%s reason=%s", login, reason)
+            raise BasicAuthRequired(BAD_CREDENTIALS)
+        return user
 
     async def _refuse_if_throttled(self, login: str) -> None:
         window = timedelta(seconds=self.settings.login_failure_window_seconds)

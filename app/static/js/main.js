@@ -8,6 +8,7 @@ import { renderAudit, renderUsers } from "./views/admin.js";
 import { renderFile } from "./views/file.js";
 import { renderFiles } from "./views/files.js";
 import { renderLogin } from "./views/login.js";
+import { renderTokens } from "./views/tokens.js";
 
 const main = document.getElementById("main");
 const header = document.getElementById("header");
@@ -35,11 +36,14 @@ function render() {
   } else if (view === "admin" && rest[0] === "audit" && can.admin()) {
     dispose = renderAudit(main);
     title = "Audit log";
+  } else if (view === "tokens") {
+    dispose = renderTokens(main);
+    title = "Access tokens";
   } else {
     dispose = renderFiles(main, params);
   }
   document.title = `${title} · camvault`;
-  markNav(view === "admin" ? `#/admin/${rest[0]}` : "#/files");
+  markNav(view === "admin" ? `#/admin/${rest[0]}` : view === "tokens" ? "#/tokens" : "#/files");
   main.focus({ preventScroll: true });
 }
 
@@ -89,6 +93,7 @@ function renderHeader() {
       "div",
       { class: "account" },
       h("span", { id: "me" }, `${user.full_name || user.username} (${user.role})`),
+      h("a", { href: "#/tokens", title: "Access tokens for git and git-lfs" }, "Tokens"),
       h("button", { type: "button", onclick: changePassword }, "Password"),
       h("button", { type: "button", id: "logout", onclick: logout }, "Log out"),
     ),

@@ -1,0 +1,159 @@
+"""Git's smart HTTP protocol, read-only: `git upload-pack --stateless-rpc` as a subprocess, streamed both ways.
+
+This is the server half of what `git clone/fetch` speak over HTTP (gitprotocol-http(5)); it runs Git, so it
+lives beside GitStore. Nothing here holds a pack in memory: the request body goes to upload-pack's stdin as it
+arrives and its stdout goes to the client as it is produced, in pipe-sized chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import signal
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+
+import anyio
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+# What a Git-Protocol header may say ("version=2", "version=2:object-format=sha1"); anything else is dropped.
+_PROTOCOL = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
+
+
+def pkt_line(text: str) -> bytes:
+    data = text.encode()
+    return f"{len(data) + 4:04x}".encode() + data
+
+
+FLUSH = b"0000"
+
+
+def wants_v2(protocol: str | None) -> bool:
+    return protocol is not None and "version=2" in protocol.split(":")
+
+
+class UploadPack:
+    """Serves one repository's committed branch to fetching clients."""
+
+    def __init__(self, repo_path: Path, branch_ref: str) -> None:
+        self.repo_path = repo_path
+        self.branch_ref = branch_ref
+
+    def _command(self, *args: str) -> list[str]:
+        # Only the branch (and HEAD, which points at it) is advertised: any other ref a tool might leave
+        # in the repository stays private. Refs move only after their objects are on disk (GitStore's
+        # compare-and-swap), so what is advertised is always a complete commit. (Protocol v2 lets a
+        # client ask for any object by its full id; it has to know the id, i.e. the content, first.)
+        return [
+            "git",
+            "-c",
+            "uploadpack.hideRefs=refs/",
+            "-c",
+            f"uploadpack.hideRefs=!{self.branch_ref}",
+            "upload-pack",
+            "--stateless-rpc",
+            *args,
+            str(self.repo_path),
+        ]
+
+    def _env(self, protocol: str | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        if protocol and _PROTOCOL.match(protocol):
+            env["GIT_PROTOCOL"] = protocol
+        return env
+
+    async def advertisement(self, protocol: str | None) -> AsyncGenerator[bytes, None]:
+        """The body of `GET info/refs?service=git-upload-pack`."""
+        if not wants_v2(protocol):
+            # Protocol v0/v1 answers start with the service line; v2 starts with its capabilities.
+            yield pkt_line("# service=git-upload-pack\n") + FLUSH
+        async for chunk in self._run(["--advertise-refs"], protocol, body=None):
+            yield chunk
+
+    async def serve(
+        self, body: AsyncIterator[bytes], *, protocol: str | None, gzipped: bool
+    ) -> AsyncGenerator[bytes, None]:
+        """The body of `POST git-upload-pack`: `body` is the client's request, gunzipped here if need be."""
+        async for chunk in self._run([], protocol, body=gunzip(body) if gzipped else body):
+            yield chunk
+
+    async def _run(
+        self, args: list[str], protocol: str | None, *, body: AsyncIterator[bytes] | None
+    ) -> AsyncGenerator[bytes, None]:
+        proc = await asyncio.create_subprocess_exec(
+            *self._command(*args),
+            stdin=asyncio.subprocess.PIPE if body is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._env(protocol),
+            cwd=self.repo_path,
+            # Its own process group, so stopping it also stops the pack-objects it runs.
+            start_new_session=True,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        feeder = asyncio.create_task(_feed(proc, body)) if body is not None else None
+        errors = asyncio.create_task(_first_bytes(proc.stderr, 4096))
+        finished = False
+        try:
+            while chunk := await proc.stdout.read(CHUNK):
+                yield chunk
+            finished = True
+        finally:
+            # Reached on success and also when the client goes away mid-stream (the response task is
+            # cancelled and this generator closed): a pack nobody reads must not keep being built.
+            # Shielded: under a cancelled scope every await would be cancelled again before the reap.
+            with anyio.CancelScope(shield=True):
+                if not finished and proc.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                if feeder is not None:
+                    feeder.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await feeder
+                code = await proc.wait()
+                stderr = await errors
+            if code != 0 and finished:
+                logger.warning("git upload-pack exited with %s: %s", code, stderr.decode(errors="replace").strip())
+            elif not finished:
+                logger.info("git upload-pack stopped: the client went away")
+
+
+async def _feed(proc: asyncio.subprocess.Process, body: AsyncIterator[bytes] | None) -> None:
+    assert proc.stdin is not None and body is not None
+    try:
+        async for chunk in body:
+            proc.stdin.write(chunk)
+            await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError, zlib.error):
+        # upload-pack stopped reading, the client went away or sent a broken gzip body: upload-pack sees
+        # its input end early and exits; its status tells the story.
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+
+async def gunzip(body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """Decompress a gzip request body (git sends large negotiations so) in bounded chunks."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    async for chunk in body:
+        data = chunk
+        while data:
+            yield inflater.decompress(data, CHUNK)
+            data = inflater.unconsumed_tail
+    yield inflater.flush()
+
+
+async def _first_bytes(stream: asyncio.StreamReader, keep: int) -> bytes:
+    """Read a stream to its end (so the writer never blocks on a full pipe), keeping its first bytes."""
+    kept = b""
+    while chunk := await stream.read(CHUNK):
+        kept = (kept + chunk)[:keep]
+    return kept

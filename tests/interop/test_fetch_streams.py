@@ -1,0 +1,146 @@
+"""Fetching streams: a 1 GiB clone leaves the server's memory flat, and a dropped fetch stops its git process.
+
+The vault is seeded straight into the server's repository with `git fast-import` (incompressible random
+files, one commit on the branch), which is quick; the catalog does not matter to a clone.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from app.core.config import Settings
+from tests.conftest import PASSWORD
+from tests.interop.conftest import GitAs
+from tests.live_server import LiveServer
+
+MIB = 1024**2
+ALLOWED_GROWTH = 100 * MIB
+
+
+def seed_vault(repo: Path, *, files: int, size: int) -> str:
+    """Commit `files` random files of `size` bytes on refs/heads/main; returns the commit sha."""
+    proc = subprocess.Popen(
+        [
+            "git",
+            "-c",
+            "pack.compression=0",
+            "-c",
+            "fastimport.unpackLimit=0",
+            "fast-import",
+            "--quiet",
+            "--big-file-threshold=1m",
+        ],
+        cwd=repo,
+        env={**os.environ, "GIT_DIR": str(repo)},
+        stdin=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    for n in range(1, files + 1):
+        proc.stdin.write(f"blob\nmark :{n}\ndata {size}\n".encode())
+        proc.stdin.write(os.urandom(size))
+        proc.stdin.write(b"\n")
+    message = b"seed"
+    proc.stdin.write(
+        b"commit refs/heads/main\ncommitter camvault <camvault@localhost> 1764460800 +0000\n"
+        + f"data {len(message)}\n".encode()
+        + message
+        + b"\n"
+    )
+    for n in range(1, files + 1):
+        proc.stdin.write(f"M 100644 :{n} big/part{n:03}.stl\n".encode())
+    proc.stdin.write(b"\n")
+    proc.stdin.close()
+    assert proc.wait() == 0
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), "rev-parse", "refs/heads/main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def seeded(server: LiveServer, settings: Settings) -> Iterator[Callable[..., str]]:
+    """`seeded(files=, size=)` fills the server's repository; the packs are deleted afterwards, since
+    pytest keeps the temp folders of the last runs."""
+    repo = settings.data_dir / "vault.git"
+    packs = repo / "objects" / "pack"
+    before = set(packs.iterdir())
+    yield lambda files, size: seed_vault(repo, files=files, size=size)
+    for path in set(packs.iterdir()) - before:
+        path.unlink()
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def git_processes(pid: int) -> list[psutil.Process]:
+    return [p for p in psutil.Process(pid).children(recursive=True) if p.name() == "git"]
+
+
+def alive(process: psutil.Process) -> bool:
+    # A killed child of an orphan lingers as a zombie where PID 1 does not reap (containers): that is gone.
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def pkt(line: str) -> bytes:
+    return f"{len(line) + 4:04x}{line}".encode()
+
+
+def test_a_fetch_the_client_drops_stops_its_git_processes(server: LiveServer, seeded: Callable[..., str]) -> None:
+    head = seeded(files=16, size=8 * MIB)
+    # A protocol v2 fetch of everything, over a socket with a small receive buffer that reads one chunk
+    # and then stops: the server is held up by backpressure, with git still running, until the client
+    # hangs up.
+    body = pkt("command=fetch\n") + b"0001" + pkt("no-progress\n") + pkt(f"want {head}\n") + pkt("done\n") + b"0000"
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    request = (
+        "POST /git/vault.git/git-upload-pack HTTP/1.1\r\nHost: camvault\r\n"
+        f"Authorization: Basic {credentials}\r\nContent-Type: application/x-git-upload-pack-request\r\n"
+        f"Git-Protocol: version=2\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(request.encode() + body)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        time.sleep(1)  # not a timing assert: only gives git time to fill the pipes and block
+        running = git_processes(server.pid)
+        assert len(running) == 2, "upload-pack and its pack-objects, stalled: 128 MiB cannot have gone out yet"
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in running) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in running if alive(p)]
+
+
+@pytest.mark.slow
+def test_cloning_a_1_gib_vault_keeps_server_memory_flat(
+    server: LiveServer, seeded: Callable[..., str], git_as: GitAs
+) -> None:
+    seeded(files=64, size=16 * MIB)
+    alice = git_as("alice")
+    # Warm up every code path once (imports, pools, the first subprocess), so they count in the baseline.
+    alice.run("ls-remote", alice.remote)
+    baseline = peak_rss(server.pid)
+    alice.run("clone", "--bare", alice.remote, "vault.git", timeout=900)
+    growth = peak_rss(server.pid) - baseline
+    count = alice.run("rev-list", "--objects", "--all", cwd=alice.home / "vault.git").stdout.count("\n")
+    assert count == 64 + 2 + 1  # the blobs, the root and big/ trees, the commit
+    size = int(alice.run("count-objects", "-v", cwd=alice.home / "vault.git").stdout.split("size-pack: ")[1].split()[0])
+    assert size * 1024 >= 1024 * MIB
+    shutil.rmtree(alice.home / "vault.git")
+    print(f"server peak RSS grew by {growth / MIB:.1f} MiB for a 1 GiB clone")
+    assert growth < ALLOWED_GROWTH, f"peak RSS grew by {growth / MIB:.1f} MiB"
