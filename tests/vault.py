@@ -73,5 +73,7 @@ async def new_version(
     return r.json()  # type: ignore[no-any-return]
 
 
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+def git(repo: Path, *args: str, input: str | None = None) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, input=input
+    ).stdout

@@ -17,11 +17,11 @@ class GitHttpService:
     def __init__(self, store: GitStore) -> None:
         self.upload_pack = UploadPack(store.repo_path, store.ref)
 
-    def advertisement(self, protocol: str | None) -> AsyncGenerator[bytes, None]:
-        return self.upload_pack.advertisement(protocol)
+    def advertisement(self) -> AsyncGenerator[bytes, None]:
+        return self.upload_pack.advertisement()
 
-    def fetch(self, body: AsyncIterator[bytes], *, protocol: str | None, gzipped: bool) -> AsyncGenerator[bytes, None]:
-        return self.upload_pack.serve(body, protocol=protocol, gzipped=gzipped)
+    def fetch(self, body: AsyncIterator[bytes], *, gzipped: bool) -> AsyncGenerator[bytes, None]:
+        return self.upload_pack.serve(body, gzipped=gzipped)
 
     @staticmethod
     def push_refused(*, advertisement: bool) -> bytes:

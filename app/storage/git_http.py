@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import signal
 import zlib
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -22,8 +21,6 @@ import anyio
 logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
-# What a Git-Protocol header may say ("version=2", "version=2:object-format=sha1"); anything else is dropped.
-_PROTOCOL = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
 
 
 def pkt_line(text: str) -> bytes:
@@ -32,10 +29,6 @@ def pkt_line(text: str) -> bytes:
 
 
 FLUSH = b"0000"
-
-
-def wants_v2(protocol: str | None) -> bool:
-    return protocol is not None and "version=2" in protocol.split(":")
 
 
 class UploadPack:
@@ -48,8 +41,7 @@ class UploadPack:
     def _command(self, *args: str) -> list[str]:
         # Only the branch (and HEAD, which points at it) is advertised: any other ref a tool might leave
         # in the repository stays private. Refs move only after their objects are on disk (GitStore's
-        # compare-and-swap), so what is advertised is always a complete commit. (Protocol v2 lets a
-        # client ask for any object by its full id; it has to know the id, i.e. the content, first.)
+        # compare-and-swap), so what is advertised is always a complete commit.
         return [
             "git",
             "-c",
@@ -62,37 +54,34 @@ class UploadPack:
             str(self.repo_path),
         ]
 
-    def _env(self, protocol: str | None) -> dict[str, str]:
+    @staticmethod
+    def _env() -> dict[str, str]:
+        # No GIT_PROTOCOL, whatever the client's Git-Protocol header asks: protocol v2 hands out any
+        # object by its id, reachable or not (gitprotocol-v2(5): "wants can be anything"), such as a
+        # commit whose database transaction failed. v0 serves only what the advertised branch reaches,
+        # and every git client falls back to it when the answer is not a v2 one.
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
         env["GIT_TERMINAL_PROMPT"] = "0"
-        if protocol and _PROTOCOL.match(protocol):
-            env["GIT_PROTOCOL"] = protocol
         return env
 
-    async def advertisement(self, protocol: str | None) -> AsyncGenerator[bytes, None]:
+    async def advertisement(self) -> AsyncGenerator[bytes, None]:
         """The body of `GET info/refs?service=git-upload-pack`."""
-        if not wants_v2(protocol):
-            # Protocol v0/v1 answers start with the service line; v2 starts with its capabilities.
-            yield pkt_line("# service=git-upload-pack\n") + FLUSH
-        async for chunk in self._run(["--advertise-refs"], protocol, body=None):
+        yield pkt_line("# service=git-upload-pack\n") + FLUSH
+        async for chunk in self._run(["--advertise-refs"], body=None):
             yield chunk
 
-    async def serve(
-        self, body: AsyncIterator[bytes], *, protocol: str | None, gzipped: bool
-    ) -> AsyncGenerator[bytes, None]:
+    async def serve(self, body: AsyncIterator[bytes], *, gzipped: bool) -> AsyncGenerator[bytes, None]:
         """The body of `POST git-upload-pack`: `body` is the client's request, gunzipped here if need be."""
-        async for chunk in self._run([], protocol, body=gunzip(body) if gzipped else body):
+        async for chunk in self._run([], body=gunzip(body) if gzipped else body):
             yield chunk
 
-    async def _run(
-        self, args: list[str], protocol: str | None, *, body: AsyncIterator[bytes] | None
-    ) -> AsyncGenerator[bytes, None]:
+    async def _run(self, args: list[str], *, body: AsyncIterator[bytes] | None) -> AsyncGenerator[bytes, None]:
         proc = await asyncio.create_subprocess_exec(
             *self._command(*args),
             stdin=asyncio.subprocess.PIPE if body is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=self._env(protocol),
+            env=self._env(),
             cwd=self.repo_path,
             # Its own process group, so stopping it also stops the pack-objects it runs.
             start_new_session=True,

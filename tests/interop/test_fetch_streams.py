@@ -103,15 +103,14 @@ def pkt(line: str) -> bytes:
 
 def test_a_fetch_the_client_drops_stops_its_git_processes(server: LiveServer, seeded: Callable[..., str]) -> None:
     head = seeded(files=16, size=8 * MIB)
-    # A protocol v2 fetch of everything, over a socket with a small receive buffer that reads one chunk
-    # and then stops: the server is held up by backpressure, with git still running, until the client
-    # hangs up.
-    body = pkt("command=fetch\n") + b"0001" + pkt("no-progress\n") + pkt(f"want {head}\n") + pkt("done\n") + b"0000"
+    # A fetch of everything, over a socket with a small receive buffer that reads one chunk and then
+    # stops: the server is held up by backpressure, with git still running, until the client hangs up.
+    body = pkt(f"want {head} no-progress\n") + b"0000" + pkt("done\n")
     credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
     request = (
         "POST /git/vault.git/git-upload-pack HTTP/1.1\r\nHost: camvault\r\n"
         f"Authorization: Basic {credentials}\r\nContent-Type: application/x-git-upload-pack-request\r\n"
-        f"Git-Protocol: version=2\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
     )
     with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)

@@ -44,6 +44,26 @@ def test_only_the_branch_is_advertised(server: LiveServer, git_as: GitAs, settin
         assert [line.split("\t")[1] for line in out.splitlines()] == ["HEAD", "refs/heads/main"], version
 
 
+def test_a_commit_the_branch_does_not_reach_is_never_served(
+    server: LiveServer, git_as: GitAs, settings: Settings
+) -> None:
+    seed(server)
+    repo = settings.data_dir / "vault.git"
+    # What a write leaves when its database transaction fails after the Git commit: a commit on disk
+    # that no ref names (reindex would adopt it; until then it is not part of the vault's history).
+    blob = vault_git(repo, "hash-object", "-w", "--stdin", input="G0 X666\n").strip()
+    tree = vault_git(repo, "mktree", input=f"100644 blob {blob}\tstray.nc\n").strip()
+    stray = vault_git(repo, "commit-tree", tree, "-p", "refs/heads/main", "-m", "lost transaction").strip()
+    alice = git_as("alice")
+    alice.clone()
+    work = alice.home / "vault"
+    for version in ("2", "0"):
+        fetched = alice.run("-c", f"protocol.version={version}", "fetch", "origin", stray, cwd=work, check=False)
+        assert fetched.returncode != 0, version
+        assert "not our ref" in fetched.stderr or "unadvertised object" in fetched.stderr, fetched.stderr
+    assert alice.run("cat-file", "-e", stray, cwd=work, check=False).returncode != 0
+
+
 def test_clone_with_an_access_token_and_a_revoked_token_refused(server: LiveServer, git_as: GitAs) -> None:
     seed(server)
     with api(server, "bob") as bob:

@@ -56,9 +56,8 @@ async def info_refs(
             "Only Git's smart HTTP protocol is served: use a git client (info/refs?service=git-upload-pack)"
         )
     await basic_user(request, auth)
-    protocol = request.headers.get("git-protocol")
     return DuplexStreamingResponse(
-        lambda _body: git.advertisement(protocol),
+        lambda _body: git.advertisement(),
         media_type="application/x-git-upload-pack-advertisement",
         headers=NO_CACHE,
     )
@@ -79,10 +78,9 @@ async def upload_pack(request: Request, auth: AuthServiceDep, git: GitHttpServic
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip", "x-gzip"):
         raise UnsupportedType(f"Unsupported Content-Encoding: {encoding}")
-    protocol = request.headers.get("git-protocol")
     gzipped = encoding in ("gzip", "x-gzip")
     return DuplexStreamingResponse(
-        lambda body: git.fetch(body, protocol=protocol, gzipped=gzipped),
+        lambda body: git.fetch(body, gzipped=gzipped),
         media_type="application/x-git-upload-pack-result",
         headers=NO_CACHE,
     )
