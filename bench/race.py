@@ -47,38 +47,41 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
     checkout = f"/api/files/{file_id}/checkout"
     limits = httpx.Limits(max_connections=len(racers), max_keepalive_connections=len(racers))
     rounds: list[dict[str, Any]] = []
-    async with httpx.AsyncClient(base_url=bench.server.url, timeout=120, limits=limits) as client:
-        for _ in range(bench.config.race_rounds):
-            last_audit = await bench.conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_events")
+    for _ in range(bench.config.race_rounds):
+        last_audit = await bench.conn.fetchval("SELECT coalesce(max(id), 0) FROM audit_events")
+        # New connections each round, as racers on their own machines would open: a kept-alive one could sit idle
+        # past Gunicorn's keep-alive timeout while a long round finishes, and be closed under the next request.
+        async with httpx.AsyncClient(base_url=bench.server.url, timeout=120, limits=limits) as client:
             started = time.perf_counter()
             answers = await asyncio.gather(
                 *(client.post(checkout, json={"message": "race"}, headers=bench.auth(name)) for name in racers)
             )
             seconds = time.perf_counter() - started
-            codes = [a.status_code for a in answers]
-            winners = [name for name, a in zip(racers, answers, strict=True) if a.status_code == 200]
-            unexpected = sorted({c for c in codes if c not in (200, 409)})
-            if unexpected:
-                raise RuntimeError(f"lock race: unexpected answers {unexpected}")
-            audited = await bench.conn.fetch(
-                "SELECT actor_name FROM audit_events WHERE id > $1 AND action = 'lock.checkout' "
-                "AND (details->>'file_id')::bigint = $2",
-                last_audit,
-                file_id,
-            )
-            holder = await bench.conn.fetchval(
-                "SELECT u.username FROM locks l JOIN users u ON u.id = l.user_id WHERE l.file_id = $1", file_id
-            )
-            rounds.append(
-                {
-                    "seconds": seconds,
-                    "http_grants": len(winners),
-                    "audit_grants": len(audited),
-                    "holder_matches": len(winners) == 1 and holder == winners[0] == audited[0]["actor_name"],
-                }
-            )
-            if holder is not None:
-                (await client.post(f"/api/files/{file_id}/release", headers=bench.auth(holder))).raise_for_status()
+        codes = [a.status_code for a in answers]
+        winners = [name for name, a in zip(racers, answers, strict=True) if a.status_code == 200]
+        unexpected = sorted({c for c in codes if c not in (200, 409)})
+        if unexpected:
+            raise RuntimeError(f"lock race: unexpected answers {unexpected}")
+        audited = await bench.conn.fetch(
+            "SELECT actor_name FROM audit_events WHERE id > $1 AND action = 'lock.checkout' "
+            "AND (details->>'file_id')::bigint = $2",
+            last_audit,
+            file_id,
+        )
+        holder = await bench.conn.fetchval(
+            "SELECT u.username FROM locks l JOIN users u ON u.id = l.user_id WHERE l.file_id = $1", file_id
+        )
+        rounds.append(
+            {
+                "seconds": seconds,
+                "http_grants": len(winners),
+                "audit_grants": len(audited),
+                "holder_matches": len(winners) == 1 and holder == winners[0] == audited[0]["actor_name"],
+            }
+        )
+        if holder is not None:
+            r = await bench.http.post(f"/api/files/{file_id}/release", headers=bench.auth(holder))
+            r.raise_for_status()
 
     floor_rounds, floor_grants = await floor(bench, file_id, racers)
     app = summary([r["seconds"] * 1000 for r in rounds])

@@ -2,7 +2,8 @@
 
 Settings (environment): BENCH_QUICK=1 for a tiny smoke run; BENCH_SCALES, BENCH_VERSIONS, BENCH_ROUNDS,
 BENCH_WARMUP, BENCH_RACERS, BENCH_RACE_ROUNDS, BENCH_LOCK_CLIENTS, BENCH_LOCK_SECONDS, BENCH_UPLOAD_MIB,
-BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH to change one size; BENCH_TMP (default
+BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH to change one size; BENCH_ONLY (say
+`transfer,race`) to run only some benchmarks while profiling; BENCH_TMP (default
 .bench-tmp) and BENCH_RESULTS (default bench/results.json) for where things go; DATABASE_URL to use that
 PostgreSQL server (the role needs CREATEDB) instead of an embedded one. See bench/README.md.
 """
@@ -74,6 +75,7 @@ def config_from_env() -> Config:
         ws_clients=whole("BENCH_WS_CLIENTS", 500, 10),
         ws_rounds=whole("BENCH_WS_ROUNDS", 20, 2),
         search=env.get("BENCH_SEARCH") or "j004",
+        only=frozenset(filter(None, (env.get("BENCH_ONLY") or "").split(","))),
         tmp=tmp_root / f"run-{os.getpid()}",
         results=Path(env.get("BENCH_RESULTS") or ROOT / "bench" / "results.json").absolute(),
     )
@@ -135,14 +137,22 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
 
             results: dict[str, Any] = {}
             seconds: dict[str, float] = {}
-            results.update(await timed("5. listing at each vault size", seconds, listing.run(bench, grow)))
-            results.update(await timed("5. history", seconds, history.run(bench)))
-            results["growth"] = listing.growth(results, config.scales) | history.growth(results)
-            results.update(await timed("1. lock race", seconds, race.run(bench)))
-            results.update(await timed("2. lock throughput", seconds, locks.run(bench)))
-            moved, notes = await timed("3-4. upload and download", seconds, transfer.run(bench))
-            results.update(moved)
-            results.update(await timed("6. WebSocket fan-out", seconds, fanout.run(bench)))
+            if config.wants("listing"):
+                results.update(await timed("5. listing at each vault size", seconds, listing.run(bench, grow)))
+            if config.wants("history"):
+                results.update(await timed("5. history", seconds, history.run(bench)))
+            if config.wants("listing") and config.wants("history"):
+                results["growth"] = listing.growth(results, config.scales) | history.growth(results)
+            if config.wants("race"):
+                results.update(await timed("1. lock race", seconds, race.run(bench)))
+            if config.wants("locks"):
+                results.update(await timed("2. lock throughput", seconds, locks.run(bench)))
+            notes: list[str] = []
+            if config.wants("transfer"):
+                moved, notes = await timed("3-4. upload and download", seconds, transfer.run(bench))
+                results.update(moved)
+            if config.wants("fanout"):
+                results.update(await timed("6. WebSocket fan-out", seconds, fanout.run(bench)))
             machine = {
                 "nproc": len(os.sched_getaffinity(0)),
                 "cores": os.cpu_count(),
@@ -201,6 +211,7 @@ def main() -> int:
             "ws_clients": config.ws_clients,
             "ws_rounds": config.ws_rounds,
             "search": config.search,
+            "only": sorted(config.only),
         },
         "results": results,
     }

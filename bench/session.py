@@ -28,8 +28,12 @@ class Config:
     ws_clients: int  # WebSockets listening (benchmark 6)
     ws_rounds: int  # check-outs whose events they wait for
     search: str  # the listing benchmark's `q=`
+    only: frozenset[str]  # run only these benchmarks (listing, history, race, locks, transfer, fanout); empty: all
     tmp: Path  # this run's scratch folder, removed at the end
     results: Path
+
+    def wants(self, benchmark: str) -> bool:
+        return not self.only or benchmark in self.only
 
 
 @dataclass(frozen=True)
