@@ -29,6 +29,8 @@ from typing import IO, Any, Literal, TypeVar
 import git
 from anyio import to_thread
 
+from app.storage import trees
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -281,6 +283,40 @@ class GitStore:
         return {c.path: infos[str(c.blob_sha)] for c in reused}
 
     def _build_tree(self, parent: str | None, removed: list[str], stored: dict[str, BlobInfo]) -> str:
+        """The commit's tree: the parent's, with only the touched folders read and rewritten (app/storage/trees.py).
+
+        Its cost follows the size of the touched folders, not of the vault. The first commit, and paths that
+        `<rev>:<path>` cannot name on one line, go through an index file instead.
+        """
+        changed = [*removed, *stored]
+        if parent is None or any("\n" in path or path.startswith(("./", "../")) for path in changed):
+            return self._build_tree_in_index(parent, removed, stored)
+        folders = trees.folders_of(changed)
+        names = "".join(f"{parent}:{folder}\n" if folder else f"{parent}^{{tree}}\n" for folder in folders)
+        with _stdin(names.encode("utf-8", "surrogateescape")) as stdin:
+            out: bytes = self._run(
+                "cat-file", "--batch", istream=stdin, stdout_as_string=False, strip_newline_in_stdout=False
+            )
+        current = dict(zip(folders, _batch_trees(out, len(folders)), strict=True))
+        try:
+            root, new = trees.edit(current, {path: blob.sha for path, blob in stored.items()}, removed)
+        except trees.TreeConflict as exc:
+            raise GitStoreError(str(exc)) from exc
+        self._write_trees(new)
+        return root
+
+    def _write_trees(self, new: dict[str, bytes]) -> None:
+        """Store the trees in one `hash-object` process, which checks each one (sorted, valid modes)."""
+        with tempfile.TemporaryDirectory(prefix="camvault-trees-") as tmp:
+            files = []
+            for sha, content in new.items():
+                (Path(tmp) / sha).write_bytes(content)
+                files.append(str(Path(tmp) / sha))
+            out: str = self._run("hash-object", "-w", "-t", "tree", "--", *files)
+        if out.split() != list(new):
+            raise GitStoreError("git stored a tree under another id than the one computed for it")
+
+    def _build_tree_in_index(self, parent: str | None, removed: list[str], stored: dict[str, BlobInfo]) -> str:
         # A private index per call: the repository has no shared index, so concurrent writers never meet here.
         with tempfile.TemporaryDirectory(prefix="camvault-index-") as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -546,6 +582,23 @@ class GitStore:
 
 async def _in_thread(func: Callable[[], T]) -> T:
     return await to_thread.run_sync(func)
+
+
+def _batch_trees(out: bytes, count: int) -> list[trees.Tree | None]:
+    """`cat-file --batch` answers, in order: each a tree, or None for a missing object or one that is not a tree."""
+    found: list[trees.Tree | None] = []
+    i = 0
+    for _ in range(count):
+        end = out.index(b"\n", i)
+        line, i = out[i:end], end + 1
+        if line.endswith((b" missing", b" ambiguous")):  # "<name as asked> missing"; the name may hold spaces
+            found.append(None)
+            continue
+        header = line.split(b" ")
+        size = int(header[2])
+        content, i = out[i : i + size], i + size + 1  # the content is followed by a newline
+        found.append(trees.Tree.parse(content) if header[1] == b"tree" else None)
+    return found
 
 
 def _by_loose_level(sources: list[str]) -> dict[int | None, list[str]]:
