@@ -64,6 +64,32 @@ def fast_import_stream(versions: int) -> bytes:
     return b"".join(chunks)
 
 
+def add_files(repo: Path, paths: list[str], blob_sha: str) -> str:
+    """One commit on the branch tip adding `paths`, each holding the existing blob `blob_sha`; its sha.
+
+    Run only while nothing else writes: fast-import refuses to move a branch that moved under it.
+    """
+    tip = subprocess.run(
+        ["git", f"--git-dir={repo}", "rev-parse", "refs/heads/main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    when = START
+    head = (
+        f"commit refs/heads/main\nauthor {BENCH_USER} <{BENCH_USER}@camvault> {when} +0000\n"
+        f"committer camvault <camvault@localhost> {when} +0000\n"
+    ).encode()
+    body = "".join(f"M 100644 {blob_sha} {path}\n" for path in paths).encode()
+    stream = head + _data(message(f"Upload {len(paths)} files", "upload")) + f"from {tip}\n".encode() + body
+    subprocess.run(
+        ["git", "fast-import", "--quiet", "--done"],
+        input=stream + b"done\n",
+        env={**os.environ, "GIT_DIR": str(repo)},
+        check=True,
+    )
+    return subprocess.run(
+        ["git", f"--git-dir={repo}", "rev-parse", "refs/heads/main"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def build(data_dir: Path, versions: int) -> None:
     """Create the vault's repository (as the server would) and write the seed file and the history into it."""
     store = GitStore(data_dir / "vault.git")

@@ -3,6 +3,7 @@ vault size (benchmark 5, listing half)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -76,8 +77,44 @@ async def run(bench: Bench, grow: Callable[[int], Awaitable[None]]) -> dict[str,
             f"%{bench.config.search.lower()}%",
         )
         results[f"list_search_{size}"] = {**found, "files": live, "matches": matches, "rows": len(body["items"])}
+        results[f"upload_small_{size}"] = {**await small_uploads(bench, size), "files": live}
         print(f"  listing at {size} files: first page {page['http_p50_ms']:.1f} ms p50", flush=True)
     return results
+
+
+async def small_uploads(bench: Bench, size: int) -> dict[str, Any]:
+    """A write's cost at this vault size: uploading a small new file (a commit whose tree holds every file)
+    against writing and fsyncing the same bytes to a new file on the same disk."""
+    content = b"G0 X0 Y0\nG1 Z-1 F300\nM30\n"
+    folder = bench.config.tmp / "small-writes"
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = iter(range(1_000_000))
+
+    async def http() -> None:
+        name = f"w{size}-{next(counter)}.nc"
+        r = await bench.http.post(
+            "/api/files", files={"files": (name, content)}, data={"folder": "bench/writes"}, headers=bench.headers
+        )
+        r.raise_for_status()
+
+    async def disk() -> None:
+        target = folder / f"w{next(counter)}.nc"
+        with target.open("wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+
+    rounds = max(3, bench.config.rounds // 5)
+    samples = await compare_latency({"http": http, "disk": disk}, rounds=rounds, warmup=2)
+    http_ms, disk_ms = summary(samples["http"]), summary(samples["disk"])
+    return {
+        "http_p50_ms": http_ms["p50_ms"],
+        "http_p99_ms": http_ms["p99_ms"],
+        "floor_p50_ms": disk_ms["p50_ms"],
+        "floor_p99_ms": disk_ms["p99_ms"],
+        "ratio": speed_ratio(disk_ms["p50_ms"], http_ms["p50_ms"]),
+        "rounds": rounds,
+    }
 
 
 def growth(results: dict[str, dict[str, Any]], scales: tuple[int, ...]) -> dict[str, Any]:
@@ -87,5 +124,5 @@ def growth(results: dict[str, dict[str, Any]], scales: tuple[int, ...]) -> dict[
         f"{name}_{large}_over_{small}": round(
             results[f"{name}_{large}"]["http_p50_ms"] / results[f"{name}_{small}"]["http_p50_ms"], 2
         )
-        for name in ("list_first_page", "list_search")
+        for name in ("list_first_page", "list_search", "upload_small")
     }

@@ -73,6 +73,16 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
                         f"{r['ratio']:.2f}",
                     ]
                 )
+    for size in config["scales"]:
+        if r := results.get(f"upload_small_{size}"):
+            out.append(
+                [
+                    f"5. upload a small new file into a vault of {_n(r['files'])} files",
+                    _p(r),
+                    f"{_p(r, 'floor_')}: disk write + fsync",
+                    f"{r['ratio']:.2f}",
+                ]
+            )
     for key, label in (("history_page", "history page"), ("history_page_one_version", "history page")):
         if r := results.get(key):
             out.append(

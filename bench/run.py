@@ -130,10 +130,17 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
             )
 
             async def grow(size: int) -> None:
+                # The new files go into Git first (one commit, all pointing at the seed file's blob), then into the
+                # catalog, so the vault's tree is as large as its catalog, as after real uploads.
                 others = await conn.fetchval(
                     "SELECT count(*) FROM files WHERE deleted_at IS NULL AND path NOT LIKE $1", listing.SEEDED + "%"
                 )
-                await stack.seed_catalog(url, size - others, seed["blob_sha"], seed["head_commit"], seed["size"])
+                have, target = await stack.seeded_count(url), size - others
+                if target <= have:
+                    return
+                paths = [stack.seed_path(g) for g in range(have + 1, target + 1)]
+                made = history.add_files(server.data_dir / "vault.git", paths, seed["blob_sha"])
+                await stack.seed_catalog(url, paths, seed["blob_sha"], made, seed["size"])
 
             results: dict[str, Any] = {}
             seconds: dict[str, float] = {}

@@ -86,18 +86,28 @@ async def tokens(url: str) -> dict[str, tuple[int, str]]:
     }
 
 
-async def seed_catalog(url: str, upto: int, blob_sha: str, commit_sha: str, size: int) -> None:
-    """Grow the catalog to `upto` live files (files, one version each), every 20th checked out by HOLDER.
+def seed_path(g: int) -> str:
+    """The path of seeded file number g (from 1), the same as seed_catalog's SQL writes."""
+    return f"Jobs/J{g % 250:04d}/OP{g:05d}-finish.nc"
 
-    Written with SQL, but rows like an upload's: every row points at a real blob and commit (`blob_sha`,
-    `commit_sha`, one small file uploaded for the purpose), so listing, metadata and download all work on them.
-    Paths look like `Jobs/J0042/OP01234-finish.nc` (250 job folders), so path and path_key differ in case.
+
+async def seeded_count(url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM files WHERE path LIKE 'Jobs/%'"))
+    finally:
+        await conn.close()
+
+
+async def seed_catalog(url: str, paths: list[str], blob_sha: str, commit_sha: str, size: int) -> None:
+    """Add `paths` to the catalog (files, one version each), every 20th checked out by HOLDER.
+
+    Written with SQL, but rows like an upload's: every row points at a real blob and at the real commit that
+    added its path to the vault's Git tree (the caller made it), so listing, metadata and download all work on
+    them. Paths are seed_path(g) (250 job folders), so path and path_key differ in case.
     """
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        have = await conn.fetchval("SELECT count(*) FROM files WHERE path LIKE 'Jobs/%'")
-        if have >= upto:
-            return
         async with conn.transaction():
             users = dict(
                 await conn.fetch("SELECT username, id FROM users WHERE username = ANY($1)", [BENCH_USER, HOLDER])
@@ -107,19 +117,16 @@ async def seed_catalog(url: str, upto: int, blob_sha: str, commit_sha: str, size
                 """
                 INSERT INTO files (path, path_key, size, blob_sha, head_commit, version,
                                    created_by, created_at, updated_by, updated_at)
-                SELECT p, lower(p), $5, $3, $4, 1,
+                SELECT p, lower(p), $4, $2, $3, 1,
                        $1, now() - g * interval '1 minute', $1, now() - g * interval '1 minute'
-                FROM generate_series($6::int + 1, $2::int) AS g,
-                     LATERAL (SELECT format('Jobs/J%s/OP%s-finish.nc', lpad((g % 250)::text, 4, '0'),
-                                            lpad(g::text, 5, '0')) AS p) AS name
+                FROM unnest($5::text[]) WITH ORDINALITY AS t(p, g)
                 RETURNING id
                 """,
                 author,
-                upto,
                 blob_sha,
                 commit_sha,
                 size,
-                have,
+                paths,
             )
             ids = [r["id"] for r in new]
             await conn.execute(
@@ -141,7 +148,9 @@ async def seed_catalog(url: str, upto: int, blob_sha: str, commit_sha: str, size
                 holder,
                 ids,
             )
-        await conn.execute("ANALYZE")
+        # What autovacuum does to a table soon after a bulk insert; without it PostgreSQL's visibility map is empty
+        # and every index-only scan (the listing's count) reads the table as well, a cost no real vault has for long.
+        await conn.execute("VACUUM (ANALYZE) files, file_versions, locks")
     finally:
         await conn.close()
 

@@ -97,6 +97,7 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
         positive(found, f"list_search_{size}", LATENCY_KEYS)
         assert found[f"list_first_page_{size}"]["files"] == size
         assert found[f"list_search_{size}"]["matches"] > 0
+        positive(found, f"upload_small_{size}", ("http_p50_ms", "http_p99_ms", "floor_p50_ms", "ratio", "rounds"))
     positive(found, "history_page", LATENCY_KEYS)
     assert found["history_page"]["versions"] == 12
     positive(found, "history_page_one_version", LATENCY_KEYS)
@@ -104,6 +105,7 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
     assert set(found["growth"]) == {
         "list_first_page_80_over_40",
         "list_search_80_over_40",
+        "upload_small_80_over_40",
         "history_page_many_over_one",
         "download_version_1_over_latest",
     }
