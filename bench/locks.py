@@ -41,17 +41,23 @@ async def run_for(seconds: float, clients: int, cycle: Any) -> int:
 async def run(bench: Bench) -> dict[str, dict[str, Any]]:
     n = bench.config.lock_clients
     files = await upload_files(bench, [f"cycle-{i:02d}.nc" for i in range(n)], "bench/cycles")
-    users = [RACER.format(i) for i in range(n)]
+    # Racers from the last one down: their ids run the other way from the new files', so few coincide.
+    users = [RACER.format(max(bench.config.racers, n) - 1 - i) for i in range(n)]
     body = {"message": "bench cycle"}
 
-    # One recorded cycle, by the last client on its own file.
+    # One recorded cycle, by a client whose file and user ids differ from each other and from the version
+    # number (1) a cycle's statements carry: the swap replaces parameters by value.
+    fitting = [
+        i for i in range(n) if files[i] != bench.tokens[users[i]][0] and min(files[i], bench.tokens[users[i]][0]) > 1
+    ]
+    if not fitting:
+        raise RuntimeError(f"lock throughput: no client whose file and user ids can be told apart ({files})")
+    k = fitting[-1]
     async with bench.capture.record() as recording:
-        for path in (f"/api/files/{files[-1]}/checkout", f"/api/files/{files[-1]}/checkin"):
-            r = await bench.capture.client.post(path, json=body, headers=bench.auth(users[-1]))
+        for path in (f"/api/files/{files[k]}/checkout", f"/api/files/{files[k]}/checkin"):
+            r = await bench.capture.client.post(path, json=body, headers=bench.auth(users[k]))
             r.raise_for_status()
-    file_id, user_id = files[-1], bench.tokens[users[-1]][0]
-    if file_id == user_id:
-        raise RuntimeError("the recorded file and user ids must differ for the parameter swap")
+    file_id, user_id = files[k], bench.tokens[users[k]][0]
 
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     async with httpx.AsyncClient(base_url=bench.server.url, timeout=120, limits=limits) as client:
