@@ -1,49 +1,103 @@
-"""A check-out/release cycle through Uvicorn against the bare statements that decide it: the upsert and the delete."""
+"""Benchmark 2, lock throughput: check-out + check-in (no content) cycles per second, many clients at once.
+
+Each client is a distinct user cycling on a file of its own, so no cycle waits for another's lock; what
+limits them is the server (two Gunicorn workers) and PostgreSQL.
+
+Floor: every SQL statement one cycle sends (authentication, the `FOR UPDATE` reads, the upsert, the audit
+rows, `pg_notify`, the release; captured in-process), replayed in the app's transactions on bare asyncpg by
+as many concurrent connections, each with its own file and user swapped into the parameters.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
-from bench.capture import replay
-from bench.listing import latency_result
-from bench.measure import compare_latency
+import asyncpg
+import httpx
+
+from bench.capture import Step, replay
+from bench.measure import speed_ratio
+from bench.race import substitute, upload_files
 from bench.session import Bench
+from bench.stack import RACER
+
+
+async def run_for(seconds: float, clients: int, cycle: Any) -> int:
+    """Run `cycle(i)` in a loop on `clients` concurrent tasks for `seconds`; the number of cycles completed."""
+    deadline = time.perf_counter() + seconds
+    done = [0] * clients
+
+    async def worker(i: int) -> None:
+        while time.perf_counter() < deadline:
+            await cycle(i)
+            done[i] += 1
+
+    await asyncio.gather(*(worker(i) for i in range(clients)))
+    return sum(done)
 
 
 async def run(bench: Bench) -> dict[str, dict[str, Any]]:
-    # A real file (a Git blob behind it), so the cycle is what a user does to a real file.
-    up = await bench.http.post(
-        "/api/files",
-        files={"files": ("lock-cycle.nc", b"G0 X0 Y0\nM30\n")},
-        data={"folder": "bench"},
-        headers=bench.headers,
-    )
-    up.raise_for_status()
-    file_id = up.json()["files"][0]["id"]
-    checkout, release = f"/api/files/{file_id}/checkout", f"/api/files/{file_id}/release"
+    n = bench.config.lock_clients
+    files = await upload_files(bench, [f"cycle-{i:02d}.nc" for i in range(n)], "bench/cycles")
+    # Racers from the last one down: their ids run the other way from the new files', so few coincide.
+    users = [RACER.format(max(bench.config.racers, n) - 1 - i) for i in range(n)]
     body = {"message": "bench cycle"}
 
+    # One recorded cycle, by a client whose file and user ids differ from each other and from the version
+    # number (1) a cycle's statements carry: the swap replaces parameters by value.
+    fitting = [
+        i for i in range(n) if files[i] != bench.tokens[users[i]][0] and min(files[i], bench.tokens[users[i]][0]) > 1
+    ]
+    if not fitting:
+        raise RuntimeError(f"lock throughput: no client whose file and user ids can be told apart ({files})")
+    k = fitting[-1]
     async with bench.capture.record() as recording:
-        (await bench.capture.client.post(checkout, json=body, headers=bench.headers)).raise_for_status()
-        (await bench.capture.client.post(release, headers=bench.headers)).raise_for_status()
-    # The winning statement (INSERT .. ON CONFLICT DO UPDATE .. WHERE expired RETURNING) and the release.
-    acquire = recording.one("INSERT INTO locks", "ON CONFLICT")
-    delete = recording.one("DELETE FROM locks")
+        for path in (f"/api/files/{files[k]}/checkout", f"/api/files/{files[k]}/checkin"):
+            r = await bench.capture.client.post(path, json=body, headers=bench.auth(users[k]))
+            r.raise_for_status()
+    file_id, user_id = files[k], bench.tokens[users[k]][0]
 
-    async def http() -> None:
-        (await bench.http.post(checkout, json=body, headers=bench.headers)).raise_for_status()
-        (await bench.http.post(release, headers=bench.headers)).raise_for_status()
+    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+    async with httpx.AsyncClient(base_url=bench.server.url, timeout=120, limits=limits) as client:
 
-    async def sql() -> None:
-        # Each in its own implicit transaction (autocommit), as a bare client would send them.
-        if await bench.conn.fetchrow(acquire.sql, *acquire.params) is None:
-            raise RuntimeError("the bare check-out lost: the lock was held")
-        await bench.conn.execute(delete.sql, *delete.params)
+        async def http_cycle(i: int) -> None:
+            headers = bench.auth(users[i])
+            (await client.post(f"/api/files/{files[i]}/checkout", json=body, headers=headers)).raise_for_status()
+            (await client.post(f"/api/files/{files[i]}/checkin", json=body, headers=headers)).raise_for_status()
 
-    async def request_sql() -> None:
-        await replay(bench.conn, recording.steps)
+        await run_for(min(1.0, bench.config.lock_seconds), n, http_cycle)  # warm-up: connections, caches
+        http_cycles = await run_for(bench.config.lock_seconds, n, http_cycle)
 
-    samples = await compare_latency(
-        {"http": http, "sql": sql, "request_sql": request_sql}, rounds=bench.config.rounds, warmup=bench.config.warmup
-    )
-    return {"lock_cycle": latency_result(samples, statements=len(recording.statements))}
+    steps = [
+        [Step(s.sql, substitute(s, {file_id: files[i], user_id: bench.tokens[users[i]][0]})) for s in recording.steps]
+        for i in range(n)
+    ]
+    pool = await asyncpg.create_pool(bench.dsn, min_size=n, max_size=n)
+    assert pool is not None
+    try:
+
+        async def sql_cycle(i: int) -> None:
+            async with pool.acquire() as conn:
+                await replay(conn, steps[i])
+
+        await run_for(min(1.0, bench.config.lock_seconds), n, sql_cycle)
+        sql_cycles = await run_for(bench.config.lock_seconds, n, sql_cycle)
+    finally:
+        await pool.close()
+    held = await bench.conn.fetchval("SELECT count(*) FROM locks WHERE file_id = ANY($1)", files)
+    if held:
+        raise RuntimeError(f"lock throughput: {held} locks left behind")
+    app_rate = http_cycles / bench.config.lock_seconds
+    floor_rate = sql_cycles / bench.config.lock_seconds
+    return {
+        "lock_throughput": {
+            "clients": n,
+            "seconds": bench.config.lock_seconds,
+            "cycles_per_s": round(app_rate, 1),
+            "floor_cycles_per_s": round(floor_rate, 1),
+            "ratio": speed_ratio(1 / floor_rate, 1 / app_rate),
+            "statements": len(recording.statements),
+        }
+    }

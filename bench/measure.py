@@ -1,4 +1,4 @@
-"""Timing: latency samples compared round by round, percentiles, throughput."""
+"""Timing: latency samples compared round by round, percentiles, throughput, ratios."""
 
 from __future__ import annotations
 
@@ -42,9 +42,19 @@ async def compare_latency(calls: Mapping[str, Call], *, rounds: int, warmup: int
 
 
 def summary(samples: Sequence[float]) -> dict[str, float]:
-    return {"p50_ms": round(percentile(samples, 50), 3), "p95_ms": round(percentile(samples, 95), 3)}
+    return {
+        "p50_ms": round(percentile(samples, 50), 3),
+        "p95_ms": round(percentile(samples, 95), 3),
+        "p99_ms": round(percentile(samples, 99), 3),
+    }
 
 
 def megabytes_per_second(size: int, seconds: Sequence[float]) -> float:
     """Throughput of the median run, in MB/s (10^6 bytes per second)."""
     return round(size / percentile(seconds, 50) / 1e6, 1)
+
+
+def speed_ratio(floor: float, camvault: float) -> float:
+    """camvault's speed relative to the floor's, from two times (or the inverse of two throughputs):
+    1.0 = as fast as the floor, 0.25 = four times slower. Always the floor's time over camvault's."""
+    return round(floor / camvault, 3)

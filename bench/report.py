@@ -1,4 +1,4 @@
-"""The results as a table for people and as bench/results.json for tools."""
+"""The results as one markdown table for people and as bench/results.json for tools."""
 
 from __future__ import annotations
 
@@ -6,58 +6,128 @@ import json
 from pathlib import Path
 from typing import Any
 
-LATENCY_NAMES = {
-    "list_first_page": "GET /api/files?limit=50 (first page)",
-    "list_cursor_page": "GET /api/files?limit=50&cursor= (middle)",
-    "list_search": "GET /api/files?limit=50&q=",
-    "lock_cycle": "POST checkout + POST release",
-}
-THROUGHPUT_NAMES = {"upload": "upload (POST /api/files)", "download": "download (GET .../content)"}
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if abs(value) < 1000 else f"{value / 1000:.2f} s"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        # The first column (names) to the left, numbers to the right.
-        pairs = enumerate(zip(cells, widths, strict=True))
-        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
-
-    return "\n".join([line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+def _p(r: dict[str, Any], prefix: str = "http_") -> str:
+    return f"{_ms(r[prefix + 'p50_ms'])} p50, {_ms(r[prefix + 'p99_ms'])} p99"
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
-    latency = [
-        [
-            LATENCY_NAMES[name],
-            f"{r['http_p50_ms']:.2f}",
-            f"{r['http_p95_ms']:.2f}",
-            f"{r['floor_p50_ms']:.2f}",
-            f"{r['floor_p95_ms']:.2f}",
-            f"{r['ratio']:.1f}x",
-            f"{r['request_sql_p50_ms']:.2f} ({r['statements']})",
-            f"{r['request_sql_ratio']:.1f}x",
-        ]
-        for name, r in results.items()
-        if name in LATENCY_NAMES
-    ]
-    throughput = []
-    for name, r in results.items():
-        if name not in THROUGHPUT_NAMES:
-            continue
-        if "skipped" in r:
-            throughput.append([THROUGHPUT_NAMES[name], "-", "skipped: " + r["skipped"], "-", "-"])
-        else:
-            speeds = [f"{r['app_mb_s']:.1f}", r["floor"], f"{r['floor_mb_s']:.1f}", f"{r['ratio']:.1f}x"]
-            throughput.append([THROUGHPUT_NAMES[name], *speeds])
-    return (
-        _table(
-            ["latency, ms", "camvault p50", "p95", "floor p50", "p95", "ratio", "all request SQL p50 (stmts)", "ratio"],
-            latency,
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
+    out: list[list[str]] = []
+    if race := results.get("lock_race"):
+        out.append(
+            [
+                f"1. lock race: {race['racers']} users check out one file at once, {race['rounds']} rounds",
+                f"**{race['double_grants']} double grants** (audit rows and lock row "
+                f"{'agree' if race['audit_agrees'] else 'DISAGREE'}); {_p(race, 'round_')} a round",
+                f"{race['floor_double_grants']} double grants; {_p(race, 'floor_round_')}: the deciding upsert "
+                "from every racer on bare asyncpg",
+                f"{race['ratio']:.2f}",
+            ]
         )
-        + "\n\n"
-        + _table(["throughput, MB/s", "camvault", "floor", "floor MB/s", "ratio"], throughput)
-    )
+    if locks := results.get("lock_throughput"):
+        out.append(
+            [
+                f"2. check-out + check-in cycles, {locks['clients']} clients on distinct files",
+                f"{locks['cycles_per_s']:.0f} cycles/s",
+                f"{locks['floor_cycles_per_s']:.0f} cycles/s: the cycle's {locks['statements']} statements "
+                "on bare asyncpg",
+                f"{locks['ratio']:.2f}",
+            ]
+        )
+    if up := results.get("upload"):
+        out.append(
+            [
+                f"3. upload {up['bytes'] // 1024**2} MiB (`POST /api/files`)",
+                f"{up['app_mb_s']:.0f} MB/s; peak RSS {up['peak_worker_rss_mib']:.0f} MiB a worker, "
+                f"{up['peak_workers_rss_mib']:.0f} MiB both (idle {up['workers_rss_idle_mib']:.0f})",
+                f"{up['floor_mb_s']:.0f} MB/s: disk write + fsync",
+                f"{up['ratio']:.2f}",
+            ]
+        )
+    for key, label in (("download_latest", "latest version"), ("download_old", "version 1 of 2")):
+        if d := results.get(key):
+            floor = f"{d['floor_mb_s']:.0f} MB/s disk read"
+            ratio = f"{d['ratio']:.2f}"
+            if "nginx_mb_s" in d:
+                floor += f"; {d['nginx_mb_s']:.0f} MB/s nginx {d['nginx']}"
+                ratio += f" / {d['nginx_ratio']:.2f}"
+            out.append([f"4. download {d['bytes'] // 1024**2} MiB, {label}", f"{d['app_mb_s']:.0f} MB/s", floor, ratio])
+    for name, label in (("list_first_page", "first page of the listing"), ("list_search", "search")):
+        for size in config["scales"]:
+            if r := results.get(f"{name}_{size}"):
+                what = f"`q={config['search']}`, {_n(r['matches'])} matches" if name == "list_search" else "50 rows"
+                out.append(
+                    [
+                        f"5. {label}, {_n(r['files'])} files ({what})",
+                        _p(r),
+                        f"{_p(r, 'floor_')}: its SELECT; all {r['statements']} statements "
+                        f"{_ms(r['request_sql_p50_ms'])}",
+                        f"{r['ratio']:.2f}",
+                    ]
+                )
+    for size in config["scales"]:
+        if r := results.get(f"upload_small_{size}"):
+            out.append(
+                [
+                    f"5. upload a small new file into a vault of {_n(r['files'])} files",
+                    _p(r),
+                    f"{_p(r, 'floor_')}: disk write + fsync",
+                    f"{r['ratio']:.2f}",
+                ]
+            )
+    for key, label in (("history_page", "history page"), ("history_page_one_version", "history page")):
+        if r := results.get(key):
+            out.append(
+                [
+                    f"5. {label}, a file of {_n(r['versions'])} version{'s' if r['versions'] > 1 else ''}",
+                    _p(r),
+                    f"{_p(r, 'floor_')}: its SELECT",
+                    f"{r['ratio']:.2f}",
+                ]
+            )
+    if d := results.get("download_version_1"):
+        out.append(
+            [
+                f"5. download version 1 of {_n(d['versions'])} ({_n(d['bytes'])} bytes)",
+                f"{_p(d)} (latest: {_ms(d['latest_p50_ms'])} p50)",
+                f"{_p(d, 'floor_')}: `git cat-file blob`",
+                f"{d['ratio']:.2f}",
+            ]
+        )
+    if g := results.get("growth"):
+        out.append(
+            [
+                "5. growth with the vault (p50 ÷ p50; 1.0 = flat)",
+                ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in g.items()),
+                "-",
+                "-",
+            ]
+        )
+    if ws := results.get("ws_fanout"):
+        out.append(
+            [
+                f"6. WebSocket fan-out to {ws['clients']} sockets ({' + '.join(map(str, ws['sockets_per_worker']))} "
+                f"on the workers), {ws['rounds']} check-outs",
+                f"{_p(ws, '')} after the HTTP response; {_p(ws, 'from_request_')} after the request",
+                f"{_p(ws, 'floor_')}: bare NOTIFY sent to LISTEN",
+                f"{ws['ratio']:.2f}",
+            ]
+        )
+    return out
+
+
+def table(results: dict[str, Any], config: dict[str, Any]) -> str:
+    lines = ["| benchmark | camvault | floor | ratio |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results, config)]
+    return "\n".join(lines)
 
 
 def write_json(path: Path, document: dict[str, Any]) -> None:

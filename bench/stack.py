@@ -1,27 +1,36 @@
-"""What the benchmarks run against: a fresh database, users, a seeded catalog and one real Uvicorn worker."""
+"""What the benchmarks run against: a fresh database, users, a catalog and Gunicorn with two Uvicorn workers."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import resource
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import psutil
 
 from app.cli import run_migrations
 from app.core.config import Settings
 from app.core.db import asyncpg_dsn, resolve_database_url
+from app.core.security import create_access_token
 from app.models import Role
 from app.schemas.user import UserCreate
 from tests.db import create_database, drop_database
-from tests.live_server import LiveServer, server_env
+from tests.deploy.native import start_gunicorn, stop, wait_for
+from tests.live_server import SECRET_KEY, free_port, server_env
 
 PASSWORD = "bench password 1234"
 BENCH_USER = "bench"
 HOLDER = "holder"  # holds a lock on some seeded files, so listings join real lock rows
-GIB = 1024**3
+RACER = "racer{:03d}"  # the lock race's and the fan-out's users, one token each
+WORKERS = 2
 
 
 @contextmanager
@@ -47,52 +56,164 @@ def users() -> list[UserCreate]:
     return [UserCreate(username=name, password=PASSWORD, role=Role.user) for name in (BENCH_USER, HOLDER)]
 
 
-async def seed_catalog(url: str, count: int) -> None:
-    """`count` catalog rows (files, one version each), every 20th checked out by HOLDER; written with SQL.
-
-    These rows have no Git blobs behind them: fine for listings, which read only the catalog.
-    Paths look like `Jobs/J0042/OP01234-finish.nc` (250 job folders), so path and path_key differ in case.
-    """
+async def add_racers(url: str, count: int) -> None:
+    """`count` more users, copies of the bench user (its password hash): hashing 200 passwords would take longer
+    than the benchmarks that need them."""
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
-        async with conn.transaction():
-            users = dict(await conn.fetch("SELECT username, id FROM users"))
-            author, holder = users[BENCH_USER], users[HOLDER]
-            await conn.execute(
-                """
-                INSERT INTO files (path, path_key, size, blob_sha, head_commit, version,
-                                   created_by, created_at, updated_by, updated_at)
-                SELECT p, lower(p), 1000 + (g * 7919) % 5000000, md5(p) || substr(md5(g::text), 1, 8),
-                       md5(g::text) || substr(md5(p), 1, 8), 1,
-                       $1, now() - g * interval '1 minute', $1, now() - g * interval '1 minute'
-                FROM generate_series(1, $2::int) AS g,
-                     LATERAL (SELECT format('Jobs/J%s/OP%s-finish.nc', lpad((g % 250)::text, 4, '0'),
-                                            lpad(g::text, 5, '0')) AS p) AS name
-                """,
-                author,
-                count,
-            )
-            await conn.execute(
-                """
-                INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_id, author_name,
-                                           message, created_at)
-                SELECT id, 1, head_commit, blob_sha, size, created_by, $1, 'seeded by bench', created_at FROM files
-                """,
-                BENCH_USER,
-            )
-            await conn.execute(
-                """
-                INSERT INTO locks (file_id, user_id, message, acquired_at, expires_at)
-                SELECT id, $1, 'seeded by bench', now(), now() + interval '8 hours' FROM files WHERE id % 20 = 0
-                """,
-                holder,
-            )
-        await conn.execute("ANALYZE")
+        await conn.execute(
+            """
+            INSERT INTO users (username, full_name, password_hash, role)
+            SELECT format('racer%s', lpad(g::text, 3, '0')), format('Racer %s', g), password_hash, role
+            FROM users, generate_series(0, $1::int - 1) AS g WHERE username = $2
+            """,
+            count,
+            BENCH_USER,
+        )
     finally:
         await conn.close()
 
 
-def start_server(url: str, tmp: Path, *, max_upload_bytes: int) -> LiveServer:
-    """One Uvicorn worker process (tests/live_server.py), as Gunicorn runs each worker in production."""
-    env = server_env(url, tmp / "data", max_upload_bytes=max_upload_bytes, log_level="INFO")
-    return LiveServer(env, tmp / "server", name="camvault").start()
+async def tokens(url: str) -> dict[str, tuple[int, str]]:
+    """Every user's id and a bearer token signed with the server's key, as `POST /api/auth/token` would issue."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        rows = await conn.fetch("SELECT id, username, token_version FROM users ORDER BY id")
+    finally:
+        await conn.close()
+    return {
+        r["username"]: (r["id"], create_access_token(r["id"], r["token_version"], SECRET_KEY, 600)[0]) for r in rows
+    }
+
+
+def seed_path(g: int) -> str:
+    """The path of seeded file number g (from 1), the same as seed_catalog's SQL writes."""
+    return f"Jobs/J{g % 250:04d}/OP{g:05d}-finish.nc"
+
+
+async def seeded_count(url: str) -> int:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM files WHERE path LIKE 'Jobs/%'"))
+    finally:
+        await conn.close()
+
+
+async def seed_catalog(url: str, paths: list[str], blob_sha: str, commit_sha: str, size: int) -> None:
+    """Add `paths` to the catalog (files, one version each), every 20th checked out by HOLDER.
+
+    Written with SQL, but rows like an upload's: every row points at a real blob and at the real commit that
+    added its path to the vault's Git tree (the caller made it), so listing, metadata and download all work on
+    them. Paths are seed_path(g) (250 job folders), so path and path_key differ in case.
+    """
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        async with conn.transaction():
+            users = dict(
+                await conn.fetch("SELECT username, id FROM users WHERE username = ANY($1)", [BENCH_USER, HOLDER])
+            )
+            author, holder = users[BENCH_USER], users[HOLDER]
+            new = await conn.fetch(
+                """
+                INSERT INTO files (path, path_key, size, blob_sha, head_commit, version,
+                                   created_by, created_at, updated_by, updated_at)
+                SELECT p, lower(p), $4, $2, $3, 1,
+                       $1, now() - g * interval '1 minute', $1, now() - g * interval '1 minute'
+                FROM unnest($5::text[]) WITH ORDINALITY AS t(p, g)
+                RETURNING id
+                """,
+                author,
+                blob_sha,
+                commit_sha,
+                size,
+                paths,
+            )
+            ids = [r["id"] for r in new]
+            await conn.execute(
+                """
+                INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_id, author_name,
+                                           message, created_at)
+                SELECT id, 1, head_commit, blob_sha, size, created_by, $1, 'seeded by bench', created_at
+                FROM files WHERE id = ANY($2)
+                """,
+                BENCH_USER,
+                ids,
+            )
+            await conn.execute(
+                """
+                INSERT INTO locks (file_id, user_id, message, acquired_at, expires_at)
+                SELECT id, $1, 'seeded by bench', now(), now() + interval '8 hours'
+                FROM files WHERE id = ANY($2) AND id % 20 = 0
+                """,
+                holder,
+                ids,
+            )
+        # What autovacuum does to a table soon after a bulk insert; without it PostgreSQL's visibility map is empty
+        # and every index-only scan (the listing's count) reads the table as well, a cost no real vault has for long.
+        await conn.execute("VACUUM (ANALYZE) files, file_versions, locks")
+    finally:
+        await conn.close()
+
+
+def raise_fd_limit() -> int:
+    """Lift the soft open-files limit to the hard one: 500 WebSockets plus 200 racing clients need the room,
+    and the Gunicorn workers this process starts inherit the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 65536 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
+@dataclass
+class Server:
+    """Gunicorn with the container's docker/gunicorn.conf.py and two Uvicorn workers, reached directly."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    port: int
+    workdir: Path
+    data_dir: Path
+
+    def workers(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children()
+
+    def stop(self) -> None:
+        stop(self.proc)
+
+
+def server_environment(url: str, tmp: Path, *, max_upload_bytes: int) -> tuple[dict[str, str], Path]:
+    data_dir = tmp / "data"
+    env = server_env(url, data_dir, max_upload_bytes=max_upload_bytes, log_level="INFO", serve_static="false")
+    return env, data_dir
+
+
+def start_server(url: str, tmp: Path, *, max_upload_bytes: int) -> Server:
+    """`gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py`, two workers, on a free loopback port."""
+    env, data_dir = server_environment(url, tmp, max_upload_bytes=max_upload_bytes)
+    workdir = tmp / "server"
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    proc = start_gunicorn(env, workdir, f"127.0.0.1:{port}", workers=WORKERS)
+    server = Server(proc, f"http://127.0.0.1:{port}", port, workdir, data_dir)
+    try:
+        wait_for(f"{server.url}/readyz", proc, workdir / "gunicorn.log")
+        deadline = time.monotonic() + 60
+        while len(server.workers()) < WORKERS and time.monotonic() < deadline:  # readyz needed only one
+            time.sleep(0.2)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def camvault_command(env: dict[str, str], *args: str) -> str:
+    """Run the `camvault` command (as an operator would) with the server's environment."""
+    script = Path(sys.executable).with_name("camvault")
+    done = subprocess.run(
+        [str(script), *args], env=env, cwd=env["DATA_DIR"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"camvault {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout.strip()

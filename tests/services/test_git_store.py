@@ -100,6 +100,38 @@ async def test_write_and_read_back_exact_bytes(store: GitStore, repo_path: Path,
     )
 
 
+async def test_incompressible_files_are_stored_uncompressed_and_text_compressed(
+    store: GitStore, repo_path: Path, files: MakeFile
+) -> None:
+    # Deflating data that does not shrink was most of a large upload's time; such blobs are stored at zlib level
+    # 0 in the same commit as compressible ones, which keep the repository's level. Which is which is decided by
+    # samples from the start, middle and end: a file that is noise there and zeros elsewhere is stored as is
+    # (deflating it would have shrunk it to the noise), so the decision is visible in the object's size.
+    size, window = 4 << 20, 64 << 10
+    sampled = bytearray(size)
+    for offset in (0, size // 2, size - window):
+        sampled[offset : offset + window] = os.urandom(window)
+    text = b"".join(b"G1 X%d.000 Y%d.500 Z-1.000 F800\n" % (i, i % 97) for i in range(80_000))
+    small = b"G0 X0 Y0\nM30\n"
+    contents = {"a/noise.stl": bytes(sampled), "a/long.nc": text, "a/small.nc": small}
+    result = await store.write(
+        [Change(path, files(content)) for path, content in contents.items()], author=ANN, message="mixed"
+    )
+
+    def loose_size(path: str) -> int:
+        sha = result.blobs[path].sha
+        return (repo_path / "objects" / sha[:2] / sha[2:]).stat().st_size
+
+    assert loose_size("a/noise.stl") >= size  # stored, not deflated (level 0 adds a few framing bytes)
+    assert loose_size("a/long.nc") < len(text) // 4  # deflated as before
+    assert loose_size("a/small.nc") < len(small) + 20
+    for path, content in contents.items():
+        blob = result.blobs[path]
+        assert blob.sha == git(repo_path, "hash-object", "--stdin", input=content).strip()
+        assert b"".join([chunk async for chunk in store.stream_blob(blob.sha)]) == content
+    assert git(repo_path, "fsck", "--no-dangling").strip() == ""
+
+
 async def test_new_version_and_identical_content_are_both_commits(store: GitStore, files: MakeFile) -> None:
     first = await store.write([Change("a.nc", files("G0\n"))], author=ANN, message="v1")
     second = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v2")
@@ -369,3 +401,75 @@ async def test_fsck_detects_a_damaged_object(store: GitStore, repo_path: Path, f
     loose.chmod(0o644)
     loose.write_bytes(b"not zlib at all")
     assert not await store.fsck()
+
+
+async def test_trees_built_from_touched_folders_match_a_full_index_build(
+    store: GitStore, repo_path: Path, files: MakeFile
+) -> None:
+    # A commit's tree is built by rewriting only the folders it touches. Random adds, changes and deletes in
+    # nested folders, with names that sort differently as files and as folders ("a" and "a.b", "a-", "a0"),
+    # must give exactly the tree a full index build gives, and exactly the files written so far.
+    import random
+
+    rng = random.Random(8)
+    names = ["a", "a.b", "a-", "a0", "Ø", "z z", ":(glob)x"]
+    folders = ["", "a", "a/a", "a/a.b", "a-", "Ø/z z", "jobs/J0042/ops"]
+    model: dict[str, bytes] = {}
+    parent = (await store.write([Change("seed.nc", files("seed\n"))], author=ANN, message="seed")).commit_sha
+    model["seed.nc"] = b"seed\n"
+    for step in range(40):
+        changes: list[Change] = []
+        touched: set[str] = set()
+        for _ in range(rng.randint(1, 4)):
+            folder = rng.choice(folders)
+            path = f"{folder}/{rng.choice(names)}.nc" if folder else f"{rng.choice(names)}.nc"
+            if path in touched:
+                continue
+            touched.add(path)
+            if path in model and rng.random() < 0.4:
+                changes.append(Change(path, None))
+                del model[path]
+            else:
+                content = f"{path} {step}\n".encode()
+                changes.append(Change(path, files(content)))
+                model[path] = content
+        if not changes:
+            continue
+        removed = [c.path for c in changes if c.source is None]
+        stored = store._hash_sources([c for c in changes if c.source is not None])
+        expected_tree = store._build_tree_in_index(parent, removed, stored)
+        result = await store.write(changes, author=ANN, message=f"step {step}")
+        assert git(repo_path, "rev-parse", f"{result.commit_sha}^{{tree}}").strip() == expected_tree, step
+        parent = result.commit_sha
+
+    listed = git(repo_path, "ls-tree", "-r", "-z", "--name-only", "main").split("\0")
+    assert sorted(p for p in listed if p) == sorted(model)
+    for path, content in model.items():
+        assert git(repo_path, "cat-file", "blob", f"main:{path}").encode() == content
+    assert git(repo_path, "fsck", "--no-dangling", "--strict").strip() == ""
+
+
+async def test_emptied_folders_disappear_and_folders_cannot_become_files(
+    store: GitStore, repo_path: Path, files: MakeFile
+) -> None:
+    await store.write(
+        [Change("keep.nc", files("k\n")), Change("d/e/only.nc", files("o\n")), Change("d/x.nc", files("x\n"))],
+        author=ANN,
+        message="base",
+    )
+    await store.write([Change("d/e/only.nc", None)], author=ANN, message="empty d/e")
+    assert git(repo_path, "ls-tree", "--name-only", "main", "d/").split() == ["d/x.nc"]
+    await store.write([Change("d/x.nc", None)], author=ANN, message="empty d")
+    assert git(repo_path, "ls-tree", "--name-only", "main").split() == ["keep.nc"]
+
+    head = await store.head()
+    await store.write([Change("f/inner.nc", files("i\n"))], author=ANN, message="folder f")
+    with pytest.raises(GitStoreError, match="folder"):  # a folder cannot silently become a file
+        await store.write([Change("f", files("F\n"))], author=ANN, message="folder to file")
+    with pytest.raises(GitStoreError):  # nor a file a folder, even within one commit
+        await store.write([Change("g.nc", files("g\n")), Change("g.nc/h.nc", files("h\n"))], author=ANN, message="both")
+    assert git(repo_path, "rev-list", "--count", "main").strip() == "4"
+    assert head is not None
+    await store.write([Change("f/inner.nc", None)], author=ANN, message="empty f")
+    assert git(repo_path, "ls-tree", "--name-only", "main").split() == ["keep.nc"]
+    assert await store.fsck()
