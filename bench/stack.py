@@ -23,7 +23,7 @@ from app.core.security import create_access_token
 from app.models import Role
 from app.schemas.user import UserCreate
 from tests.db import create_database, drop_database
-from tests.deploy.native import start_gunicorn, stop, wait_for
+from tests.deploy.native import start_entrypoint, stop, wait_for
 from tests.live_server import SECRET_KEY, free_port, server_env
 
 PASSWORD = "bench password 1234"
@@ -190,15 +190,16 @@ def server_environment(url: str, tmp: Path, *, max_upload_bytes: int) -> tuple[d
 
 
 def start_server(url: str, tmp: Path, *, max_upload_bytes: int) -> Server:
-    """`gunicorn 'app.main:create_app()' -c docker/gunicorn.conf.py`, two workers, on a free loopback port."""
+    """The container's start (docker/entrypoint.sh: `alembic upgrade head`, here a no-op, then Gunicorn with
+    docker/gunicorn.conf.py), two workers, on a free loopback port."""
     env, data_dir = server_environment(url, tmp, max_upload_bytes=max_upload_bytes)
     workdir = tmp / "server"
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    proc = start_gunicorn(env, workdir, f"127.0.0.1:{port}", workers=WORKERS)
+    proc = start_entrypoint(env, workdir, f"127.0.0.1:{port}", workers=WORKERS)
     server = Server(proc, f"http://127.0.0.1:{port}", port, workdir, data_dir)
     try:
-        wait_for(f"{server.url}/readyz", proc, workdir / "gunicorn.log")
+        wait_for(f"{server.url}/readyz", proc, workdir / "app.log")
         deadline = time.monotonic() + 60
         while len(server.workers()) < WORKERS and time.monotonic() < deadline:  # readyz needed only one
             time.sleep(0.2)
