@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import AuthServiceDep, GitHttpServiceDep, basic_user
+from app.api.deps import AuthServiceDep, GitHttpServiceDep, GitUser, basic_user
 from app.api.duplex import DuplexStreamingResponse
 from app.api.responses import errors
 from app.core.errors import BadRequest, UnsupportedType
@@ -70,9 +70,8 @@ async def info_refs(
     | _BASIC_401
     | errors(415),
 )
-async def upload_pack(request: Request, auth: AuthServiceDep, git: GitHttpServiceDep) -> Response:
+async def upload_pack(request: Request, _user: GitUser, git: GitHttpServiceDep) -> Response:
     """Fetch: the client's wants and haves in, the pack out, both streamed."""
-    await basic_user(request, auth)
     if request.headers.get("content-type", "").split(";")[0].strip() != UPLOAD_PACK_REQUEST:
         raise UnsupportedType(f"Expected Content-Type: {UPLOAD_PACK_REQUEST}")
     encoding = request.headers.get("content-encoding", "").strip().lower()
