@@ -1,4 +1,4 @@
-"""The `camvault` command: serve, migrate, create-user, reindex, maintain."""
+"""The `camvault` command: serve, migrate, create-user, reindex, maintain, doctor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker, resolve_database_url
+from app.core.database_roles import AppRole
+from app.core.db import (
+    app_role_for,
+    create_engine,
+    create_sessionmaker,
+    resolve_database_url,
+    resolve_migration_url,
+)
 from app.core.errors import DomainError
 from app.core.security import configure_password_hashing
 from app.models import Role
@@ -17,13 +24,21 @@ from app.models import Role
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_migrations(database_url: str) -> None:
+def run_migrations(database_url: str, app_role: AppRole | None = None) -> None:
+    """`alembic upgrade head` as the owner of `database_url`, then grant `app_role` the app's privileges."""
     from alembic import command
     from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = database_url
+    config.attributes["app_role"] = app_role
     command.upgrade(config, "head")
+
+
+def migrate(settings: Settings) -> None:
+    """Migrate as the owner (MIGRATION_DATABASE_URL, or the embedded superuser) and grant the app's role."""
+    url = resolve_migration_url(settings)
+    run_migrations(url, app_role_for(settings, url))
 
 
 def _read_password(prompt: bool) -> str:
@@ -102,7 +117,7 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    run_migrations(resolve_database_url(settings))
+    migrate(settings)
     return 0
 
 
@@ -110,9 +125,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     # This process holds the embedded server for as long as it serves; the server stops with it.
+    migrate(settings)
     url = resolve_database_url(settings)
-    run_migrations(url)
-    settings = settings.model_copy(update={"database_url": url})
+    settings = settings.model_copy(update={"database_url": url, "database_password": None})
     host, port = args.host or settings.host, args.port or settings.port
     if settings.first_admin_username and settings.first_admin_password:
         login_hint = f"log in as {settings.first_admin_username!r} with FIRST_ADMIN_PASSWORD"
