@@ -116,6 +116,32 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _doctor(settings: Settings) -> int:
+    from app.services.doctor import DoctorService
+    from app.storage.git_store import GitStore
+
+    engine = create_engine(await asyncio.to_thread(resolve_database_url, settings), pool_size=1)
+    try:
+        # No ensure_repo: doctor reports a missing vault instead of creating one.
+        checks = await DoctorService(settings, engine, GitStore(settings.data_dir / "vault.git")).run()
+    finally:
+        await engine.dispose()
+    print(f"camvault doctor: ENV={settings.env} DATA_DIR={settings.data_dir.absolute()}")
+    for check in checks:
+        print(f"  {'ok' if check.ok else 'PROBLEM':<8} {check.name:<9} {check.summary}")
+        for line in check.details:
+            print(f"{'':20}- {line}")
+        if check.fix and not check.ok:
+            print(f"{'':20}fix: {check.fix}")
+    problems = sum(not check.ok for check in checks)
+    print(f"{problems} problem{'s' if problems != 1 else ''} found" if problems else "no problems found")
+    return 1 if problems else 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_doctor(settings))
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     migrate(settings)
     return 0
@@ -169,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "maintain", help="pack and prune the Git vault (git gc), then verify it (git fsck); safe while serving"
     ).set_defaults(func=cmd_maintain)
+
+    sub.add_parser(
+        "doctor",
+        help="check the installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, "
+        "settings) and say what to fix; exit status 1 when something is wrong",
+    ).set_defaults(func=cmd_doctor)
 
     args = parser.parse_args(argv)
     settings = get_settings()

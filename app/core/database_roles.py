@@ -79,7 +79,8 @@ def _ensure_role(connection: Connection, role: AppRole) -> None:
             sql = connection.execute(text("SELECT format('CREATE ROLE %I LOGIN', CAST(:r AS text))"), {"r": role.name})
         else:
             sql = connection.execute(
-                text("SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"), {"r": role.name, "p": role.password}
+                text("SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"),
+                {"r": role.name, "p": role.password},
             )
         try:
             with connection.begin_nested():
@@ -97,7 +98,8 @@ def _ensure_role(connection: Connection, role: AppRole) -> None:
         return
     # Keep the role's password equal to the app's setting, so changing it in one place (compose's .env) is enough.
     sql = connection.execute(
-        text("SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"), {"r": role.name, "p": role.password}
+        text("SELECT format('ALTER ROLE %I PASSWORD %L', CAST(:r AS text), CAST(:p AS text))"),
+        {"r": role.name, "p": role.password},
     )
     try:
         with connection.begin_nested():
