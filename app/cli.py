@@ -35,10 +35,18 @@ def run_migrations(database_url: str, app_role: AppRole | None = None) -> None:
     command.upgrade(config, "head")
 
 
-def migrate(settings: Settings) -> None:
-    """Migrate as the owner (MIGRATION_DATABASE_URL, or the embedded superuser) and grant the app's role."""
+def migrate(settings: Settings) -> str:
+    """Migrate as the owner (MIGRATION_DATABASE_URL, or the embedded superuser) and grant the app's role; return
+    what was done, in words."""
+    from sqlalchemy.engine import make_url
+
     url = resolve_migration_url(settings)
-    run_migrations(url, app_role_for(settings, url))
+    role = app_role_for(settings, url)
+    run_migrations(url, role)
+    owner = make_url(url).username
+    if role is None:
+        return f"migrated as {owner}; the app connects as the same role (no separate app role to grant)"
+    return f"migrated as {owner}; the app's role {role.name} may read and write rows, and only add and read audit rows"
 
 
 def _read_password(prompt: bool) -> str:
@@ -143,7 +151,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    migrate(settings)
+    print(migrate(settings), flush=True)
     return 0
 
 

@@ -124,8 +124,7 @@ async def test_names_that_break_the_current_rules(
     for path in ("jobs/ op20.nc", "jobs/.git/op30.nc"):
         await db.execute(
             text(
-                "INSERT INTO files (path, path_key, size, blob_sha, head_commit, version)"
-                " VALUES (:p, :k, 0, '', '', 1)"
+                "INSERT INTO files (path, path_key, size, blob_sha, head_commit, version) VALUES (:p, :k, 0, '', '', 1)"
             ),
             {"p": path, "k": path.lower()},
         )
