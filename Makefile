@@ -40,8 +40,8 @@ run: $(RUN_STAMP)  ## migrate, create the first admin from the environment, serv
 doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, settings)
 	$(BIN)/camvault doctor
 
-test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set)
-	$(BIN)/pytest
+test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set); PYTEST_ARGS=... for part of it
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lock: $(DEV_STAMP)  ## rewrite requirements/*.txt from pyproject.toml (newest versions its bounds allow)
 	$(UV_COMPILE) -o requirements/app.txt
