@@ -150,9 +150,8 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be at least 32 characters when ENV=production")
         if self.env == "production" and self.password_hash_cost != "standard":
             raise ValueError("PASSWORD_HASH_COST=low is for test suites; it is refused when ENV=production")
-        if self.env == "production":
-            for name in self.example_passwords_in_use():
-                raise ValueError(f"{name} is an example password; set a real one (ENV=production refuses it)")
+        if self.env == "production" and (examples := self.example_passwords_in_use()):
+            raise ValueError(f"{examples[0]} is an example password; set a real one (ENV=production refuses it)")
         if self.ws_presence_stale_seconds < 2 * self.ws_presence_sweep_seconds:
             # A live worker refreshes its heartbeat once per sweep; anything tighter would let a
             # slow refresh make its users look gone.
