@@ -4,7 +4,7 @@
 #   docker compose down && docker volume rm camvault_pgdata camvault_vault   # or a new host
 #   docker compose up -d --wait db            # the database only: the app must not start first
 #   docker/restore.sh backups/2026-11-30
-#   docker compose up -d --wait
+#   docker compose up -d
 #
 # Steps: wait until the database answers over TCP (on a fresh volume the postgres image first runs a
 # temporary server on its socket only); refuse unless both targets are empty; pg_restore in one
