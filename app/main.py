@@ -23,6 +23,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
 from app.core.security import configure_password_hashing
+from app.services.database_checks import check_at_start
 from app.services.realtime import RealtimeService
 from app.services.sweeper import sweep_forever
 from app.services.users import UserService
@@ -56,6 +57,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper = None
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
+        await check_at_start(app.state.sessionmaker, production=settings.env == "production")
         await _bootstrap_first_admin(app, settings)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
         await realtime.start()
