@@ -105,3 +105,14 @@ class BasicAuthRequired(DomainError):
 
     def __init__(self, detail: str = "Authentication required") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Basic realm="camvault", charset="UTF-8"'})
+
+
+class InsufficientStorage(DomainError):
+    """The disk holding the vault (or the uploads' temp folder) is full: nothing was stored."""
+
+    status_code = 507
+
+    def __init__(
+        self, detail: str = "The vault's disk is full: nothing was stored. Free some space (or ask an admin) and retry."
+    ) -> None:
+        super().__init__(detail)

@@ -22,7 +22,7 @@ from app.schemas.lfs import LfsLock, LfsOwner, LfsVerifyOut
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.locks import LockService
 from app.services.paths import path_key
-from app.storage.git_store import GitStore
+from app.vault.pipeline import Vault
 
 LOCK_MESSAGE = "git lfs lock"
 DEFAULT_LIMIT = 100
@@ -41,11 +41,11 @@ def lfs_lock(file_id: int, path: str, since: datetime, holder: str) -> LfsLock:
 
 
 class LfsLockService:
-    def __init__(self, session: AsyncSession, settings: Settings, store: GitStore) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, vault: Vault) -> None:
         self.session = session
         self.files = FileRepository(session)
         self.locks = LockRepository(session)
-        self.lock_service = LockService(session, settings, store)
+        self.lock_service = LockService(session, settings, vault)
 
     async def _file_at(self, path: str) -> File:
         file = await self.files.get_live_by_key(path_key(path))
@@ -103,7 +103,7 @@ class LfsLockService:
             raise Forbidden("Only an admin can force-unlock someone else's lock")
         else:
             out = await self.lock_service.force_release(file.id, user)
-        return lfs_lock(out.file_id, out.path, out.since, out.holder)
+        return lfs_lock(out.lock.file_id, out.lock.path, out.lock.since, out.lock.holder)
 
 
 def _file_id(lock_id: str) -> int | None:
