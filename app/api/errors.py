@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    body = {"detail": exc.detail} if exc.file is None else {"detail": exc.detail, "file": exc.file}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

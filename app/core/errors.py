@@ -8,6 +8,8 @@ from typing import Any
 
 class DomainError(Exception):
     status_code = 400
+    # For a refusal caused by one file of a multi-file upload: its name as the client sent it (the answer's `file`).
+    file: str | None = None
 
     def __init__(self, detail: Any, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail if isinstance(detail, str) else repr(detail))

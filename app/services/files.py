@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, Forbidden, LockHeld, NotFound
+from app.core.errors import BadRequest, Conflict, DomainError, Forbidden, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import File, FileVersion, Role, User
 from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
@@ -240,9 +240,14 @@ class FileService:
     async def upload(self, user: User, folder: str, incoming: Sequence[IncomingFile], message: str = "") -> UploadOut:
         if not incoming:
             raise BadRequest("No files in the upload")
-        paths = [
-            normalise_vault_path(join_folder(folder, f.filename), self.settings.allowed_extensions) for f in incoming
-        ]
+        paths = []
+        for f in incoming:
+            try:
+                paths.append(normalise_vault_path(join_folder(folder, f.filename), self.settings.allowed_extensions))
+            except DomainError as exc:
+                exc.file = f.filename
+                raise
+        names = {path: f.filename for path, f in zip(paths, incoming, strict=True)}
         keys = [path_key(p) for p in paths]
         if len(set(keys)) != len(keys):
             raise Conflict("The upload names the same path twice (names differ only by case or Unicode form)")
@@ -254,12 +259,14 @@ class FileService:
         summary = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
         async with self.vault.write() as w:
             await w.lock_paths(keys)
-            for key in keys:
+            for path, key in zip(paths, keys, strict=True):
                 existing = await self.files.get_live_by_key(key)
                 if existing is not None:
-                    raise Conflict(
+                    exists = Conflict(
                         f"{existing.path!r} already exists; new versions come through check-out and check-in"
                     )
+                    exists.file = names[path]
+                    raise exists
             await w.refuse_clashes(paths, keys)
             commit = await w.commit(
                 [TreeChange(p, b) for p, b in zip(paths, blobs, strict=True)],

@@ -41,7 +41,7 @@ def is_disk_full(text: str) -> bool:
 
 
 def raise_for_os_error(exc: OSError, what: str) -> None:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or is_disk_full(str(exc)):
         raise StorageFull(f"{what}: no space left on the vault's disk") from exc
     raise GitStoreError(f"{what}: {exc}") from exc
 

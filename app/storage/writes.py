@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 import zlib
 from collections.abc import Sequence
@@ -101,8 +102,18 @@ class GitWrites:
             except OSError as exc:
                 raise_for_os_error(exc, f"cannot store {source.name}")
             except pygit2.GitError as exc:
-                raise (StorageFull if is_disk_full(str(exc)) else GitStoreError)(f"cannot store a blob: {exc}") from exc
+                error = StorageFull if self._disk_full(str(exc), len(data)) else GitStoreError
+                raise error(f"cannot store a blob: {exc}") from exc
         return out
+
+    def _disk_full(self, message: str, needed: int) -> bool:
+        """Whether a libgit2 failure was a full disk: its message does not always say (ENOSPC reads "no error")."""
+        if is_disk_full(message):
+            return True
+        try:
+            return shutil.disk_usage(self.repo.path / "objects").free < needed + (1 << 20)
+        except OSError:
+            return False
 
     async def _write_large(self, sources: list[Path]) -> dict[Path, BlobInfo]:
         shas: dict[Path, str] = {}
@@ -162,7 +173,7 @@ class GitWrites:
             text = message if message.endswith("\n") else message + "\n"
             sha = repo.create_commit(None, who, committer, text, root, [parent] if parent else [])
         except (KeyError, pygit2.GitError) as exc:
-            error = StorageFull if is_disk_full(str(exc)) else GitStoreError
+            error = StorageFull if self._disk_full(str(exc), 0) else GitStoreError
             raise error(f"cannot write the commit: {exc}") from exc
         except OSError as exc:
             raise_for_os_error(exc, "cannot write the commit")
