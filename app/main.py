@@ -58,9 +58,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
         await _bootstrap_first_admin(app, settings)
-        async with app.state.sessionmaker() as session:
-            # A crash between a commit and its ref move left the Git ref behind: it follows the catalog first.
-            await reconcile(session, app.state.store)
+        try:
+            async with app.state.sessionmaker() as session:
+                # A crash between a commit and its ref move left the Git ref behind: it follows the catalog first.
+                await reconcile(session, app.state.store)
+        except Exception as exc:  # the database may be down at start: serve (readyz says so), the sweep retries
+            logger.warning("could not check the git refs against the catalog at start (%s)", type(exc).__name__)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
         await realtime.start()
         yield

@@ -192,6 +192,7 @@ async def _delete_rows(db: AsyncSession) -> None:
     )
     assert len(victims) == 2
     await db.execute(text("DELETE FROM file_versions WHERE file_id = ANY(:ids)"), {"ids": list(victims)})
+    await db.execute(text("DELETE FROM lock_history WHERE file_id = ANY(:ids)"), {"ids": list(victims)})
     await db.execute(text("DELETE FROM files WHERE id = ANY(:ids)"), {"ids": list(victims)})
     await db.commit()
 
