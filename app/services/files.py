@@ -274,12 +274,12 @@ class FileService:
                 message=commit_message(summary, "upload", user, message),
             )
             created = await w.add_files(commit, paths, keys, author=user, message=message)
-            for f in created:
+            for new in created:
                 entry = FileUploaded(
-                    file_id=f.id, path=f.path, user=user.username, size=f.size, commit=commit.commit_sha
+                    file_id=new.id, path=new.path, user=user.username, size=new.size, commit=commit.commit_sha
                 )
                 await w.journal(entry, actor=user)
-            rows = await self.files.rows([f.id for f in created])
+            rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         return UploadOut(files=[file_out(r) for r in rows], commit=commit.commit_sha)
 
