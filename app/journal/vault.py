@@ -24,18 +24,10 @@ class FileUploaded(Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
-class VersionAdded(Entry):
+class VersionAdded(FileUploaded):
     """A check-in with changed content: browsers get the same event as for an upload."""
 
     action = "file.version_added"
-    event = "file_uploaded"
-    audit_only = frozenset({"commit"})
-    file_id: int
-    path: str
-    user: str
-    version: int
-    size: int
-    commit: str
     new_file: bool = field(default=False, init=False)
 
 
@@ -79,16 +71,8 @@ class FileLocked(Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LockRenewed(Entry):
+class LockRenewed(FileLocked):
     action = "lock.renewed"
-    event = "file_locked"
-    file_id: int
-    path: str
-    user: str
-    message: str
-    since: datetime
-    until: datetime | None
-    version: int
     renewed: bool = field(default=True, init=False)
 
 

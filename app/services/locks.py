@@ -90,16 +90,7 @@ class LockService:
                 # We took over a lock that had expired before the sweeper got to it.
                 await self._expire(w, file, *expired)
             await self.locks.open_history(lock)
-            entry = FileLocked(
-                file_id=file.id,
-                path=file.path,
-                user=user.username,
-                message=message,
-                since=lock.acquired_at,
-                until=lock.expires_at,
-                version=file.version,
-            )
-            await w.journal(entry, actor=user)
+            await w.journal(_locked(FileLocked, file, lock, user), actor=user)
             out = await self._file_now(file)
         assert out.lock is not None  # this transaction just took it
         return CheckOutOut(file=out, lock=out.lock, head_version=out.version)
@@ -210,16 +201,7 @@ class LockService:
             await self._own_live_lock(file, user)
             lock = await self.locks.extend(file.id, user.id, self.settings.lock_ttl_seconds)
             assert lock is not None  # live and ours a statement ago, and the row is locked
-            entry = LockRenewed(
-                file_id=file.id,
-                path=file.path,
-                user=user.username,
-                message=lock.message,
-                since=lock.acquired_at,
-                until=lock.expires_at,
-                version=file.version,
-            )
-            await w.journal(entry, actor=user)
+            await w.journal(_locked(LockRenewed, file, lock, user), actor=user)
             out = LockChangeOut(file=await self._file_now(file), lock=lock_out(lock, file, user.username))
         return out
 
@@ -302,6 +284,18 @@ class LockService:
         if expired:
             logger.info("sweeper released %d expired locks", len(expired))
         return len(expired)
+
+
+def _locked(kind: type[FileLocked], file: File, lock: Lock, user: User) -> FileLocked:
+    return kind(
+        file_id=file.id,
+        path=file.path,
+        user=user.username,
+        message=lock.message,
+        since=lock.acquired_at,
+        until=lock.expires_at,
+        version=file.version,
+    )
 
 
 def _when(at: datetime | None) -> str:
