@@ -51,7 +51,9 @@ class GitRunner:
 
     def __init__(self, git_dir: Path) -> None:
         self.git_dir = git_dir
-        self.env = {**os.environ, **_BASE_ENV, "GIT_DIR": str(git_dir)}
+        # Nothing inherited from a GIT_* variable of the server's environment (GIT_PROTOCOL above all).
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        self.env = {**inherited, **_BASE_ENV, "GIT_DIR": str(git_dir)}
 
     def _argv(self, args: tuple[str, ...], config: dict[str, str] | None) -> list[str]:
         options = [item for key, value in (config or {}).items() for item in ("-c", f"{key}={value}")]
@@ -69,18 +71,30 @@ class GitRunner:
             raise error(f"git {command} failed: {message}")
         return out
 
-    async def status(
-        self, *args: str, stdin: bytes | None = None, config: dict[str, str] | None = None
-    ) -> tuple[int, bytes, bytes]:
-        """(exit code, stdout, stderr); the process is killed if the caller is cancelled."""
-        proc = await asyncio.create_subprocess_exec(
+    async def spawn(
+        self,
+        *args: str,
+        config: dict[str, str] | None = None,
+        stdin: bool = False,
+        own_group: bool = False,
+    ) -> asyncio.subprocess.Process:
+        """Start git with pipes for stdout and stderr (and stdin); `own_group` puts it in its own process group,
+        so that killing the group also stops the processes it starts (upload-pack's pack-objects)."""
+        return await asyncio.create_subprocess_exec(
             *self._argv(args, config),
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=self.env,
             cwd=self.git_dir if self.git_dir.is_dir() else None,
+            start_new_session=own_group,
         )
+
+    async def status(
+        self, *args: str, stdin: bytes | None = None, config: dict[str, str] | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """(exit code, stdout, stderr); the process is killed if the caller is cancelled."""
+        proc = await self.spawn(*args, config=config, stdin=stdin is not None)
         try:
             out, err = await proc.communicate(stdin)
         finally:
@@ -92,13 +106,7 @@ class GitRunner:
 
     async def stream(self, *args: str, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
         """Yield the command's stdout in chunks; if the consumer stops early the process is killed and reaped."""
-        proc = await asyncio.create_subprocess_exec(
-            *self._argv(args, None),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            stdin=asyncio.subprocess.DEVNULL,
-            env=self.env,
-        )
+        proc = await self.spawn(*args)
         assert proc.stdout is not None and proc.stderr is not None
         try:
             while chunk := await proc.stdout.read(chunk_size):
