@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.params import FileId
 from app.core.config import Settings
-from app.core.errors import BasicAuthRequired, Forbidden
+from app.core.errors import BasicAuthRequired
 from app.core.security import TokenClaims
 from app.models import Role, User
 from app.realtime.gateway import RealtimeService
 from app.realtime.handshake import SocketCredentials, credentials_of
+from app.services import roles
 from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
@@ -74,13 +75,11 @@ async def get_current_user(current: CurrentClaims) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
-    """The one role check: a dependency that lets through only the given roles."""
-    allowed = frozenset(roles)
+def require_role(allowed: frozenset[Role]) -> Callable[[User], Coroutine[Any, Any, User]]:
+    """A dependency that lets through only the given roles (the rule itself: app/services/roles.py)."""
 
     async def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden(f"This action needs the role {' or '.join(sorted(r.value for r in allowed))}")
+        roles.require(user, allowed)
         return user
 
     return check
@@ -107,8 +106,8 @@ async def get_download_user(
 
 DownloadUser = Annotated[User, Depends(get_download_user)]
 
-AdminUser = Annotated[User, Depends(require_role(Role.admin))]
-WriterUser = Annotated[User, Depends(require_role(Role.admin, Role.user))]
+AdminUser = Annotated[User, Depends(require_role(roles.ADMINS))]
+WriterUser = Annotated[User, Depends(require_role(roles.WRITERS))]
 
 
 async def get_streaming_writer(user: WriterUser, session: SessionDep) -> User:
@@ -123,7 +122,7 @@ async def get_streaming_writer(user: WriterUser, session: SessionDep) -> User:
 
 
 StreamingWriter = Annotated[User, Depends(get_streaming_writer)]
-ReaderUser = Annotated[User, Depends(require_role(Role.admin, Role.user, Role.viewer))]
+ReaderUser = Annotated[User, Depends(require_role(roles.READERS))]
 
 
 def get_user_service(session: SessionDep) -> UserService:
@@ -210,8 +209,7 @@ GitUser = Annotated[User, Depends(get_git_user)]
 
 
 async def get_git_writer(user: GitUser) -> User:
-    if user.role not in (Role.admin, Role.user):
-        raise Forbidden("Your role (viewer) can read the vault but not lock files")
+    roles.require(user, roles.WRITERS, "Your role (viewer) can read the vault but not lock files")
     return user
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, DomainError, Forbidden, LockHeld, NotFound
+from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
-from app.models import File, FileVersion, Role, User
+from app.models import File, FileVersion, User
 from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
@@ -36,6 +36,7 @@ from app.schemas.file import (
     TextDiff,
     UploadOut,
 )
+from app.services import roles
 from app.services.answers import file_out, version_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.paths import join_folder, normalise_folder, normalise_vault_path, path_key
@@ -119,8 +120,8 @@ class FileService:
         cursor: str | None = None,
         limit: int = 50,
     ) -> FilePage:
-        if deleted and viewer.role != Role.admin:
-            raise Forbidden("Only admins can list deleted files")
+        if deleted:
+            roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
         filters = FileFilter(
             q=q,
             status=status,

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, LockHeld, NotFound
-from app.models import File, Lock, Role, User
+from app.models import File, Lock, User
 from app.repositories.files import FileRepository
 from app.repositories.locks import LockRepository
 from app.schemas.common import INT32_MAX
 from app.schemas.lfs import LfsLock, LfsOwner, LfsVerifyOut
+from app.services import roles
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.locks import LockService
 from app.services.paths import path_key
@@ -99,9 +100,8 @@ class LfsLockService:
             out = await self.lock_service.release(file.id, user)
         elif not force:
             raise Forbidden(f"{file.path!r} is locked by {holder}; only they can unlock it (an admin can use --force)")
-        elif user.role != Role.admin:
-            raise Forbidden("Only an admin can force-unlock someone else's lock")
         else:
+            roles.require(user, roles.ADMINS, "Only an admin can force-unlock someone else's lock")
             out = await self.lock_service.force_release(file.id, user)
         return lfs_lock(out.lock.file_id, out.lock.path, out.lock.since, out.lock.holder)
 

@@ -20,7 +20,6 @@ from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
-from app.models import Role
 from app.schemas.common import INT32_MAX
 from app.schemas.file import (
     BinaryDiff,
@@ -33,6 +32,7 @@ from app.schemas.file import (
     TextDiff,
     UploadOut,
 )
+from app.services import roles
 from app.services.files import IncomingFile
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
@@ -178,7 +178,7 @@ async def file_by_path(
 
 @router.get("/{file_id}", response_model=FileOut, responses=errors(404))
 async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
-    return await files.get(file_id, include_deleted=user.role == Role.admin)
+    return await files.get(file_id, include_deleted=roles.is_admin(user))
 
 
 @router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(404))
@@ -187,7 +187,7 @@ async def download_link(
 ) -> DownloadLink:
     """A link to the content that works without an Authorization header, for this file only and
     for DOWNLOAD_LINK_SECONDS: a browser can follow it and stream the download to disk."""
-    await files.get(file_id, include_deleted=user.role == Role.admin)
+    await files.get(file_id, include_deleted=roles.is_admin(user))
     token, expires_at = auth.download_link(user, file_id)
     query = {"dl": token} | ({"version": str(version)} if version is not None else {})
     return DownloadLink(url=f"/api/files/{file_id}/content?{urlencode(query)}", expires_at=expires_at)
