@@ -112,7 +112,7 @@ class DoctorService:
             False,
             f"stale ref lock left by a crash: {names}; writes still commit, but the Git branch cannot follow "
             "the catalog until it is gone",
-            fix=f"make sure no camvault or git process is writing, then delete {' '.join(str(lock.path) for lock in stale)}"
+            fix=f"make sure no camvault or git process is writing, then delete {' '.join(str(x.path) for x in stale)}"
             " (a running app removes it itself on its next sweep, within LOCK_SWEEP_SECONDS)",
         )
 
