@@ -3,6 +3,7 @@
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Lock
+from app.models.lifecycle import FileRevision, FileState, Review, ReviewApproval, ReviewStatus
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
@@ -12,10 +13,15 @@ __all__ = [
     "AccessToken",
     "AuditEvent",
     "File",
+    "FileRevision",
+    "FileState",
     "FileVersion",
     "Lock",
     "LockHistory",
     "Presence",
+    "Review",
+    "ReviewApproval",
+    "ReviewStatus",
     "RevokedToken",
     "Role",
     "User",

@@ -14,6 +14,26 @@ class LockInfo(BaseModel):
     until: datetime | None
 
 
+class RevisionInfo(BaseModel):
+    """The file's current revision: what the shop floor gets."""
+
+    label: str = Field(description="A, B, … (or 1, 2, … with REVISION_SCHEME=numeric)")
+    version: int
+    released_at: datetime
+    released_by: str
+
+
+class ReviewInfo(BaseModel):
+    """The open review of the file's head version."""
+
+    id: int
+    version: int
+    submitted_by: str
+    submitted_at: datetime
+    approved_by: list[str]
+    approvals_required: int
+
+
 class FileOut(BaseModel):
     id: int
     path: str
@@ -29,6 +49,11 @@ class FileOut(BaseModel):
     deleted_by: str | None = None
     lock: LockInfo | None = None
     cooldown_until: datetime | None = None
+    state: Literal["wip", "in_review", "released", "obsolete"] = Field(
+        default="wip", description="Where the newest work stands; the floor's view shows `released`"
+    )
+    revision: RevisionInfo | None = Field(default=None, description="The current revision (the floor gets it)")
+    review: ReviewInfo | None = None
 
 
 class DownloadLink(BaseModel):
@@ -66,6 +91,7 @@ class VersionOut(BaseModel):
     author: str
     message: str
     created_at: datetime
+    revision: str | None = Field(default=None, description="The revision label this version was released as")
 
 
 class HistoryPage(BaseModel):

@@ -143,7 +143,7 @@ live.on("unauthorized", (m) => {
   showLogin(`Please log in again: ${m.reason}`);
 });
 // Other people's actions as toasts, whatever the page shows.
-for (const type of VAULT_EVENTS) {
+for (const type of [...VAULT_EVENTS, "files_adopted"]) {
   live.on(type, (m) => actorOf(m) !== live.me?.username && toast(describeEvent(m)));
 }
 window.addEventListener("hashchange", () => session.user && render());
