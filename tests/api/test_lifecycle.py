@@ -136,7 +136,7 @@ async def test_submit_approve_release_then_new_work_then_revision_b(
     assert approved[0][0]["comment"] == "measured OK on the DMU 50"  # type: ignore[index]
 
 
-# ----- every transition × every role ------------------------------------------------------------------------
+# ----- every transition by every role ------------------------------------------------------------------------
 
 ROLES = ("admin", "user", "approver", "viewer")
 ALLOWED = {
