@@ -21,6 +21,7 @@ class RevisionInfo(BaseModel):
     version: int
     released_at: datetime
     released_by: str
+    next_label: str = Field(description='The label the next release gets ("released B, C in work")')
 
 
 class ReviewInfo(BaseModel):

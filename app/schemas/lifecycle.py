@@ -87,3 +87,13 @@ class AdoptionOut(BaseModel):
     released: int
     skipped: dict[str, int]
     commit: str | None
+
+
+class LifecyclePolicy(BaseModel):
+    """The installation's lifecycle settings, and what they mean for you (the UI shows only what you may do)."""
+
+    revision_scheme: Literal["letters", "numeric"]
+    release_approvals: int
+    allow_self_approval: bool
+    sees_work: bool = Field(description="False: you are on the shop floor's view (released revisions only)")
+    can_approve: bool = Field(description="You may approve, reject and obsolete")

@@ -8,6 +8,7 @@ from app.models import File, FileRevision, FileState, FileVersion, Lock
 from app.repositories.files import FileRow
 from app.schemas.file import FileOut, LockInfo, ReviewInfo, RevisionInfo, VersionOut
 from app.schemas.lock import LockOut
+from app.services.revision_labels import label_for
 
 
 def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
@@ -76,7 +77,13 @@ def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
 def revision_info(r: FileRevision | None) -> RevisionInfo | None:
     if r is None:
         return None
-    return RevisionInfo(label=r.label, version=r.version, released_at=r.released_at, released_by=r.released_by_name)
+    return RevisionInfo(
+        label=r.label,
+        version=r.version,
+        released_at=r.released_at,
+        released_by=r.released_by_name,
+        next_label=label_for(r.seq + 1, "numeric" if r.label.isdigit() else "letters"),
+    )
 
 
 def lock_out(lock: Lock, file: File, holder: str) -> LockOut:

@@ -95,14 +95,16 @@ class FileService:
 
     # -- reading: every read of a file goes through its reader's view (app/services/visibility.py) -------------
 
-    def view(self, user: User) -> View:
-        return view_of(user, self.settings)
+    def view(self, user: User, *, released_only: bool = False) -> View:
+        return view_of(user, self.settings, released_only=released_only)
 
     async def get_row(self, file_id: int, view: View, *, include_deleted: bool = False) -> FileRow:
         return require_visible(await self.files.row(file_id), view, file_id, include_deleted=include_deleted)
 
-    async def get(self, file_id: int, user: User, *, include_deleted: bool = False) -> FileOut:
-        view = self.view(user)
+    async def get(
+        self, file_id: int, user: User, *, include_deleted: bool = False, released_only: bool = False
+    ) -> FileOut:
+        view = self.view(user, released_only=released_only)
         return file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
 
     async def get_by_path(self, path: str, user: User) -> FileOut:

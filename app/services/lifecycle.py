@@ -40,6 +40,7 @@ from app.repositories.users import UserRepository
 from app.schemas.lifecycle import (
     AdoptionOut,
     ApprovalOut,
+    LifecyclePolicy,
     BaseRevision,
     ReviewOut,
     ReviewPage,
@@ -86,6 +87,15 @@ class LifecycleService:
         self.users = UserRepository(session)
 
     # -- reading -------------------------------------------------------------------------
+
+    def policy(self, user: User) -> LifecyclePolicy:
+        return LifecyclePolicy(
+            revision_scheme=self.settings.revision_scheme,
+            release_approvals=self.settings.release_approvals,
+            allow_self_approval=self.settings.allow_self_approval,
+            sees_work=roles.sees_work(user, self.settings.viewers_see_work),
+            can_approve=roles.can_approve(user),
+        )
 
     async def revisions_of(self, file_id: int, user: User) -> RevisionList:
         view = view_of(user, self.settings)

@@ -187,8 +187,13 @@ async def file_by_path(
 
 
 @router.get("/{file_id}", response_model=FileOut, responses=errors(404))
-async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
-    return await files.get(file_id, user, include_deleted=roles.is_admin(user))
+async def file_metadata(
+    file_id: FileId,
+    user: ReaderUser,
+    files: FileServiceDep,
+    released_only: Annotated[bool, Query(description="The shop floor's view of it (404 unless released)")] = False,
+) -> FileOut:
+    return await files.get(file_id, user, include_deleted=roles.is_admin(user), released_only=released_only)
 
 
 @router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(400, 404))

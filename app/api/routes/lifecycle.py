@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query
 from app.api.deps import LifecycleServiceDep, ReaderUser
 from app.api.params import Cursor, FileId, Limit
 from app.api.responses import errors
-from app.schemas.lifecycle import ReviewPage, RevisionList, TransitionIn, TransitionOut
+from app.schemas.lifecycle import LifecyclePolicy, ReviewPage, RevisionList, TransitionIn, TransitionOut
 
 router = APIRouter(tags=["lifecycle"], responses=errors(401, 403))
 
@@ -18,6 +18,12 @@ Comment = Annotated[TransitionIn | None, Body(description='`{"comment": "…"}`;
 
 def _comment(body: TransitionIn | None) -> str:
     return body.comment if body is not None else ""
+
+
+@router.get("/lifecycle", response_model=LifecyclePolicy)
+async def policy(user: ReaderUser, lifecycle: LifecycleServiceDep) -> LifecyclePolicy:
+    """The lifecycle settings (REVISION_SCHEME, RELEASE_APPROVALS, ALLOW_SELF_APPROVAL) and what you may do."""
+    return lifecycle.policy(user)
 
 
 @router.post("/files/{file_id}/submit", response_model=TransitionOut, responses=errors(404, 409, 422))

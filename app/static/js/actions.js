@@ -2,6 +2,7 @@
 // The same buttons appear in the file list and on the file page.
 import { api, download, sendForm, session } from "./api.js";
 import { basename, h, time } from "./dom.js";
+import { checkOutAllowed, lifecycleButtons } from "./lifecycle.js";
 import { confirmDialog, field, formDialog, toast } from "./ui.js";
 
 export const can = {
@@ -34,7 +35,7 @@ export function fileActions(file, changed, { compact = false } = {}) {
   buttons.push(button("Download", run(() => download(file.id, name).then(() => null))));
   if (can.write()) {
     if (!file.lock) {
-      buttons.push(button("Check out", run(() => checkOut(file)), "primary"));
+      if (checkOutAllowed(file)) buttons.push(button("Check out", run(() => checkOut(file)), "primary"));
     } else if (heldByMe(file)) {
       buttons.push(button("Check in", run(() => checkIn(file)), "primary"));
       buttons.push(button("Renew", run(() => renew(file))));
@@ -43,6 +44,7 @@ export function fileActions(file, changed, { compact = false } = {}) {
       buttons.push(button("Force release", run(() => forceRelease(file)), "danger"));
     }
   }
+  buttons.push(...lifecycleButtons(file, button, run));
   if (can.admin() && !compact) buttons.push(button("Delete", run(() => remove(file)), "danger"));
   return h("div", { class: "actions" }, buttons);
 }

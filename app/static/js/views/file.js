@@ -2,6 +2,7 @@
 import { fileActions, lockDetails, lockStatus } from "../actions.js";
 import { api, download } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
+import { policy, reviewDetails, stateBadge } from "../lifecycle.js";
 import { live, VAULT_EVENTS } from "../live.js";
 import { toast } from "../ui.js";
 import { filesHref } from "./files.js";
@@ -30,13 +31,28 @@ export function renderFile(root, parts) {
       header,
       h("nav", { class: "breadcrumbs", "aria-label": "Folder" }, h("a", { href: filesHref(folder) }, folder ? `← ${folder}` : "← Vault")),
       h("h1", { class: "path" }, file.path),
-      h("p", {}, lockStatus(file), " ", h("span", { class: "version", id: "head-version" }, `version ${file.version}`)),
+      h(
+        "p",
+        {},
+        lockStatus(file),
+        " ",
+        stateBadge(file),
+        " ",
+        h("span", { class: "version", id: "head-version" }, `version ${file.version}`),
+      ),
+      reviewDetails(file),
       lockDetails(file),
       h(
         "dl",
         { class: "meta" },
         h("dt", {}, "Size"),
         h("dd", {}, formatSize(file.size)),
+        file.revision
+          ? [
+              h("dt", {}, "Revision"),
+              h("dd", { id: "revision" }, `${file.revision.label} (version ${file.revision.version}), released `, time(file.revision.released_at), ` by ${file.revision.released_by}`),
+            ]
+          : null,
         h("dt", {}, "Updated"),
         h("dd", {}, time(file.updated_at), ` by ${file.updated_by ?? "?"}`),
         h("dt", {}, "Created"),
@@ -81,7 +97,8 @@ export function renderFile(root, parts) {
 
   const changedHere = (m) => {
     if (m.file_id !== fileId) return;
-    loadFile().then((ok) => ok && m.type === "file_uploaded" && tab === "history" && showTab());
+    const historyChanged = ["file_uploaded", "file_released"].includes(m.type);
+    loadFile().then((ok) => ok && historyChanged && tab === "history" && showTab());
   };
   const unsubscribe = [
     ...VAULT_EVENTS.map((t) => live.on(t, changedHere)),
@@ -107,12 +124,15 @@ async function showHistory(content, file) {
   let cursor = null;
   async function load() {
     const page = await api.get(`/api/files/${file.id}/versions`, { cursor, limit: 50 });
-    for (const v of page.items) {
+    for (const [index, v] of page.items.entries()) {
+      // The version before this one in the list (the floor lists released versions only).
+      const older = page.items[index + 1]?.version ?? (policy.floor ? null : v.version - 1);
       body.append(
         h(
           "tr",
           { dataset: { version: v.version } },
           h("td", { class: "num" }, `v${v.version}`),
+          h("td", { class: "revision" }, v.revision ?? ""),
           h("td", {}, time(v.created_at)),
           h("td", {}, v.author),
           h("td", { class: "message" }, v.message),
@@ -124,7 +144,7 @@ async function showHistory(content, file) {
               "div",
               { class: "actions" },
               h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, basename(file.path), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
-            v.version > 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${v.version - 1}/${v.version}` }, "Diff with previous") : null,
+            older >= 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${older}/${v.version}` }, "Diff with previous") : null,
               h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}` }, "Blame"),
             ),
           ),
@@ -139,14 +159,14 @@ async function showHistory(content, file) {
     "table",
     { class: "history" },
     h("caption", {}, "Versions, newest first"),
-    h("thead", {}, h("tr", {}, ["Version", "Date", "Author", "Message", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Version", "Revision", "Date", "Author", "Message", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
     body,
   );
   await load();
   replace(content, h("div", { class: "table-wrap" }, table), more);
 }
 
-async function showDiff(content, fileId, from, to) {
+export async function showDiff(content, fileId, from, to) {
   const diff = await api.get(`/api/files/${fileId}/diff`, { from, to });
   const title = h("h2", {}, `Changes from version ${diff.from_version} to ${diff.to_version}`);
   if (diff.kind === "binary") {
