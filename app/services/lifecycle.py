@@ -40,8 +40,8 @@ from app.repositories.users import UserRepository
 from app.schemas.lifecycle import (
     AdoptionOut,
     ApprovalOut,
-    LifecyclePolicy,
     BaseRevision,
+    LifecyclePolicy,
     ReviewOut,
     ReviewPage,
     RevisionList,
