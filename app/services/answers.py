@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from app.models import File, FileRevision, FileState, FileVersion, Lock
 from app.repositories.files import FileRow
@@ -24,21 +25,24 @@ def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
             until=row.lock.expires_at,
         )
     revision = revision_info(row.revision)
+    named: dict[str, Any] = {
+        "id": f.id,
+        "path": f.path,
+        "created_at": f.created_at,
+        "created_by": row.created_by,
+        "lock": lock,
+    }
     if floor:
         r = row.revision
-        assert r is not None and revision is not None  # the floor's view only holds files with a revision
+        assert r is not None  # the floor's view only holds files with a revision
         return FileOut(
-            id=f.id,
-            path=f.path,
+            **named,
             size=r.size,
             version=r.version,
             blob_sha=r.blob_sha,
             head_commit=r.commit_sha,
-            created_at=f.created_at,
-            created_by=row.created_by,
             updated_at=r.released_at,
             updated_by=r.released_by_name,
-            lock=lock,
             state=FileState.released.value,
             revision=revision,
         )
@@ -54,19 +58,15 @@ def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
         )
     cooldown = f.cooldown_until if f.cooldown_until and f.cooldown_until > datetime.now(UTC) else None
     return FileOut(
-        id=f.id,
-        path=f.path,
+        **named,
         size=f.size,
         version=f.version,
         blob_sha=f.blob_sha,
         head_commit=f.head_commit,
-        created_at=f.created_at,
-        created_by=row.created_by,
         updated_at=f.updated_at,
         updated_by=row.updated_by,
         deleted_at=f.deleted_at,
         deleted_by=row.deleted_by,
-        lock=lock,
         cooldown_until=cooldown,
         state=f.state,  # type: ignore[arg-type]  # the column's check constraint holds it to the four states
         revision=revision,

@@ -8,18 +8,44 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import asyncpg
 import httpx
 
 from app.models import Role
 from tests.conftest import MakeUser, StartWorkers, sql
+from tests.db import to_asyncpg_dsn
 from tests.live_server import LiveServer
 from tests.realtime import bearer, joined, token_for
 from tests.vault import git, upload_one
 
 APPROVERS = 6
 ROUNDS = 10
+
+
+@asynccontextmanager
+async def file_busy(database_url: str, file_id: object, waiters: int) -> AsyncIterator[None]:
+    """Hold the file's row, as a long transaction on it would (a check-in writing its version), until the block's
+    requests are all waiting on a lock; then let go, so they are released together. Races stop being a matter of
+    luck: every request has read nothing yet that the others change."""
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT 1 FROM files WHERE id = $1 FOR UPDATE", file_id)
+            yield
+            deadline = time.monotonic() + 30
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            while await conn.fetchval(waiting) < waiters:
+                assert time.monotonic() < deadline, "the requests never reached the file"
+                await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
 
 
 async def _approvers(a: LiveServer, make_user: MakeUser) -> list[dict[str, str]]:
@@ -36,7 +62,7 @@ async def _approvers(a: LiveServer, make_user: MakeUser) -> list[dict[str, str]]
 
 
 async def test_approvals_at_the_same_moment_release_once_with_one_label(
-    start_workers: StartWorkers, make_user: MakeUser, db: object, settings: object
+    start_workers: StartWorkers, make_user: MakeUser, db: object, settings: object, database_url: str
 ) -> None:
     a, b = start_workers(2, release_approvals=1)
     approvers = await _approvers(a, make_user)
@@ -50,14 +76,20 @@ async def test_approvals_at_the_same_moment_release_once_with_one_label(
         for round_no in range(ROUNDS):
             part = await upload_one(on_a, anna, f"race/op{round_no:02d}.nc", f"G0 X{round_no}\n".encode())
             assert (await on_a.post(f"/api/files/{part['id']}/submit", json={}, headers=anna)).status_code == 200
-            results = await asyncio.gather(
-                *(
-                    (on_a if i % 2 else on_b).post(
-                        f"/api/files/{part['id']}/approve", json={"comment": f"go {i}"}, headers=h
-                    )
-                    for i, h in enumerate(approvers)
+            # Even rounds: all at once. Odd rounds: all waiting on the busy file, then all at once.
+            busy = file_busy(database_url, part["id"], APPROVERS) if round_no % 2 else None
+            requests = [
+                (on_a if i % 2 else on_b).post(
+                    f"/api/files/{part['id']}/approve", json={"comment": f"go {i}"}, headers=h
                 )
-            )
+                for i, h in enumerate(approvers)
+            ]
+            if busy is None:
+                results = await asyncio.gather(*requests)
+            else:
+                async with busy:
+                    pending = asyncio.gather(*requests)
+                results = await pending
             codes = sorted(r.status_code for r in results)
             assert codes == [200] + [409] * (APPROVERS - 1), [(r.status_code, r.text) for r in results]
             [winner] = [r.json() for r in results if r.status_code == 200]
@@ -76,7 +108,7 @@ async def test_approvals_at_the_same_moment_release_once_with_one_label(
 
 
 async def test_a_check_out_racing_a_submit_has_one_winner(
-    start_workers: StartWorkers, make_user: MakeUser, db: object
+    start_workers: StartWorkers, make_user: MakeUser, db: object, database_url: str
 ) -> None:
     a, b = start_workers(2, edit_cooldown_seconds=0)
     await make_user("anna", Role.user)
@@ -90,11 +122,17 @@ async def test_a_check_out_racing_a_submit_has_one_winner(
     ):
         part = await upload_one(on_a, anna, "race/checkout.nc", b"G0\n")
         url = f"/api/files/{part['id']}"
-        for _ in range(ROUNDS * 2):
-            submit, checkout = await asyncio.gather(
+        for round_no in range(ROUNDS * 2):
+            requests = (
                 on_a.post(f"{url}/submit", json={"comment": "ready"}, headers=anna),
                 on_b.post(f"{url}/checkout", json={"message": "one more change"}, headers=ben),
             )
+            if round_no % 2:  # both waiting on the busy file, then at once
+                async with file_busy(database_url, part["id"], 2):
+                    pending = asyncio.gather(*requests)
+                submit, checkout = await pending
+            else:
+                submit, checkout = await asyncio.gather(*requests)
             assert sorted((submit.status_code, checkout.status_code)) == [200, 409], (submit.text, checkout.text)
             meta = (await on_a.get(url, headers=anna)).json()
             if submit.status_code == 200:

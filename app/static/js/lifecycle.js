@@ -18,6 +18,7 @@ export const policy = {
 };
 
 const me = () => session.user?.username;
+const firstLabel = () => (policy.value.revision_scheme === "numeric" ? "1" : "A");
 
 /** "Work in progress", "In review", "Released B", "Released B · C in work", "Obsolete (was B)". */
 export function stateText(file) {
@@ -118,7 +119,7 @@ async function approve(file) {
   const answer = await commentDialog({
     title: `Approve ${basename(file.path)}`,
     text: last
-      ? `Version ${review.version} becomes revision ${file.revision?.next_label ?? "A"}: the shop floor gets it at once.`
+      ? `Version ${review.version} becomes revision ${file.revision?.next_label ?? firstLabel()}: the shop floor gets it at once.`
       : `Approval ${review.approved_by.length + 1} of ${review.approvals_required} for version ${review.version}.`,
     label: "Comment",
     submitLabel: "Approve",
