@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.conftest import Login, MakeUser, sql
+from tests.conftest import PASSWORD, Login, MakeUser, sql
 from tests.vault import check_in, git, new_version, release, transition, upload_one
 
 Headers = dict[str, str]
@@ -470,3 +471,19 @@ async def test_the_approver_flag_is_set_by_admins_audited_and_never_a_viewers(
     assert r.status_code == 200 and r.json()["is_approver"] is False
     me = (await client.get("/api/users/me", headers=people.bob)).json()
     assert me["role"] == "viewer" and me["is_approver"] is False
+
+
+async def test_git_lfs_lock_is_refused_in_review_and_when_obsolete(client: httpx.AsyncClient, people: People) -> None:
+    """Every way in enforces the lifecycle: `git lfs lock` is a check-out through the same service."""
+    basic = {"Authorization": "Basic " + base64.b64encode(b"ben:" + PASSWORD.encode()).decode()}
+    locks = "/git/vault.git/info/lfs/locks"
+    part = await upload_one(client, people.anna, "lfs/op10.nc", b"G0\n")
+    await transition(client, people.anna, part["id"], "submit")
+    r = await client.post(locks, json={"path": "lfs/op10.nc"}, headers=basic)
+    assert r.status_code == 409 and "in review" in r.json()["message"]
+    await transition(client, people.bob, part["id"], "approve")
+    await transition(client, people.bob, part["id"], "obsolete", "replaced")
+    r = await client.post(locks, json={"path": "lfs/op10.nc"}, headers=basic)
+    assert r.status_code == 409 and "obsolete" in r.json()["message"]
+    await transition(client, people.boss, part["id"], "reinstate")
+    assert (await client.post(locks, json={"path": "lfs/op10.nc"}, headers=basic)).status_code == 201
