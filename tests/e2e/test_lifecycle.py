@@ -119,3 +119,50 @@ def test_submit_approve_and_the_floor_follows_live(stack: Stack, open_session: O
     history = olaf.locator("table.history tbody tr")
     expect(history).to_have_count(2)
     assert [r.strip() for r in history.locator(".revision").all_inner_texts()] == ["B", "A"]
+
+
+def test_reject_obsolete_reinstate_and_the_state_filters(stack: Stack, open_session: OpenSession) -> None:
+    people(stack)
+    alice = stack.api("alice")
+    old = stack.upload("cells/old.nc", b"G0 OLD\n", username="alice")
+    wip = stack.upload("cells/wip.nc", b"G0 WIP\n", username="alice")
+    assert alice.post(f"/api/files/{wip['id']}/submit", json={"comment": "please look"}).status_code == 200
+    assert alice.post(f"/api/files/{old['id']}/submit", json={}).status_code == 200
+    assert stack.api("bob").post(f"/api/files/{old['id']}/approve", json={}).status_code == 200
+
+    # bob rejects from the file page: the comment is required.
+    bob = open_session(stack.a, "bob").page
+    bob.goto(f"{stack.a.url}/#/file/{wip['id']}")
+    expect(bob.locator(".review-details")).to_contain_text("Version 1 is in review: submitted by alice")
+    bob.locator(".file-header").get_by_role("button", name="Reject").click()
+    dialog = bob.locator("dialog")
+    dialog.get_by_label("What has to change?").fill("feed too high on the finish pass")
+    dialog.get_by_role("button", name="Reject").click()
+    expect(bob.locator(".file-header .badge.state")).to_have_text("Work in progress")
+    expect(bob.locator(".file-header").get_by_role("button", name="Approve")).to_have_count(0)
+
+    # The admin makes the released file obsolete (with a reason), finds it by state, and reinstates it.
+    boss = open_session(stack.b, "boss").page
+    boss.get_by_role("link", name="cells", exact=True).click()
+    row(boss, "cells/old.nc").get_by_role("button", name="Obsolete").click()
+    boss.locator("dialog").get_by_label("Why?").fill("fixture scrapped")
+    boss.locator("dialog").get_by_role("button", name="Make obsolete").click()
+    expect(row(boss, "cells/old.nc").locator(".lifecycle")).to_have_text("Obsolete (was A)")
+    expect(row(boss, "cells/old.nc").get_by_role("button", name="Check out")).to_have_count(0)
+    boss.locator('select[name="state"]').select_option("obsolete")
+    expect(boss.locator("table.files tbody tr")).to_have_count(1)
+    boss.locator('select[name="state"]').select_option("")
+    boss.get_by_label("Released only").check()
+    expect(boss.locator("#files-summary")).to_have_text("No files in this folder.")
+    boss.get_by_label("Released only").uncheck()
+    row(boss, "cells/old.nc").get_by_role("button", name="Reinstate").click()
+    boss.locator("dialog").get_by_role("button", name="Reinstate").click()
+    expect(row(boss, "cells/old.nc").locator(".lifecycle")).to_have_text("Released A")
+    boss.get_by_label("Released only").check()
+    expect(boss.locator("table.files tbody tr")).to_have_count(1)
+    expect(boss.locator("#floor-note")).to_be_visible()
+    # alice sees the rejection's reason on her Reviews page.
+    mine = open_session(stack.a, "alice").page
+    mine.get_by_role("link", name="Reviews").click()
+    submitted = mine.locator('table[data-scope="submitted"] tr[data-path="cells/wip.nc"]')
+    expect(submitted.locator(".review-status")).to_have_text("rejected: feed too high on the finish pass")
