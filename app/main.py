@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.router import api_router
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(git.router)
     app.include_router(lfs.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     allowed_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: DEFAULT_EXTENSIONS.split(","))
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Every request body the app reads into memory (JSON, forms: everything but uploads and check-ins,
+    # which stream to disk under MAX_UPLOAD_BYTES) is refused with 413 past this many bytes.
+    max_json_body_bytes: int = Field(default=1024**2, ge=1024)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)

@@ -150,7 +150,8 @@ def is_dotgit(component: str) -> bool:
 
 
 def _only_dots(component: str) -> bool:
-    """`․․` (U+2024) or `．．` (U+FF0E): not `..`, but read as it by people and by tools that fold Unicode."""
+    """Two ONE DOT LEADERs (U+2024) or FULLWIDTH FULL STOPs (U+FF0E): not `..`, but read as it by people
+    and by tools that fold Unicode."""
     return not component.isascii() and all(
         c in _DOT_LOOKALIKES or unicodedata.normalize("NFKC", c).strip(".") == "" for c in component
     )

@@ -236,7 +236,21 @@ def test_git_itself_refuses_each_name_we_refuse_as_dotgit(scratch_repo: Path, na
 def _dotgit_family() -> list[str]:
     """Spellings around `.git`: case, NTFS's dropped trailing dots and spaces, 8.3 short names, HFS+-ignored code
     points before, inside and after, and near misses that are other names."""
-    cores = [".git", ".GIT", ".Git", "git~1", "GIT~1", "git~2", "git~9", "git~10", "git~0", ".gi", "git", ".gitx", "..git"]
+    cores = [
+        ".git",
+        ".GIT",
+        ".Git",
+        "git~1",
+        "GIT~1",
+        "git~2",
+        "git~9",
+        "git~10",
+        "git~0",
+        ".gi",
+        "git",
+        ".gitx",
+        "..git",
+    ]
     suffixes = ["", ".", " ", ". .", "..", " x", "~", "\u200c", "\ufeff", "\u200b", "\u00ad", ":x"]
     names = [core + suffix for core in cores for suffix in suffixes]
     names += [f"{c}.git" for c in ("\u200c", "\u200e", "\u202e", "\u206a", "\ufeff", "\u200b")]
