@@ -3,8 +3,20 @@
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Lock
+from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
 
-__all__ = ["AccessToken", "AuditEvent", "File", "FileVersion", "Lock", "Presence", "RevokedToken", "Role", "User"]
+__all__ = [
+    "AccessToken",
+    "AuditEvent",
+    "File",
+    "FileVersion",
+    "Lock",
+    "LoginThrottle",
+    "Presence",
+    "RevokedToken",
+    "Role",
+    "User",
+]

@@ -87,37 +87,3 @@ class AuditRepository(Repository[AuditEvent]):
             .limit(1)
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def failed_logins(
-        self, *, username: str, client_ip: str | None, window_start: datetime
-    ) -> tuple[list[datetime], list[datetime]]:
-        """Times of failed logins in the window: for this username (since its last success) and for this address."""
-        last_success = (
-            select(func.max(AuditEvent.at))
-            .where(
-                AuditEvent.action == LOGIN_SUCCEEDED,
-                or_(
-                    func.lower(AuditEvent.target) == username.lower(),
-                    AuditEvent.details["login"].astext == username.lower(),
-                ),
-            )
-            .scalar_subquery()
-        )
-        by_user = select(AuditEvent.at).where(
-            AuditEvent.action == LOGIN_FAILED,
-            func.lower(AuditEvent.target) == username.lower(),
-            AuditEvent.at >= window_start,
-            or_(last_success.is_(None), AuditEvent.at > last_success),
-        )
-        user_times = list((await self.session.execute(by_user.order_by(AuditEvent.at))).scalars())
-        ip_times: list[datetime] = []
-        if client_ip:
-            by_ip = select(AuditEvent.at).where(
-                and_(
-                    AuditEvent.action == LOGIN_FAILED,
-                    AuditEvent.client_ip == client_ip,
-                    AuditEvent.at >= window_start,
-                )
-            )
-            ip_times = list((await self.session.execute(by_ip.order_by(AuditEvent.at))).scalars())
-        return user_times, ip_times
