@@ -91,6 +91,9 @@ class UserService:
         if changes:
             await audit.record(self.session, "user.updated", actor=actor, target=user.username, details=changes)
         if "is_active" in changes and not user.is_active:
+            # Ends every token made so far for good: bearer, access and download tokens all carry the
+            # version, so reactivating the account later does not bring any of them back.
+            user.token_version += 1
             await events.publish_auth_revoked(self.session, user.id, reason="account deactivated")
         await self.session.commit()
         return user
