@@ -17,6 +17,7 @@ from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
+from app.api.read_retry import RetryReadsOnLostConnection
 from app.api.router import api_router
 from app.api.routes import git, health, lfs, ws
 from app.api.static import UIFiles
@@ -49,7 +50,7 @@ async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     url = await to_thread.run_sync(resolve_database_url, settings)
-    engine = create_engine(url)
+    engine = create_engine(url, pre_ping=settings.database_pool_pre_ping)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.store = GitStore(settings.data_dir / "vault.git")
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(git.router)
     app.include_router(lfs.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(RetryReadsOnLostConnection)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

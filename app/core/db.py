@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
+import asyncpg
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core.config import Settings
+from app.core.errors import DatabaseUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,9 +66,42 @@ def json_dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+# What connecting raises while the server is down, restarting or full: OSError covers a refused TCP port
+# and a unix socket that is gone; asyncpg's own cover "starting up / shutting down" and "too many clients".
+_CONNECT_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    # SQLAlchemy passes a failed connect's OSError through unwrapped, where it cannot be told from any other
+    # OSError; named here, where it can only mean the database, it becomes one 503 (app/api/errors.py).
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except _CONNECT_OUTAGES as exc:
+        raise DatabaseUnavailable() from exc
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """A statement failed because its connection died (server restarted, backend terminated): the pool has
+    dropped that connection, and the same request on a fresh one may well succeed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=json_dumps
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=pre_ping,
+        json_serializer=json_dumps,
+        connect_args={"async_creator_fn": _connect},
     )
 
 
