@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # Every request body the app reads into memory (JSON, forms: everything but uploads and check-ins,
     # which stream to disk under MAX_UPLOAD_BYTES) is refused with 413 past this many bytes.
     max_json_body_bytes: int = Field(default=1024**2, ge=1024)
+    # /readyz answers 503 ("disk": "low") while the filesystem of DATA_DIR (or of its vault.git or tmp,
+    # when mounted elsewhere) has less free space than this; 0 turns the check off.
+    min_free_disk_bytes: int = Field(default=256 * 1024**2, ge=0)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)

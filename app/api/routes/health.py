@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import HealthServiceDep
+from app.api.deps import HealthServiceDep, SettingsDep
 from app.schemas.health import Health
 
 router = APIRouter(tags=["health"])
@@ -16,9 +16,9 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(health: HealthServiceDep) -> JSONResponse:
-    """The database answers and the Git store is usable; 503 otherwise."""
-    checks = await health.readiness()
+async def readyz(health: HealthServiceDep, settings: SettingsDep) -> JSONResponse:
+    """The database answers, the Git store is usable and DATA_DIR has MIN_FREE_DISK_BYTES free; 503 otherwise."""
+    checks = await health.readiness(data_dir=settings.data_dir, min_free_disk_bytes=settings.min_free_disk_bytes)
     ready = all(v == "ok" for v in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
