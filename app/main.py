@@ -27,6 +27,7 @@ from app.core.logging import configure_logging
 from app.core.security import configure_password_hashing
 from app.services.realtime import RealtimeService
 from app.services.sweeper import sweep_forever
+from app.services.temp_files import sweep_stale_temp_files, sweep_temp_files_forever
 from app.services.users import UserService
 from app.storage.git_store import GitStore
 
@@ -55,19 +56,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.store = GitStore(settings.data_dir / "vault.git")
     await to_thread.run_sync(app.state.store.ensure_repo)
-    sweeper = None
+    tmp_dir, max_age = settings.data_dir / "tmp", settings.temp_file_max_age_seconds
+    await to_thread.run_sync(sweep_stale_temp_files, tmp_dir, max_age)
+    sweeper = temp_sweeper = None
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
         await _bootstrap_first_admin(app, settings)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
+        temp_sweeper = asyncio.create_task(sweep_temp_files_forever(tmp_dir, max_age, settings.temp_sweep_seconds))
         await realtime.start()
         yield
     finally:
         await realtime.stop()
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for task in (sweeper, temp_sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await engine.dispose()
 
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # /readyz answers 503 ("disk": "low") while the filesystem of DATA_DIR (or of its vault.git or tmp,
     # when mounted elsewhere) has less free space than this; 0 turns the check off.
     min_free_disk_bytes: int = Field(default=256 * 1024**2, ge=0)
+    # Files under DATA_DIR/tmp not written to for this long are left by a killed worker's upload: swept at
+    # start-up and every TEMP_SWEEP_SECONDS (app/services/temp_files.py says why that is safe).
+    temp_file_max_age_seconds: float = Field(default=3600, gt=0)
+    temp_sweep_seconds: float = Field(default=300, gt=0)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)
