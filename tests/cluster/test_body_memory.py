@@ -7,15 +7,14 @@ with no length), and the worker's peak RSS (VmHWM) is read from /proc before and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from app.core.config import Settings
 from app.models import Role
 from tests.cluster.test_memory import peak_rss
-from tests.conftest import PASSWORD, MakeUser
-from tests.live_server import LiveServer, server_env
+from tests.conftest import PASSWORD, MakeUser, StartWorkers
+from tests.live_server import LiveServer
 from tests.raw_http import raw_post
 
 MIB = 1024**2
@@ -30,14 +29,10 @@ def _blocks(total: int) -> Iterator[bytes]:
 
 
 @pytest.fixture
-async def server(database_url: str, settings: Settings, make_user: MakeUser) -> AsyncIterator[LiveServer]:
+async def server(start_workers: StartWorkers, make_user: MakeUser) -> LiveServer:
     await make_user("anna", Role.user)
-    env = server_env(database_url, settings.data_dir, secret_key=settings.secret_key)
-    live = LiveServer(env, settings.data_dir.parent / "server").start()
-    try:
-        yield live
-    finally:
-        live.stop()
+    [live] = start_workers(1)
+    return live
 
 
 @pytest.mark.slow

@@ -17,25 +17,35 @@ import httpx
 import pytest
 
 from app.cli import run_migrations
-from app.core.config import Settings
 from app.core.embedded_pg import embedded_server_url
 from app.models import Role
 from app.schemas.user import UserCreate
-from tests.conftest import PASSWORD, MakeUser
+from tests.conftest import PASSWORD, MakeUser, StartWorkers
 from tests.db import create_users, to_asyncpg_dsn
 from tests.live_server import LiveServer, server_env
 
 
 async def _terminate_backends(database_url: str) -> int:
-    """What a database restart does to every pooled connection, without stopping the shared test server."""
+    """What a database restart does to every pooled connection, without stopping the shared test server.
+    Returns once the backends are gone (pg_terminate_backend only signals them).
+
+    The workers' LISTEN connections (application_name camvault-events:…) are spared: a listener that
+    reconnects resyncs presence through the pool, and could meet the dead connection before the request
+    under test does (in a real restart that is fine: then the request finds the pool already renewed)."""
     conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
     try:
-        return int(
-            await conn.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            )
+        others = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            " AND application_name NOT LIKE 'camvault-events:%'"
         )
+        pids = [row["pid"] for row in await conn.fetch(others)]
+        await conn.execute("SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid", pids)
+        deadline = time.monotonic() + 30
+        while await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int[])", pids):
+            assert time.monotonic() < deadline, "terminated backends did not exit"
+            await asyncio.sleep(0.02)
+        return len(pids)
     finally:
         await conn.close()
 
@@ -53,14 +63,13 @@ def _assert_unavailable(r: httpx.Response) -> None:
 
 
 @pytest.fixture
-async def server(database_url: str, settings: Settings, make_user: MakeUser) -> Iterator[LiveServer]:
+async def server(start_workers: StartWorkers, make_user: MakeUser) -> LiveServer:
     await make_user("anna", Role.user)
-    env = server_env(database_url, settings.data_dir, secret_key=settings.secret_key, database_pool_pre_ping=False)
-    live = LiveServer(env, settings.data_dir.parent / "server").start()
-    try:
-        yield live
-    finally:
-        live.stop()
+    # No background work on the pool (lock sweep, presence upkeep): the request under test must be the first
+    # to meet a dead connection, not a sweep that happened to clear the pool before it.
+    quiet = {"lock_ttl_seconds": 0, "ws_presence_sweep_seconds": 600, "ws_presence_stale_seconds": 1200}
+    [live] = start_workers(1, database_pool_pre_ping=False, **quiet)
+    return live
 
 
 async def test_reads_after_lost_connections_are_retried_once_and_writes_answer_503(

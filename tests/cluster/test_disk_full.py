@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.conftest import PASSWORD, MakeUser, sql
+from tests.conftest import PASSWORD, MakeUser, StartWorkers, sql
 from tests.invariants import assert_vault_consistent
-from tests.live_server import LiveServer, server_env
+from tests.live_server import LiveServer
 from tests.raw_http import MULTIPART, multipart_file, raw_post
 
 MIB = 1024**2
@@ -41,16 +41,10 @@ def small_tmp(settings: Settings) -> Iterator[Path]:
 
 
 @pytest.fixture
-async def server(
-    small_tmp: Path, database_url: str, settings: Settings, make_user: MakeUser
-) -> AsyncIterator[LiveServer]:
+async def server(small_tmp: Path, start_workers: StartWorkers, make_user: MakeUser) -> LiveServer:
     await make_user("anna", Role.user)
-    env = server_env(database_url, settings.data_dir, secret_key=settings.secret_key, min_free_disk_bytes=MIB)
-    live = LiveServer(env, settings.data_dir.parent / "server").start()
-    try:
-        yield live
-    finally:
-        live.stop()
+    [live] = start_workers(1, min_free_disk_bytes=MIB)
+    return live
 
 
 def _blocks(total: int) -> Iterator[bytes]:
