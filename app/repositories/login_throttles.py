@@ -48,8 +48,14 @@ class LoginThrottleRepository(Repository[LoginThrottle]):
                 .values(failures=failures + 1, window_start=started)
             )
         if inserted.rowcount:  # type: ignore[attr-defined]
-            # New keys are how the table grows (one per typed name, per address); expired windows go with them.
-            await self.session.execute(delete(LoginThrottle).where(LoginThrottle.window_start < now - window))
+            # New keys are how the table grows (one per typed name, per address); ended windows go with them.
+            # SKIP LOCKED: a row another attempt holds is left for later, never waited for (that could deadlock).
+            ended = (
+                select(LoginThrottle.key)
+                .where(LoginThrottle.window_start < now - window)
+                .with_for_update(skip_locked=True)
+            )
+            await self.session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(ended.scalar_subquery())))
         return None
 
     async def clear(self, key: str) -> None:

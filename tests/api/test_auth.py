@@ -256,6 +256,18 @@ async def test_the_count_ends_with_its_window(settings: Settings, make_user: Mak
         assert r.status_code == 200, r.text
 
 
+async def test_rows_whose_window_ended_go_when_new_keys_come(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    await db.execute(
+        text(
+            "INSERT INTO login_throttles VALUES ('login:stale', 3, now() - interval '1 hour'), ('login:live', 1, now())"
+        )
+    )
+    await db.commit()
+    assert (await client.post("/api/auth/token", json={"login": "someone", "password": "no"})).status_code == 401
+    keys = {k for (k,) in await sql(db, "SELECT key FROM login_throttles")}
+    assert "login:stale" not in keys and "login:live" in keys
+
+
 async def test_change_password_needs_the_old_one_and_revokes_older_tokens(
     client: httpx.AsyncClient, make_user: MakeUser, login: Login, db: AsyncSession
 ) -> None:
