@@ -8,10 +8,6 @@ whose name an older camvault accepted keeps working: read, checked out and check
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +19,7 @@ from tests.hostile_names import ACCEPTED, REFUSED
 from tests.interop.conftest import GitAs, api
 from tests.invariants import assert_vault_consistent
 from tests.live_server import LiveServer
-from tests.vault import git as vault_git
+from tests.vault import commit_as_older_camvault
 
 PROTECTED_CLONE = ("-c", "core.protectNTFS=true", "-c", "core.protectHFS=true", "-c", "transfer.fsckObjects=true")
 
@@ -83,16 +79,7 @@ async def test_a_file_stored_before_the_rules_keeps_working(
     repo = settings.data_dir / "vault.git"
     with api(server, "alice") as alice:
         assert _upload_raw(alice, "jobs/op10.nc", b"G0\n").status_code == 201
-        old_head = vault_git(repo, "rev-parse", "refs/heads/main").strip()
-        index = settings.data_dir.parent / "legacy.index"
-        blob = vault_git(repo, "hash-object", "-w", "--stdin", input="G0 X1\n").strip()
-        _git_with_index(repo, index, "read-tree", old_head)
-        _git_with_index(repo, index, "update-index", "--add", "--cacheinfo", f"100644,{blob},NUL.nc")
-        _git_with_index(repo, index, "update-index", "--add", "--cacheinfo", f"100644,{blob},jobs/-rf.nc")
-        tree = _git_with_index(repo, index, "write-tree")
-        message = "legacy upload\n\nCamvault-Action: upload\nCamvault-User: alice\n"
-        commit = vault_git(repo, "commit-tree", tree, "-p", old_head, "-m", message).strip()
-        vault_git(repo, "update-ref", "refs/heads/main", commit, old_head)
+        commit_as_older_camvault(repo, {"NUL.nc": b"G0 X1\n", "jobs/-rf.nc": b"G0 X1\n"}, "alice")
         done = camvault(settings, "reindex")
         assert done.returncode == 0, done.stderr
 
@@ -118,10 +105,3 @@ async def test_a_file_stored_before_the_rules_keeps_working(
     bob.clone()
     assert (bob.home / "vault" / "NUL.nc").read_bytes() == b"G0 X2\n"
     await assert_vault_consistent(db, settings.data_dir)
-
-
-def _git_with_index(repo: Path, index: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], env=env, check=True, capture_output=True, text=True
-    ).stdout.strip()
