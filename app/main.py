@@ -25,6 +25,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
 from app.core.security import configure_password_hashing
+from app.services.database_checks import check_at_start
 from app.services.realtime import RealtimeService
 from app.services.sweeper import sweep_forever
 from app.services.temp_files import sweep_stale_temp_files, sweep_temp_files_forever
@@ -61,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper = temp_sweeper = None
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
+        await check_at_start(app.state.sessionmaker, production=settings.env == "production")
         await _bootstrap_first_admin(app, settings)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
         temp_sweeper = asyncio.create_task(sweep_temp_files_forever(tmp_dir, max_age, settings.temp_sweep_seconds))

