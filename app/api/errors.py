@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api.read_retry import RETRY_ON_FRESH_CONNECTION
-from app.core.db import is_connection_lost
+from app.core.db import DatabaseConnectError, is_connection_lost
 from app.core.errors import DatabaseUnavailable, DomainError
 from app.core.request_context import request_id_var
 
@@ -48,6 +48,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    for outage in (DatabaseUnavailable, DBAPIError, PoolTimeout):
+    for outage in (DatabaseUnavailable, DatabaseConnectError, DBAPIError, PoolTimeout):
         app.add_exception_handler(outage, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)

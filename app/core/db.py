@@ -14,7 +14,6 @@ from sqlalchemy.orm import DeclarativeBase
 
 from app.core.config import Settings
 from app.core.database_roles import APP_ROLE, AppRole
-from app.core.errors import DatabaseUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -114,13 +113,21 @@ _CONNECT_OUTAGES: tuple[type[BaseException], ...] = (
 )
 
 
+class DatabaseConnectError(ConnectionError):
+    """Connecting to PostgreSQL failed: the server is down, restarting or out of connections.
+
+    Still an OSError, as what it replaces was, so code that treats an unreachable database as an OSError keeps
+    doing so; but one of our own, which the error handler can tell from any other OSError and answer with 503.
+    """
+
+
 async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
-    # SQLAlchemy passes a failed connect's OSError through unwrapped, where it cannot be told from any other
-    # OSError; named here, where it can only mean the database, it becomes one 503 (app/api/errors.py).
+    # SQLAlchemy passes a failed connect's exception through unwrapped (an OSError for a refused port or a
+    # missing socket): named here, where it can only mean the database.
     try:
         return await asyncpg.connect(*args, **kwargs)
     except _CONNECT_OUTAGES as exc:
-        raise DatabaseUnavailable() from exc
+        raise DatabaseConnectError(f"cannot connect to the database: {type(exc).__name__}: {exc}") from exc
 
 
 def is_connection_lost(exc: BaseException) -> bool:
