@@ -92,8 +92,8 @@ async def _reindex(url: str, settings: Settings) -> str:
     from app.services.reindex import ReindexService
     from app.storage.git_store import GitStore
 
-    store = GitStore(settings.data_dir / "vault.git")
-    store.ensure_repo()
+    store = GitStore.in_data_dir(settings.data_dir)
+    await store.ensure_repo()
     engine = create_engine(url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -103,6 +103,11 @@ async def _reindex(url: str, settings: Settings) -> str:
     return (
         f"reindexed {report.commits} commits: {report.files_added} files added, "
         f"{report.files_updated} updated, {report.versions_added} versions added"
+        + (
+            f", {report.versions_skipped} commits skipped (never committed by the catalog)"
+            if report.versions_skipped
+            else ""
+        )
     )
 
 
@@ -111,16 +116,21 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+async def _maintain(settings: Settings) -> tuple[bool, Path]:
     from app.storage.git_store import GitStore
 
-    store = GitStore(settings.data_dir / "vault.git")
-    store.ensure_repo()
-    store.maintain()
-    if not asyncio.run(store.fsck()):
+    store = GitStore.in_data_dir(settings.data_dir)
+    await store.ensure_repo()
+    await store.repo.maintain()
+    return await store.repo.fsck(), store.path
+
+
+def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    healthy, path = asyncio.run(_maintain(settings))
+    if not healthy:
         print("error: git fsck found problems in the vault; see the log", file=sys.stderr)
         return 1
-    print(f"vault packed and checked: {store.repo_path}")
+    print(f"vault packed and checked: {path}")
     return 0
 
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     first_admin_password: str | None = None
     first_admin_email: str | None = None
 
+    # Tests only (honoured with ENV=test): a vault write stops for ever at this point, so a test can kill the
+    # worker there: "before_commit" (Git objects written, catalog not committed), "before_ref_move".
+    test_write_pause: Literal["before_commit", "before_ref_move"] | None = None
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     serve_static: bool = True

@@ -7,6 +7,7 @@ from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
+from app.models.vault import LockHistory, VaultRef
 
 __all__ = [
     "AccessToken",
@@ -14,9 +15,11 @@ __all__ = [
     "File",
     "FileVersion",
     "Lock",
+    "LockHistory",
     "LoginThrottle",
     "Presence",
     "RevokedToken",
     "Role",
     "User",
+    "VaultRef",
 ]

@@ -7,7 +7,6 @@ rolled back, so what it reports is exactly what `camvault reindex` would do.
 from __future__ import annotations
 
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +19,9 @@ from app.repositories.installation import live_paths, locks_of_inactive_users, v
 from app.services.database_checks import Finding, migration_findings, role_findings
 from app.services.paths import normalise_vault_path, path_key
 from app.services.reindex import ReindexReport, ReindexService, replay
-from app.storage.git_store import GitStore
+from app.storage.git_store import CommitInfo, GitStore
 
 # A ref lock this old has no live writer behind it: a write holds it for milliseconds.
-STALE_REF_LOCK_SECONDS = 60
 # Long lists (names, rows) are cut here; the count is always complete.
 SHOWN = 20
 
@@ -102,35 +100,37 @@ class DoctorService:
     # ----- Git -----------------------------------------------------------------------------------------------
 
     def ref_lock(self) -> Check:
-        lock = self.store.repo_path / f"{self.store.ref}.lock"
-        try:
-            age = time.time() - lock.stat().st_mtime
-        except FileNotFoundError:
-            return Check("ref lock", True, f"no {self.store.ref}.lock")
-        if age < STALE_REF_LOCK_SECONDS:
-            return Check("ref lock", True, f"{lock} exists, {age:.0f} s old: a write is in progress")
+        locks = self.store.repo.ref_locks()
+        stale = [lock for lock in locks if lock.stale]
+        if not stale:
+            if locks:
+                return Check("ref lock", True, f"{len(locks)} ref lock(s) held by a write in progress")
+            return Check("ref lock", True, "no ref lock files")
+        names = ", ".join(f"{lock.path} ({lock.age_seconds:.0f} s old)" for lock in stale)
         return Check(
             "ref lock",
             False,
-            f"{lock} is {age:.0f} s old: left by a crash, it makes every write wait and fail",
-            fix=f"make sure no camvault or git process is writing (stop the app), then delete {lock}",
+            f"stale ref lock left by a crash: {names}; writes still commit, but the Git branch cannot follow "
+            "the catalog until it is gone",
+            fix=f"make sure no camvault or git process is writing, then delete {' '.join(str(x.path) for x in stale)}"
+            " (a running app removes it itself on its next sweep, within LOCK_SWEEP_SECONDS)",
         )
 
     async def git(self) -> Check:
-        if not (self.store.repo_path / "HEAD").exists():
+        if not (self.store.path / "HEAD").exists():
             return Check(
                 "git",
                 False,
-                f"no repository at {self.store.repo_path}",
+                f"no repository at {self.store.path}",
                 fix="check DATA_DIR (the app creates an empty vault on its first start; restore one with "
                 "docker/restore.sh)",
             )
-        if not await self.store.fsck():
+        if not await self.store.repo.fsck():
             return Check(
                 "git",
                 False,
-                f"git fsck finds problems in {self.store.repo_path}",
-                fix=f"run `git -C {self.store.repo_path} fsck` to see them; restore the vault from the last backup "
+                f"git fsck finds problems in {self.store.path}",
+                fix=f"run `git -C {self.store.path} fsck` to see them; restore the vault from the last backup "
                 "(docker/restore.sh) if objects are missing or corrupt",
             )
         return Check("git", True, "git fsck is clean")
@@ -176,10 +176,14 @@ class DoctorService:
             finally:
                 await outer.rollback()
 
+    async def _commits(self) -> list[CommitInfo]:
+        head = await self.store.reads.ref(self.store.ref)
+        return await self.store.history.commits(head) if head else []
+
     async def _rows_git_lacks(self) -> list[str]:
         in_git = {
             (path_key(file.path), version.commit, version.blob)
-            for file in replay(await self.store.commits())
+            for file in replay(await self._commits())
             for version in file.versions
         }
         async with self.sessionmaker() as session:

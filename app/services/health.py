@@ -14,6 +14,9 @@ from app.storage.git_store import GitStore
 logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 3.0
+# The one check that reports without making the worker unready: every worker shares the disk, and reads (and
+# uploads that fit) still work on a low one.
+DISK_CHECK = "disk"
 
 
 class HealthService:
@@ -22,7 +25,7 @@ class HealthService:
         self.store = store
 
     async def readiness(self, *, data_dir: Path | None = None, min_free_disk_bytes: int = 0) -> dict[str, str]:
-        """Each check's state: database and git "ok" or "unavailable"; with a data_dir, disk "ok" or "low"."""
+        """Each check's state: "ok" or what is wrong; with a data_dir, also disk: "ok" or "low" (DISK_CHECK)."""
         checks: dict[str, str] = {}
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), self.sessionmaker() as session:
@@ -33,16 +36,25 @@ class HealthService:
             checks["database"] = "unavailable"
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                await self.store.check()
+                await self.store.repo.check()
             checks["git"] = "ok"
         except Exception as exc:  # as above: a check reports, it does not raise
             logger.warning("readiness: git store unusable: %s", exc)
             checks["git"] = "unavailable"
+        stale = self.store.repo.stale_ref_locks()
+        if stale:
+            # Writes still succeed (the catalog is the commit point), but clones see no new commit until the
+            # sweep removes the lock (within LOCK_SWEEP_SECONDS) or an operator does.
+            names = ", ".join(f"{lock.path.name} ({lock.age_seconds:.0f} s old)" for lock in stale)
+            logger.warning("readiness: stale git ref lock %s", names)
+            checks["git_refs"] = f"stale ref lock: {names}; the sweep removes it, or delete it by hand"
+        else:
+            checks["git_refs"] = "ok"
         if data_dir is not None and min_free_disk_bytes > 0:
             low = await to_thread.run_sync(disk_space_problems, data_dir, min_free_disk_bytes)
             for problem in low:
                 logger.warning("readiness: %s", problem)
-            checks["disk"] = "low" if low else "ok"
+            checks[DISK_CHECK] = "low" if low else "ok"
         return checks
 
 

@@ -65,9 +65,9 @@ def _assert_unavailable(r: httpx.Response) -> None:
 @pytest.fixture
 async def server(start_workers: StartWorkers, make_user: MakeUser) -> LiveServer:
     await make_user("anna", Role.user)
-    # No background work on the pool (lock sweep, presence upkeep): the request under test must be the first
+    # No background work on the pool (lock and ref sweep, presence upkeep): the request under test must be the first
     # to meet a dead connection, not a sweep that happened to clear the pool before it.
-    quiet = {"lock_ttl_seconds": 0, "ws_presence_sweep_seconds": 600, "ws_presence_stale_seconds": 1200}
+    quiet = {"lock_sweep_seconds": 600, "ws_presence_sweep_seconds": 600, "ws_presence_stale_seconds": 1200}
     [live] = start_workers(1, database_pool_pre_ping=False, **quiet)
     return live
 

@@ -62,7 +62,7 @@ async def test_an_upload_bigger_than_the_space_left_is_507_and_leaves_nothing(
 
         answer = raw_post(server.url, "/api/files", auth | MULTIPART, multipart_file("big.stl", _blocks(8 * MIB)))
         assert answer.status == 507, answer.body
-        assert b"out of disk space" in answer.body
+        assert b"disk is full" in answer.body
         assert os.listdir(small_tmp) == []  # the partial temp file is gone, and its space with it
         assert await sql(db, "SELECT count(*) FROM files") == [(0,)]
         assert await sql(db, "SELECT count(*) FROM audit_events WHERE action LIKE 'file.%'") == [(0,)]
@@ -83,7 +83,8 @@ def test_readyz_reports_low_disk_as_its_own_check(server: LiveServer, small_tmp:
         try:
             low = client.get("/readyz")
             assert low.status_code == 200  # still serving: reads, and uploads that fit, work
-            assert low.json() == {"status": "degraded", "checks": {"database": "ok", "git": "ok", "disk": "low"}}
+            checks = {"database": "ok", "git": "ok", "git_refs": "ok", "disk": "low"}
+            assert low.json() == {"status": "degraded", "checks": checks}
             assert "low disk space" in server.log() and "MIN_FREE_DISK_BYTES" in server.log()
         finally:
             filler.unlink()

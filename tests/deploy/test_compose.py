@@ -205,7 +205,10 @@ def test_the_app_gets_its_own_settings_and_nothing_else() -> None:
     # Every setting an operator may change reaches the app; the rest are fixed for the container.
     fixed = {"ENV", "DATA_DIR", "SERVE_STATIC", "HOST", "PORT", "DATABASE_URL", "DATABASE_URL_FILE"}
     owners = {name for name in _app_variables() if name.startswith("MIGRATION_")}
-    missing = _app_variables() - set(app_env) - fixed - owners
+    # Test-suite hooks (honoured only with ENV=test) have no place in a deployment.
+    tests_only = {"TEST_WRITE_PAUSE"}
+    assert not tests_only & set(app_env)
+    missing = _app_variables() - set(app_env) - fixed - owners - tests_only
     assert missing == set(), f"settings that .env cannot give the app: {sorted(missing)}"
     # The app connects as its own role, never as POSTGRES_USER (a superuser in the postgres image).
     assert app_env["DATABASE_URL"].startswith("postgresql+asyncpg://camvault_app@db:5432/")
