@@ -83,7 +83,10 @@ def git(repo: Path, *args: str, input: str | None = None) -> str:
 def commit_as_older_camvault(repo: Path, files: dict[str, bytes], username: str) -> str:
     """Commit `files` on the branch the way an older camvault would have stored them (its trailers, so
     `camvault reindex` adopts them), with Git's plumbing, which judges no name: how a vault comes to hold
-    names today's rules refuse. Returns the new commit."""
+    names today's rules refuse. Returns the new commit.
+
+    Do it, and the reindex after it, while no server runs (as in an upgrade): a running worker's sweep moves a
+    Git ref that is ahead of the catalog back to the catalog's commit."""
     index = repo / f"legacy-{os.getpid()}.index"
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
 
