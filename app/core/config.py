@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str | None = None
+    # Test each pooled connection before use (a round trip per checkout). Off, a connection that died
+    # (database restart) fails its first statement instead; GET and HEAD requests then run once more on a
+    # fresh connection and other requests answer 503 with Retry-After.
+    database_pool_pre_ping: bool = True
     data_dir: Path = Path(".data")
     secret_key: str | None = None
     access_token_expire_minutes: int = Field(default=12 * 60, ge=1)
@@ -55,6 +59,13 @@ class Settings(BaseSettings):
 
     allowed_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: DEFAULT_EXTENSIONS.split(","))
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Every request body the app reads into memory (JSON, forms: everything but uploads and check-ins,
+    # which stream to disk under MAX_UPLOAD_BYTES) is refused with 413 past this many bytes.
+    max_json_body_bytes: int = Field(default=1024**2, ge=1024)
+    # Files under DATA_DIR/tmp not written to for this long are left by a killed worker's upload: swept at
+    # start-up and every TEMP_SWEEP_SECONDS (app/services/temp_files.py says why that is safe).
+    temp_file_max_age_seconds: float = Field(default=3600, gt=0)
+    temp_sweep_seconds: float = Field(default=300, gt=0)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)
@@ -107,7 +118,8 @@ class Settings(BaseSettings):
     first_admin_password_file: Path | None = None
 
     # --- camvault doctor -----------------------------------------------------------------------------
-    # Free space under DATA_DIR below which doctor reports a problem (uploads are spooled there, Git packs there).
+    # Free space under DATA_DIR below which doctor reports a problem (uploads are spooled there, Git packs there)
+    # and /readyz reports "disk": "low" (status "degraded", still 200: reads and uploads that fit still work).
     min_free_disk_bytes: int = Field(default=5 * 1024**3, ge=0)
 
     @model_validator(mode="before")

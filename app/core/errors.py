@@ -97,6 +97,15 @@ class StorageUnavailable(DomainError):
         super().__init__(detail, headers={"Retry-After": "5"})
 
 
+class DatabaseUnavailable(DomainError):
+    """PostgreSQL cannot be reached (restarting, stopped, out of connections): try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, detail: str = "The database is unavailable; try again in a few seconds.") -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
 class BasicAuthRequired(DomainError):
     """401 for clients that speak HTTP Basic (git, git-lfs): the header makes them ask for credentials."""
 

@@ -3,6 +3,7 @@
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Lock
+from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
@@ -15,6 +16,7 @@ __all__ = [
     "FileVersion",
     "Lock",
     "LockHistory",
+    "LoginThrottle",
     "Presence",
     "RevokedToken",
     "Role",

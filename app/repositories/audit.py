@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy import func, or_, select, text, tuple_
 
 from app.models import AuditEvent
 from app.repositories.base import Repository
@@ -93,37 +93,3 @@ class AuditRepository(Repository[AuditEvent]):
             stmt = stmt.where(tuple_(AuditEvent.at, AuditEvent.id) < tuple_(*before))
         stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def failed_logins(
-        self, *, username: str, client_ip: str | None, window_start: datetime
-    ) -> tuple[list[datetime], list[datetime]]:
-        """Times of failed logins in the window: for this username (since its last success) and for this address."""
-        last_success = (
-            select(func.max(AuditEvent.at))
-            .where(
-                AuditEvent.action == LOGIN_SUCCEEDED,
-                or_(
-                    func.lower(AuditEvent.target) == username.lower(),
-                    AuditEvent.details["login"].astext == username.lower(),
-                ),
-            )
-            .scalar_subquery()
-        )
-        by_user = select(AuditEvent.at).where(
-            AuditEvent.action == LOGIN_FAILED,
-            func.lower(AuditEvent.target) == username.lower(),
-            AuditEvent.at >= window_start,
-            or_(last_success.is_(None), AuditEvent.at > last_success),
-        )
-        user_times = list((await self.session.execute(by_user.order_by(AuditEvent.at))).scalars())
-        ip_times: list[datetime] = []
-        if client_ip:
-            by_ip = select(AuditEvent.at).where(
-                and_(
-                    AuditEvent.action == LOGIN_FAILED,
-                    AuditEvent.client_ip == client_ip,
-                    AuditEvent.at >= window_start,
-                )
-            )
-            ip_times = list((await self.session.execute(by_ip.order_by(AuditEvent.at))).scalars())
-        return user_times, ip_times

@@ -84,6 +84,10 @@ class UserService:
         if new_active is not None and new_active != user.is_active:
             changes["is_active"] = [user.is_active, new_active]
             user.is_active = new_active
+            if not new_active:
+                # Ends every token made so far for good: bearer, access and download tokens all carry the
+                # version, so reactivating the account later does not bring any of them back.
+                user.token_version += 1
         if changes:
             # A deactivation also ends every session of the user (the entry's event closes their sockets).
             await journal.append(

@@ -172,7 +172,7 @@ async def test_ui_static_files_and_proxied_paths_through_nginx(stack: Stack) -> 
         assert openapi.headers["content-encoding"] == "gzip"  # gzip_proxied: the app's JSON too
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz", headers={"X-Request-ID": "through-nginx-1"})
-        assert ready.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok", "disk": "ok"}
         assert ready.headers["x-request-id"] == "through-nginx-1"
         unauthenticated = await client.get("/api/files")
         assert unauthenticated.status_code == 401 and unauthenticated.headers["content-type"] == "application/json"

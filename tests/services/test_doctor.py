@@ -136,7 +136,8 @@ async def test_names_that_break_the_current_rules(
     assert names.summary.startswith("2 of 4 live paths break the current name rules")
     assert names.details == [
         "'jobs/ op20.nc': Path component ' op20.nc' has leading or trailing whitespace",
-        "'jobs/.git/op30.nc': Path component '.git' is not allowed",
+        "'jobs/.git/op30.nc': Path component '.git' is not allowed: it is '.git' (the repository itself) to Git on "
+        "Windows or macOS, and Git refuses to check it out",
     ]
 
 
