@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import math
+import operator
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, compress, repeat
 from pathlib import PurePath
 from typing import BinaryIO, Literal
 
@@ -185,8 +187,7 @@ class FactsSink:
             return
         if self.seen != self.modal.changes:
             self._settle()
-        dx, dy, dz = end[0] - start[0], end[1] - start[1], end[2] - start[2]
-        length = math.sqrt(dx * dx + dy * dy + dz * dz)
+        length = math.dist(start, end)
         if known == 7:
             self.points.append(end)
             if len(self.points) >= FOLD:
@@ -220,6 +221,70 @@ class FactsSink:
         flat = abs(arc.sweep) * (arc.r0 + arc.r1) / 2
         self.arc_moves += 1
         self._feed(line, math.sqrt(flat * flat + rise * rise), z_low)
+
+    def straight_moves(
+        self,
+        lines: Sequence[int],
+        feed: Sequence[float],
+        xs: Sequence[float],
+        ys: Sequence[float],
+        zs: Sequence[float],
+        start: Point,
+        feeds: Sequence[float],
+    ) -> None:
+        """Many straight moves at once (see Interpreter.run_blocks): what `segment` adds up for each, in list
+        operations that run in C."""
+        if self.seen != self.modal.changes:
+            self._settle()
+        count = len(xs)
+        lengths = list(
+            map(
+                math.hypot,
+                map(operator.sub, xs, chain((start[0],), xs)),
+                map(operator.sub, ys, chain((start[1],), ys)),
+                map(operator.sub, zs, chain((start[2],), zs)),
+            )
+        )
+        rapid = list(map(operator.not_, feed))
+        rapids = sum(rapid)
+        cuts = count - rapids
+        self.rapid_moves += rapids
+        if rapids:
+            self.rapid_distance += sum(compress(lengths, rapid))
+            below = map(operator.and_, map(operator.lt, zs, repeat(0.0)), map(operator.le, zs, chain((start[2],), zs)))
+            for line, z in compress(zip(lines, zs, strict=True), map(operator.and_, rapid, below)):
+                self._warn(RAPID_BELOW_Z0, line, f"rapid move to Z{fmt(z)} mm, below Z0")
+        if self.inch:
+            self.inch_moves += count
+        else:
+            self.mm_moves += count
+        for span, values in zip(self.axes, (xs, ys, zs), strict=True):
+            span.add(min(values))
+            span.add(max(values))
+        if not cuts:
+            return
+        cut = list(compress(lengths, feed)) if rapids else lengths
+        rates = list(compress(feeds, feed)) if rapids else feeds
+        self.feed_moves += cuts
+        self.feed_distance += sum(cut)
+        self.feed_time += sum(map(operator.mul, cut, map(operator.truediv, repeat(60.0), rates)))
+        low, high = min(rates), max(rates)
+        self.feed.add(low)
+        self.feed.add(high)
+        s = self.modal.spindle
+        if s is not None and s > 0:
+            self.spindle.add(s)
+        tool = self.current
+        if tool is not None:
+            tool.feed_moves += cuts
+            tool.feed.add(low)
+            tool.feed.add(high)
+            if s is not None and s > 0:
+                tool.spindle.add(s)
+            deepest = min(compress(zs, feed)) if rapids else min(zs)
+            if deepest < tool.z_low:
+                tool.z_low = deepest
+        self.ranged = False  # the F in force after the batch is new to the ranges as far as `_feed` knows
 
     def dwell(self, line: int, seconds: float) -> None:
         if seconds > 0:
@@ -381,13 +446,16 @@ def _is_binary(head: bytes) -> bool:
     return b"\x00" in head[:SNIFF_BYTES]
 
 
-def _text_lines(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[str] | None:
-    """Lines of the program, decoded as UTF-8 (a byte-order mark dropped, bad bytes replaced, as the browser's
-    TextDecoder does), split at \\n only; None when the bytes are binary."""
+BLOCK_CHARS = 1 << 20  # text read and searched at a time
+
+
+def _text_blocks(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[str] | None:
+    """The program as blocks of whole lines, decoded as UTF-8 (a byte-order mark dropped, bad bytes replaced, as
+    the browser's TextDecoder does); lines end at \\n only. None when the bytes are binary."""
     if isinstance(source, str):
-        return _split(source)
+        return _blocks_of(source)
     if isinstance(source, bytes):
-        return None if _is_binary(source) else _split(source.decode("utf-8-sig", errors="replace"))
+        return None if _is_binary(source) else _blocks_of(source.decode("utf-8-sig", errors="replace"))
     stream: BinaryIO = open(source, "rb") if isinstance(source, os.PathLike) else source  # noqa: SIM115
     head = stream.read(SNIFF_BYTES)
     if _is_binary(head):
@@ -395,20 +463,31 @@ def _text_lines(source: bytes | str | os.PathLike[str] | BinaryIO) -> Iterator[s
             stream.close()
         return None
     stream.seek(-len(head), io.SEEK_CUR)
-    return _stream_lines(stream, close=stream is not source)
+    return _stream_blocks(stream, close=stream is not source)
 
 
-def _split(text: str) -> Iterator[str]:
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # a line ending at the end of the file starts no further line
-    return iter(lines)
+def _blocks_of(text: str) -> Iterator[str]:
+    start = 0
+    while start < len(text):
+        cut = text.find("\n", start + BLOCK_CHARS)
+        end = len(text) if cut < 0 else cut + 1
+        yield text[start:end]
+        start = end
 
 
-def _stream_lines(stream: BinaryIO, *, close: bool) -> Iterator[str]:
+def _stream_blocks(stream: BinaryIO, *, close: bool) -> Iterator[str]:
+    """Blocks read a megabyte at a time: memory stays flat however large the program."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="\n")
+    carry = ""
     try:
-        yield from text
+        while chunk := text.read(BLOCK_CHARS):
+            chunk = carry + chunk
+            cut = chunk.rfind("\n") + 1
+            if cut:
+                yield chunk[:cut]
+            carry = chunk[cut:]
+        if carry:
+            yield carry
     finally:
         text.detach()
         if close:
@@ -416,6 +495,8 @@ def _stream_lines(stream: BinaryIO, *, close: bool) -> Iterator[str]:
 
 
 def facts_of_lines(lines: Iterable[str], *, rapid_rate_mm_min: float = DEFAULT_RAPID_RATE_MM_MIN) -> ProgramFacts:
+    """The facts of a program given line by line (without batches: the reference `program_facts` is tested
+    against)."""
     modal = Modal()
     sink = FactsSink(modal, rapid_rate_mm_min)
     count = Interpreter(sink, modal).run(lines)
@@ -425,12 +506,16 @@ def facts_of_lines(lines: Iterable[str], *, rapid_rate_mm_min: float = DEFAULT_R
 def program_facts(
     source: bytes | str | os.PathLike[str] | BinaryIO, *, rapid_rate_mm_min: float = DEFAULT_RAPID_RATE_MM_MIN
 ) -> ProgramFacts | None:
-    """The facts of a program given as bytes, text, a path or a binary stream (read once, in order, a line at a
-    time: a 2 GB file costs no more memory than a small one); None when it is not text."""
-    lines = _text_lines(source)
-    if lines is None:
+    """The facts of a program given as bytes, text, a path or a seekable binary stream (a path or stream is read
+    once, in order, a megabyte at a time: a 2 GB file costs no more memory than a small one); None when it is not
+    text."""
+    blocks = _text_blocks(source)
+    if blocks is None:
         return None
-    return facts_of_lines(lines, rapid_rate_mm_min=rapid_rate_mm_min)
+    modal = Modal()
+    sink = FactsSink(modal, rapid_rate_mm_min)
+    count = Interpreter(sink, modal).run_blocks(blocks)
+    return sink.facts(count)
 
 
 def is_nc_path(path: str, extensions: Iterable[str] = DEFAULT_NC_EXTENSIONS) -> bool:

@@ -15,8 +15,10 @@ machine's reference point, not known in program coordinates, until an absolute v
 from __future__ import annotations
 
 import math
+import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain, compress, repeat
 from typing import NamedTuple, Protocol
 
 from app.nc import lexer
@@ -76,6 +78,17 @@ _SIMPLE = re.compile(
 ).fullmatch
 
 
+# A block of lines read with one regex call: a plain G0/G1 line with X, Y, Z and F words in that order gives its
+# words; any other line gives its text, in the last group, for the line-by-line reader.
+_ROWS = re.compile(
+    r"^(?:N\d+ ?)?(?:G0?([01])(?![\d.]) ?)?"
+    + "".join(f"(?:{letter}([-+]?[\\d.]+) ?)?" for letter in "XYZF")
+    + r"\r?$|^(.*)$",
+    re.MULTILINE,
+)
+_COLUMNS = [operator.itemgetter(k) for k in range(6)]
+
+
 class Arc(NamedTuple):
     centre: Point
     a: int  # first axis of the plane (0 = X)
@@ -98,6 +111,23 @@ class Modal:
         self.feed_mode = 94
         self.spindle: float | None = None
         self.inch = False
+
+
+class StraightMoves(Protocol):
+    """A sink that also takes many straight moves at once (what `Interpreter.run_blocks` batches)."""
+
+    def straight_moves(
+        self,
+        lines: Sequence[int],
+        feed: Sequence[float],
+        xs: Sequence[float],
+        ys: Sequence[float],
+        zs: Sequence[float],
+        start: Point,
+        feeds: Sequence[float],
+    ) -> None:
+        """Moves from `start` to each (xs[i], ys[i], zs[i]) in turn (all axes known, absolute, no cycle), made on
+        `lines`; `feed` is true for G1 moves and false for rapids, `feeds` the F in force for each (mm/min, > 0)."""
 
 
 class Sink(Protocol):
@@ -131,6 +161,35 @@ def fmt(value: float) -> str:
 
 
 _NO_WORDS: dict[str, float] = {}
+
+
+def _filled(column: Sequence[str], initial: float, scale: float) -> list[float]:
+    """A column of words ('' where a line has none) as the value in force on each line: the last one given, or
+    `initial` before the first. Built from C-level list operations, not a Python loop over the lines."""
+    if all(column):  # every line gives one, as X and Y do in most lines of a surface
+        values: Iterable[float] = map(float, column)
+        return list(values if scale == 1.0 else map(operator.mul, values, repeat(scale)))
+    given = list(compress(range(len(column)), column))
+    if not given:
+        return [initial] * len(column)
+    values = map(float, compress(column, column))
+    if scale != 1.0:
+        values = map(operator.mul, values, repeat(scale))
+    runs = map(operator.sub, chain(given[1:], (len(column),)), given)
+    return [initial] * given[0] + list(chain.from_iterable(map(repeat, values, runs)))
+
+
+class _LazyLines:
+    """A block's lines, split only if one is needed (a plain line the batch leaves to the line-by-line reader)."""
+
+    def __init__(self, block: str) -> None:
+        self.block = block
+        self.lines: list[str] | None = None
+
+    def __getitem__(self, index: int) -> str:
+        if self.lines is None:
+            self.lines = self.block.split("\n")
+        return self.lines[index]
 
 
 class Interpreter:
@@ -168,6 +227,102 @@ class Interpreter:
         for text in lines:
             self.feed_line(text)
         return self.line
+
+    def run_blocks(self, blocks: Iterable[str]) -> int:
+        """Run text given in blocks of whole lines (each block but the last ends with a line ending). Runs of plain
+        G0/G1 lines go to the sink in one batch when it takes them (`straight_moves`): list operations that run
+        in C instead of Python for every line, which is most of a large program. What they mean is exactly what
+        `feed_line` makes of them one at a time; tests/nc/test_batches.py holds the two equal."""
+        batches = hasattr(self.sink, "straight_moves")
+        for block in blocks:
+            if block.endswith("\n"):
+                block = block[:-1]  # a line ending at the end of a block starts no further line
+            if not batches:
+                for text in block.split("\n"):
+                    self.feed_line(text)
+                continue
+            rows = _ROWS.findall(block)
+            gs, xs, ys, zs, fs, others = (list(map(column, rows)) for column in _COLUMNS)
+            texts = _LazyLines(block)
+            start = 0
+            for end in chain(compress(range(len(others)), others), (len(others),)):  # lines that are not plain
+                if start < end:
+                    self._plain(texts, gs, xs, ys, zs, fs, start, end)
+                if end < len(others):
+                    self.feed_line(others[end])
+                start = end + 1
+        return self.line
+
+    def _batchable(self) -> bool:
+        modal = self.modal
+        return (
+            self.ended is None
+            and self.cycle is None
+            and self.motion < 2
+            and self.absolute
+            and self.known == X | Y | Z
+            and modal.feed_mode == 94
+            and modal.feed is not None
+            and modal.feed > 0
+        )
+
+    def _plain(
+        self,
+        texts: _LazyLines,
+        gs: Sequence[str],
+        xs: Sequence[str],
+        ys: Sequence[str],
+        zs: Sequence[str],
+        fs: Sequence[str],
+        start: int,
+        end: int,
+    ) -> None:
+        """Plain G0/G1 lines [start, end) of a block: one at a time until the state allows a batch, then the rest
+        in one batch (or one at a time after all, when a number does not read or a feed is not positive)."""
+        while start < end and not self._batchable():
+            self.feed_line(texts[start])
+            start += 1
+        if start == end:
+            return
+        try:
+            done = self._batch(gs[start:end], xs[start:end], ys[start:end], zs[start:end], fs[start:end])
+        except ValueError:  # a number such as 1.2.3: the lexer explains it, one line at a time
+            done = False
+        if not done:
+            for i in range(start, end):
+                self.feed_line(texts[i])
+
+    def _batch(
+        self, gs: Sequence[str], xs: Sequence[str], ys: Sequence[str], zs: Sequence[str], fs: Sequence[str]
+    ) -> bool:
+        """Straight moves of plain lines, all at once. False (nothing done) when a feed in them is not positive."""
+        s = self.scale
+        feeds = _filled(fs, self.modal.feed or 0.0, s)  # _batchable: the feed in force is positive
+        if min(feeds, default=1.0) <= 0:
+            return False
+        px = _filled(xs, self.pos[0], s)
+        py = _filled(ys, self.pos[1], s)
+        pz = _filled(zs, self.pos[2], s)
+        motions = _filled(gs, float(self.motion), 1.0)  # 1.0 (true) for G1, 0.0 for G0
+        lines: Sequence[int] = range(self.line + 1, self.line + 1 + len(xs))
+        self.line += len(xs)
+        moved = list(map(any, zip(xs, ys, zs, strict=True)))
+        if not all(moved):  # lines with only G or F words move nothing
+            lines = list(compress(lines, moved))
+            motions, feeds, px, py, pz = (list(compress(c, moved)) for c in (motions, feeds, px, py, pz))
+        if lines:
+            self.sink.straight_moves(lines, motions, px, py, pz, self.pos, feeds)  # type: ignore[attr-defined]
+            top = max(pz)
+            if self.top_z is None or top > self.top_z:
+                self.top_z = top
+        if lines:
+            self.pos = (px[-1], py[-1], pz[-1])
+        if any(gs):
+            self.motion = int(gs[max(compress(range(len(gs)), gs))])
+        if any(fs):
+            self.modal.feed = float(fs[max(compress(range(len(fs)), fs))]) * s
+            self.modal.changes += 1
+        return True
 
     def feed_line(self, text: str) -> None:
         self.line += 1

@@ -103,6 +103,7 @@ export class FactsSink {
     this.inch = false;
     this.secondsPerMm = null;
     this.ranged = false;
+    this.onWarning = null;
   }
 
   segment(kind, line, start, end, known, peck) {
@@ -250,6 +251,7 @@ export class FactsSink {
       log = new LineLog(message);
       this.warnings.set(kind, log);
     }
+    if (this.onWarning && log.last !== line) this.onWarning(kind, line, message); // every line, for the text view
     log.add(line);
   }
 

@@ -1,0 +1,225 @@
+// The NC viewer's Web Worker: fetches a program, parses it (facts and geometry in one pass), draws the backplot
+// on an OffscreenCanvas, picks moves, and diffs two versions. The page's main thread never loads the parser:
+// a 20 MB program is parsed and drawn here while the tab stays responsive.
+import { matchLines, lineIds, sideBySide } from "./diff.js";
+import { FactsSink, TeeSink } from "./facts.js";
+import { GeometrySink, movesOf } from "./geometry.js";
+import { Interpreter, Modal, runProgram } from "./interpret.js";
+import { OVERLAY, PALETTE } from "./colours.js";
+import { Plot } from "./render.js";
+
+const MARKS_KEPT = 50000;
+const programs = {}; // side ("a", or "b" in a compare) -> {text, lineStarts, geometry, facts}
+let plot = null;
+let overlay = false;
+let progress = null; // moves drawn while playing; null: all
+let frame = 0;
+let scheduled = false;
+
+const post = (message, transfer = []) => self.postMessage(message, transfer);
+
+function linesOf(program) {
+  const { text, lineStarts } = program;
+  const lines = new Array(lineStarts.length);
+  for (let i = 0; i < lineStarts.length; i += 1) {
+    const start = lineStarts[i];
+    let end = i + 1 < lineStarts.length ? lineStarts[i + 1] - 1 : text.length;
+    if (end > start && text.charCodeAt(end - 1) === 13) end -= 1;
+    lines[i] = text.slice(start, end);
+  }
+  return lines;
+}
+
+/** Parse a program's text: facts, geometry, where each line starts, and the lines to mark. */
+export function parse(text, rapidRate) {
+  const modal = new Modal();
+  const facts = new FactsSink(modal, rapidRate);
+  const geometry = new GeometrySink(modal);
+  const marks = geometry.marks;
+  facts.onWarning = (kind, line, message) => marks.push([line, kind, message]);
+  let starts = new Uint32Array(1 << 16);
+  const lines = runProgram(text, new Interpreter(new TeeSink(facts, geometry), modal), (index, offset) => {
+    if (index >= starts.length) {
+      const bigger = new Uint32Array(starts.length * 2);
+      bigger.set(starts);
+      starts = bigger;
+    }
+    starts[index] = offset;
+  });
+  marks.sort((p, q) => p[0] - q[0]);
+  return { facts: facts.facts(lines), geometry: geometry.result(), lineStarts: starts.slice(0, lines), marks: marks.slice(0, MARKS_KEPT) };
+}
+
+/** Where each line starts, for a text that is not a program. */
+function lineStartsOf(text) {
+  const starts = [];
+  for (let at = 0; at < text.length; at = text.indexOf("\n", at) + 1 || text.length) starts.push(at);
+  return Uint32Array.from(starts);
+}
+
+async function load({ side, url, token, rapidRate, nc = true }) {
+  const started = performance.now();
+  const response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch {
+      /* not JSON */
+    }
+    throw Object.assign(new Error(typeof detail === "string" ? detail : JSON.stringify(detail)), { status: response.status });
+  }
+  const buffer = await response.arrayBuffer();
+  const fetched = performance.now();
+  const text = new TextDecoder("utf-8").decode(buffer);
+  if (!nc) {
+    const lineStarts = lineStartsOf(text);
+    post({ type: "loaded", side, buffer, lineStarts, parsedIn: self.constructor.name }, [buffer, lineStarts.buffer]);
+    return;
+  }
+  const parsed = parse(text, rapidRate);
+  programs[side] = { text, ...parsed };
+  const parsedAt = performance.now();
+  if (plot) {
+    plot.layers = layers();
+    plot.drawCentre = null;
+    plot.fit();
+    schedule();
+  }
+  const lineStarts = parsed.lineStarts.slice();
+  post(
+    {
+      type: "loaded",
+      side,
+      buffer,
+      lineStarts,
+      facts: parsed.facts,
+      marks: parsed.marks,
+      moveCount: parsed.geometry.moveCount,
+      tools: parsed.geometry.toolNumbers.slice(1).map((number, i) => ({ number, colour: PALETTE[i % PALETTE.length] })),
+      // Where the parse ran, for the tests and for anyone wondering: a worker scope, never the page.
+      parsedIn: self.constructor.name,
+      fetchMs: fetched - started,
+      parseMs: parsedAt - fetched,
+    },
+    [buffer, lineStarts.buffer],
+  );
+}
+
+function layers() {
+  if (overlay && programs.a && programs.b) {
+    return [
+      { geometry: programs.a.geometry, colour: OVERLAY.a, upto: null },
+      { geometry: programs.b.geometry, colour: OVERLAY.b, upto: null },
+    ];
+  }
+  const program = programs.a;
+  return program ? [{ geometry: program.geometry, colour: null, upto: progress }] : [];
+}
+
+function schedule() {
+  if (scheduled || !plot) return;
+  scheduled = true;
+  const draw = () => {
+    scheduled = false;
+    const started = performance.now();
+    plot.layers.forEach((layer) => {
+      if (!overlay) layer.upto = progress;
+    });
+    plot.draw();
+    frame += 1;
+    const shown = programs.a && progress !== null && progress > 0 ? programs.a.geometry.line[progress - 1] : null;
+    post({ type: "drawn", frame, ms: performance.now() - started, mapping: plot.mapping(), line: shown });
+  };
+  if (typeof self.requestAnimationFrame === "function") self.requestAnimationFrame(draw);
+  else setTimeout(draw, 0);
+}
+
+/** What a move is, for the page to show: its line, kind, tool, start and end. */
+function describe(side, move) {
+  const g = programs[side].geometry;
+  const from = move === 0 ? 0 : g.last[move - 1];
+  const to = g.last[move];
+  const point = (v) => [g.verts[3 * v], g.verts[3 * v + 1], g.verts[3 * v + 2]];
+  return { side, move, line: g.line[move], kind: g.kind[move], tool: g.toolNumbers[g.tool[move]], start: point(from), end: point(to) };
+}
+
+const handlers = {
+  canvas({ canvas, width, height, dpr }) {
+    plot = new Plot(canvas);
+    plot.resize(width, height, dpr);
+    plot.layers = layers();
+    schedule();
+  },
+  async load(message) {
+    await load(message);
+  },
+  resize({ width, height, dpr }) {
+    plot.resize(width, height, dpr);
+    plot.fit();
+    schedule();
+  },
+  view({ name }) {
+    plot.setView(name);
+    schedule();
+  },
+  fit() {
+    plot.fit();
+    schedule();
+  },
+  pan({ dx, dy }) {
+    plot.pan(dx, dy);
+    schedule();
+  },
+  zoom({ factor, x, y }) {
+    plot.zoom(factor, x, y);
+    schedule();
+  },
+  rotate({ dx, dy }) {
+    plot.rotate(dx, dy);
+    schedule();
+  },
+  progress({ moves }) {
+    progress = moves;
+    schedule();
+  },
+  overlay({ on }) {
+    overlay = on;
+    plot.layers = layers();
+    plot.drawCentre = null;
+    plot.fit();
+    schedule();
+  },
+  select({ side = "a", line }) {
+    const program = programs[side];
+    const range = program ? movesOf(program.geometry, line) : null;
+    plot.highlight = range ? { layer: overlay && side === "b" ? 1 : 0, first: range[0], last: range[1] } : null;
+    schedule();
+    post({ type: "selected", line, move: range ? describe(side, range[0]) : null, moves: range });
+  },
+  pick({ x, y }) {
+    const hit = plot.pick(x, y);
+    if (hit === null) {
+      post({ type: "picked", move: null });
+      return;
+    }
+    const side = overlay && hit[0] === 1 ? "b" : "a";
+    post({ type: "picked", move: describe(side, hit[1]) });
+  },
+  diff() {
+    const table = new Map();
+    const a = linesOf(programs.a);
+    const b = linesOf(programs.b);
+    const rows = sideBySide(matchLines(lineIds(a, table), lineIds(b, table)), a.length, b.length);
+    post({ ...rows, type: "diff" }, [rows.left.buffer, rows.right.buffer, rows.kind.buffer, rows.hunks.buffer]);
+  },
+};
+
+self.addEventListener("message", async (event) => {
+  const message = event.data;
+  try {
+    await handlers[message.type](message);
+  } catch (err) {
+    post({ type: "error", request: message.type, side: message.side, status: err.status || 0, message: String(err.message || err) });
+  }
+});
