@@ -17,7 +17,7 @@ from app.nc import program_facts
 from bench.measure import speed_ratio
 from bench.nc_program import program
 from bench.session import Bench
-from bench.transfer import disk_write_seconds
+from bench.transfer import disk_write_seconds, upload_seconds
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
 STATIC = Path(__file__).resolve().parents[1] / "app" / "static"
@@ -52,17 +52,6 @@ FETCH_FLOOR = """async (url) => {
   await response.arrayBuffer();
   return performance.now() - started;
 }"""
-
-
-async def upload_seconds(bench: Bench, path: Path, name: str) -> tuple[float, int]:
-    started = time.perf_counter()
-    with path.open("rb") as f:
-        r = await bench.http.post(
-            "/api/files", files={"files": (name, f)}, data={"folder": "nc"}, headers=bench.headers
-        )
-    seconds = time.perf_counter() - started
-    r.raise_for_status()
-    return seconds, int(r.json()["files"][0]["id"])
 
 
 async def facts_result(bench: Bench, path: Path) -> tuple[dict[str, Any], int]:

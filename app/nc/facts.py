@@ -232,8 +232,10 @@ class FactsSink:
         start: Point,
         feeds: Sequence[float],
     ) -> None:
-        """Many straight moves at once (see Interpreter.run_blocks): what `segment` adds up for each, in list
-        operations that run in C."""
+        """Many straight moves at once (Interpreter.run_blocks): from `start` to each (xs[i], ys[i], zs[i]) in turn,
+        all axes known, absolute, no cycle, made on `lines`; `feed` is true for G1 moves and false for rapids,
+        `feeds` the F in force for each (mm/min, positive). What `segment` adds up for each, in list operations
+        that run in C."""
         if self.seen != self.modal.changes:
             self._settle()
         count = len(xs)

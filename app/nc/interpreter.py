@@ -113,23 +113,6 @@ class Modal:
         self.inch = False
 
 
-class StraightMoves(Protocol):
-    """A sink that also takes many straight moves at once (what `Interpreter.run_blocks` batches)."""
-
-    def straight_moves(
-        self,
-        lines: Sequence[int],
-        feed: Sequence[float],
-        xs: Sequence[float],
-        ys: Sequence[float],
-        zs: Sequence[float],
-        start: Point,
-        feeds: Sequence[float],
-    ) -> None:
-        """Moves from `start` to each (xs[i], ys[i], zs[i]) in turn (all axes known, absolute, no cycle), made on
-        `lines`; `feed` is true for G1 moves and false for rapids, `feeds` the F in force for each (mm/min, > 0)."""
-
-
 class Sink(Protocol):
     def segment(self, kind: int, line: int, start: Point, end: Point, known: int, peck: bool) -> None: ...
     def arc(self, line: int, start: Point, end: Point, arc: Arc, known: int) -> None: ...
@@ -229,10 +212,11 @@ class Interpreter:
         return self.line
 
     def run_blocks(self, blocks: Iterable[str]) -> int:
-        """Run text given in blocks of whole lines (each block but the last ends with a line ending). Runs of plain
-        G0/G1 lines go to the sink in one batch when it takes them (`straight_moves`): list operations that run
-        in C instead of Python for every line, which is most of a large program. What they mean is exactly what
-        `feed_line` makes of them one at a time; tests/nc/test_batches.py holds the two equal."""
+        """Run text given in blocks of whole lines (each block but the last ends with a line ending).
+
+        Runs of plain G0/G1 lines go to the sink in one batch when it takes them (a `straight_moves` method, see
+        FactsSink): list operations that run in C instead of Python for every line, which is most of a large
+        program. They mean exactly what `feed_line` makes of them one at a time (tests/nc/test_batches.py)."""
         batches = hasattr(self.sink, "straight_moves")
         for block in blocks:
             if block.endswith("\n"):

@@ -75,3 +75,9 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
 
 def near(actual: tuple[int, int, int], expected: tuple[int, int, int], tolerance: int = 40) -> bool:
     return all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=True))
+
+
+def tinted(actual: tuple[int, int, int], colour: tuple[int, int, int], least: float = 0.25) -> bool:
+    """`colour` blended onto white by anti-aliasing, at least `least` of it: a thin line's pixels."""
+    shares = [(255 - a) / (255 - c) for a, c in zip(actual, colour, strict=True) if c < 235]
+    return bool(shares) and min(shares) >= least and max(shares) - min(shares) <= 0.2

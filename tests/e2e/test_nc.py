@@ -9,10 +9,11 @@ from playwright.sync_api import Page, expect
 
 from bench.nc_program import program
 from tests.e2e.conftest import OpenSession, Stack
-from tests.e2e.pixels import decode_png, hex_rgb, near
+from tests.e2e.pixels import decode_png, hex_rgb, near, tinted
 
 CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
 TOOL_1 = hex_rgb("#1f77b4")  # the first tool's colour (app/static/js/nc/colours.js)
+TOOL_2 = hex_rgb("#2ca02c")  # the second's
 WHITE = (255, 255, 255)
 MARGIN = 24  # px the drawing keeps from the canvas edge (render.js)
 DASH = "\N{EN DASH}"  # between the ends of a range
@@ -64,6 +65,56 @@ def test_a_square_pocket_draws_a_square_of_its_size_in_its_tool_colour(stack: St
     # Measured along the middle row: the coloured span is 40 mm wide at that scale (to 2 px).
     row = [x for x in range(image.width) if near(image.pixel(x, round(cy)), TOOL_1)]
     assert abs((row[-1] - row[0]) - 40 * scale) <= 2 + 2  # the 2 px line's own width
+
+
+# A 40 mm square whose sides are, in turn: a rapid of T1, a feed of T1, a rapid of T2, a feed of T2.
+STYLES = b"""G21 G90 G17 G94
+T1 M6
+G0 X0 Y0 Z5
+G0 X40 Y0
+G1 Z-1 F100
+G1 Y40
+G0 Z5
+T2 M6
+G0 X0
+G1 Z-1
+G1 Y0
+M30
+"""
+
+
+def test_rapids_are_dashed_feeds_solid_and_each_tool_has_its_colour(stack: Stack, open_session: OpenSession) -> None:
+    file = stack.upload("jobs/styles.nc", STYLES)
+    page = open_session(stack.a, "alice").page
+    open_program(page, stack.a.url, file["id"])
+    canvas = page.locator("canvas.nc-canvas")
+    width, height = canvas.evaluate("(c) => { const b = c.getBoundingClientRect(); return [b.width, b.height]; }")
+    scale = min((round(width) - 2 * MARGIN) / 40, (round(height) - 2 * MARGIN) / 40)
+    image = decode_png(canvas.screenshot())
+    cx, cy, half = round(width) / 2, round(height) / 2, 20 * scale
+
+    def coverage(colour: tuple[int, int, int], start: tuple[float, float], end: tuple[float, float]) -> float:
+        """The share of points along a side (its middle 80 %) drawn in `colour`."""
+        points = [
+            (start[0] + t / 100 * (end[0] - start[0]), start[1] + t / 100 * (end[1] - start[1])) for t in range(10, 91)
+        ]
+        hits = [
+            any(tinted(image.pixel(round(x) + d, round(y) + e), colour) for d in (-1, 0, 1) for e in (-1, 0, 1))
+            for x, y in points
+        ]
+        return sum(hits) / len(hits)
+
+    bottom = ((cx - half, cy + half), (cx + half, cy + half))
+    right = ((cx + half, cy + half), (cx + half, cy - half))
+    top = ((cx + half, cy - half), (cx - half, cy - half))
+    left = ((cx - half, cy - half), (cx - half, cy + half))
+    assert 0.3 < coverage(TOOL_1, *bottom) < 0.9  # T1's rapid: dashed
+    assert coverage(TOOL_1, *right) > 0.97  # T1's feed: solid
+    assert 0.3 < coverage(TOOL_2, *top) < 0.9  # T2's rapid, in T2's colour
+    assert coverage(TOOL_2, *left) > 0.97
+    assert coverage(TOOL_2, *right) < 0.05 and coverage(TOOL_1, *left) < 0.05
+    legend = page.locator(".nc-legend li")
+    expect(legend).to_have_text(["T1", "T2"])
 
 
 def test_text_view_colours_searches_jumps_and_links_lines_to_moves(stack: Stack, open_session: OpenSession) -> None:

@@ -4,14 +4,15 @@ routing (no server: these tests need no database). /corpus/ serves tests/nc/corp
 from __future__ import annotations
 
 import mimetypes
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import browser  # the suite's Chromium (skips or fails without it, as there)
+
+__all__ = ["browser"]
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "app" / "static"
@@ -34,19 +35,12 @@ def _serve(route: Route) -> None:
 
 
 @pytest.fixture(scope="module")
-def nc_page() -> Iterator[Page]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} not installed (apt-get install chromium)"
-        if os.environ.get("CAMVAULT_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, chromium_sandbox=False)
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.route(f"{ORIGIN}/**", _serve)
-        page.goto(f"{ORIGIN}/")
-        yield page
-        browser.close()
-        assert not errors, errors
+def nc_page(browser: Browser) -> Iterator[Page]:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.route(f"{ORIGIN}/**", _serve)
+    page.goto(f"{ORIGIN}/")
+    yield page
+    page.close()
+    assert not errors, errors

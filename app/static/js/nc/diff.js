@@ -28,7 +28,9 @@ export function matchLines(a, b) {
   return out;
 }
 
-function align(a, aLo, aHi, b, bLo, bHi, out) {
+/** Match the common head of two stretches (pushed to `out`) and find their common tail; the caller aligns what is
+ * left, then pushes the tail (`pushTail`). */
+function trim(a, aLo, aHi, b, bLo, bHi, out) {
   while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) {
     out.push(aLo, bLo);
     aLo += 1;
@@ -40,6 +42,15 @@ function align(a, aLo, aHi, b, bLo, bHi, out) {
     bHi -= 1;
     tail += 1;
   }
+  return [aLo, aHi, bLo, bHi, tail];
+}
+
+function pushTail(aHi, bHi, tail, out) {
+  for (let i = 0; i < tail; i += 1) out.push(aHi + i, bHi + i);
+}
+
+function align(a, aFrom, aTo, b, bFrom, bTo, out) {
+  const [aLo, aHi, bLo, bHi, tail] = trim(a, aFrom, aTo, b, bFrom, bTo, out);
   if (aLo < aHi && bLo < bHi) {
     const anchors = aHi - aLo > SMALL && bHi - bLo > SMALL ? uniqueAnchors(a, aLo, aHi, b, bLo, bHi) : [];
     if (anchors.length) {
@@ -56,7 +67,7 @@ function align(a, aLo, aHi, b, bLo, bHi, out) {
       myers(a, aLo, aHi, b, bLo, bHi, out);
     }
   }
-  for (let i = 0; i < tail; i += 1) out.push(aHi + i, bHi + i);
+  pushTail(aHi, bHi, tail, out);
 }
 
 /** Lines found exactly once on each side, in an order increasing on both (longest increasing subsequence). */
@@ -102,18 +113,8 @@ function uniqueAnchors(a, aLo, aHi, b, bLo, bHi) {
   return ordered;
 }
 
-function myers(a, aLo, aHi, b, bLo, bHi, out) {
-  while (aLo < aHi && bLo < bHi && a[aLo] === b[bLo]) {
-    out.push(aLo, bLo);
-    aLo += 1;
-    bLo += 1;
-  }
-  let tail = 0;
-  while (aLo < aHi && bLo < bHi && a[aHi - 1] === b[bHi - 1]) {
-    aHi -= 1;
-    bHi -= 1;
-    tail += 1;
-  }
+function myers(a, aFrom, aTo, b, bFrom, bTo, out) {
+  const [aLo, aHi, bLo, bHi, tail] = trim(a, aFrom, aTo, b, bFrom, bTo, out);
   if (aLo < aHi && bLo < bHi) {
     const snake = middleSnake(a, aLo, aHi, b, bLo, bHi);
     if (snake !== null) {
@@ -123,7 +124,7 @@ function myers(a, aLo, aHi, b, bLo, bHi, out) {
       myers(a, u, aHi, b, v, bHi, out);
     }
   }
-  for (let i = 0; i < tail; i += 1) out.push(aHi + i, bHi + i);
+  pushTail(aHi, bHi, tail, out);
 }
 
 /** Myers (1986), the middle snake of an optimal edit path: [x, y, u, v] in absolute indices, or null when

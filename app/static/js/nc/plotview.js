@@ -134,7 +134,7 @@ export class PlotView {
     }
     const kinds = ["Rapid", "Feed", "Machine move"];
     const at = (p) => p.map((v, i) => `${"XYZ"[i]}${Number(v.toFixed(3))}`).join(" ");
-    replace(this.status, `Line ${move.line}: ${kinds[move.kind]}${move.tool !== null && move.tool !== undefined ? ` with T${move.tool}` : ""} from ${at(move.start)} to ${at(move.end)}`);
+    replace(this.status, `Line ${move.line}: ${move.arc ? "Arc" : kinds[move.kind]}${move.tool !== null && move.tool !== undefined ? ` with T${move.tool}` : ""} from ${at(move.start)} to ${at(move.end)}`);
   }
 
   pointer() {

@@ -3,7 +3,7 @@
 // a 20 MB program is parsed and drawn here while the tab stays responsive.
 import { matchLines, lineIds, sideBySide } from "./diff.js";
 import { FactsSink, TeeSink } from "./facts.js";
-import { GeometrySink, movesOf } from "./geometry.js";
+import { GeometrySink, KIND, movesOf } from "./geometry.js";
 import { Interpreter, Modal, runProgram } from "./interpret.js";
 import { OVERLAY, PALETTE } from "./colours.js";
 import { Plot } from "./render.js";
@@ -141,7 +141,8 @@ function describe(side, move) {
   const from = move === 0 ? 0 : g.last[move - 1];
   const to = g.last[move];
   const point = (v) => [g.verts[3 * v], g.verts[3 * v + 1], g.verts[3 * v + 2]];
-  return { side, move, line: g.line[move], kind: g.kind[move], tool: g.toolNumbers[g.tool[move]], start: point(from), end: point(to) };
+  const arc = g.kind[move] === KIND.FEED && to - from > 1; // arcs are drawn with several vertices
+  return { side, move, line: g.line[move], kind: g.kind[move], arc, tool: g.toolNumbers[g.tool[move]], start: point(from), end: point(to) };
 }
 
 const handlers = {
