@@ -245,12 +245,22 @@ def test_a_20_mb_program_opens_and_draws_parsed_in_the_worker(stack: Stack, open
 
 
 def test_text_files_get_a_text_view_and_binary_files_none(stack: Stack, open_session: OpenSession) -> None:
-    notes = stack.upload("jobs/notes.txt", b"setup: vise jaws 100 mm\nG0 is not a move here\n")
+    # A byte-order mark and characters of several bytes: lines are found in bytes and decoded when shown.
+    second = "Ø 12 Schrägbohrung \N{EN DASH} 3\N{MULTIPLICATION SIGN}"
+    text = f"\ufeffsetup: vise jaws 100 mm\r\n{second}\r\nG0 is not a move here\r\n"
+    notes = stack.upload("jobs/notes.txt", text.encode())
     image = stack.upload("jobs/photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
     page = open_session(stack.a, "alice").page
     page.goto(f"{stack.a.url}/#/file/{notes['id']}")
     page.get_by_role("link", name="Text").click()
-    expect(page.locator(".nc-row[data-line='2']")).to_contain_text("G0 is not a move here")
+    expect(page.locator(".nc-row .nc-code")).to_have_text(["setup: vise jaws 100 mm", second, "G0 is not a move here"])
+    page.get_by_label("Search the program").fill("SCHRÄG")
+    page.get_by_label("Search the program").press("Enter")
+    expect(page.locator(".nc-row.selected")).to_have_attribute("data-line", "2")
+    expect(page.locator(".nc-row.selected mark")).to_have_text("Schräg")
+    page.get_by_label("Search the program").fill("move")
+    page.get_by_label("Search the program").press("Enter")
+    expect(page.locator(".nc-row.selected")).to_have_attribute("data-line", "3")
     expect(page.locator("canvas.nc-canvas")).to_have_count(0)
     expect(page.get_by_role("link", name="Compare")).to_have_count(0)
     page.goto(f"{stack.a.url}/#/file/{image['id']}/program")

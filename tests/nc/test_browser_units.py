@@ -143,3 +143,26 @@ def test_g_code_colours(nc_page: Page) -> None:
         ["", " "],
         ["comment", "; END"],
     ]
+
+
+def test_word_numbers_read_exactly_as_parse_float(nc_page: Page) -> None:
+    rng = random.Random(7)
+    words = ["0", "1.", ".5", "-.5", "+3", "10.", "-0.0001", "123456789012345", "1234567890.12345", "0.1"]
+    for _ in range(20000):
+        whole = str(rng.randrange(10 ** rng.randrange(0, 9)))
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randrange(0, 8)))
+        sign = rng.choice(["", "-", "+"])
+        words.append(sign + whole + ("." + fraction if fraction or rng.random() < 0.3 else ""))
+    words += ["1234567890123456.7", "99999999999999999", "0.00000000000000001"]  # over 15 digits: parseFloat
+    wrong = nc_page.evaluate(
+        """async (words) => {
+          const { wordNumber } = await import("/js/nc/interpret.js");
+          return words.filter((w) => !Object.is(wordNumber(w), parseFloat(w)));
+        }""",
+        words,
+    )
+    assert wrong == []
+    assert [float(w) for w in words[:10]] == nc_page.evaluate(
+        "async (ws) => { const { wordNumber } = await import('/js/nc/interpret.js'); return ws.map(wordNumber); }",
+        words[:10],
+    )

@@ -24,7 +24,7 @@ export class NcWorker {
   }
 
   /** Fetch a version in the worker and parse it (`nc`) or only find its lines; resolves with the "loaded" message
-   * (the text's bytes, where lines start, and for programs the facts, marks and tools). */
+   * (the text's bytes, the byte offset where each line starts, and for programs the facts, marks and tools). */
   load(side, fileId, version, rapidRate, nc = true) {
     return new Promise((resolve, reject) => {
       const offs = [

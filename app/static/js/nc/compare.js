@@ -64,8 +64,8 @@ export async function showCompare(content, file, from, to, state) {
   plot.canvas.dataset.parsedIn = b.parsedIn;
   showSummary(summary, a.facts, b.facts, from, to);
 
-  const left = new Lines(new TextDecoder("utf-8").decode(a.buffer), a.lineStarts);
-  const right = new Lines(new TextDecoder("utf-8").decode(b.buffer), b.lineStarts);
+  const left = new Lines(a.buffer, a.lineStarts);
+  const right = new Lines(b.buffer, b.lineStarts);
   const rows = await worker.request({ type: "diff" }, "diff");
   if (state.disposed) return;
   list = new VirtualList({

@@ -300,15 +300,27 @@ export class FactsSink {
   }
 }
 
-/** Sends every move to several sinks (facts and geometry in one pass). */
+/** Sends every move to two sinks (facts and geometry in one pass). */
 export class TeeSink {
-  constructor(...sinks) {
-    this.sinks = sinks;
+  constructor(first, second) {
+    this.first = first;
+    this.second = second;
+  }
+
+  segment(kind, line, start, end, known, peck) {
+    this.first.segment(kind, line, start, end, known, peck);
+    this.second.segment(kind, line, start, end, known, peck);
+  }
+
+  arc(line, start, end, arc, known) {
+    this.first.arc(line, start, end, arc, known);
+    this.second.arc(line, start, end, arc, known);
   }
 }
-for (const method of ["segment", "arc", "dwell", "hole", "machine", "tool", "flag", "program", "end"]) {
+for (const method of ["dwell", "hole", "machine", "tool", "flag", "program", "end"]) {
   TeeSink.prototype[method] = function tee(...args) {
-    for (const sink of this.sinks) sink[method](...args);
+    this.first[method](...args);
+    this.second[method](...args);
   };
 }
 

@@ -1,9 +1,11 @@
 // Numbers of program facts as a machinist reads them. Facts are in mm and mm/min; inch programs are shown in inches.
 
 const INCH = 25.4;
+const FORMATS = new Map(); // decimals -> Intl.NumberFormat (making one is the slow part of formatting)
 
 function trim(value, decimals) {
-  return Number(value.toFixed(decimals)).toLocaleString("en-US", { maximumFractionDigits: decimals });
+  if (!FORMATS.has(decimals)) FORMATS.set(decimals, new Intl.NumberFormat("en-US", { maximumFractionDigits: decimals }));
+  return FORMATS.get(decimals).format(Number(value.toFixed(decimals)));
 }
 
 export function lengthUnit(units) {
@@ -45,5 +47,5 @@ export function duration(seconds) {
 }
 
 export function count(n) {
-  return n.toLocaleString("en-US");
+  return trim(n, 0);
 }

@@ -36,7 +36,7 @@ export class GeometrySink {
   /** A vertex of the path; the bounds (for fitting the view) hold every vertex but the starting origin. */
   vertex(x, y, z) {
     const i = this.vertCount++;
-    this.verts = grow(this.verts, 3 * (i + 1));
+    if (3 * i + 3 > this.verts.length) this.verts = grow(this.verts, 3 * i + 3);
     this.verts[3 * i] = x;
     this.verts[3 * i + 1] = y;
     this.verts[3 * i + 2] = z;

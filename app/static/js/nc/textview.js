@@ -23,47 +23,59 @@ export const MARK_LABELS = {
 };
 const WARNINGS = new Set(["rapid_below_z0", "feed_at_f0"]);
 
-/** A program's lines from its decoded text and where each line starts. */
+const DECODER = new TextDecoder("utf-8");
+
+/** A program's lines, from its bytes and where each line starts: a line is decoded when it is shown, so the page
+ * never holds or decodes the whole text unless it is searched. */
 export class Lines {
-  constructor(text, lineStarts) {
-    this.text = text;
+  constructor(buffer, lineStarts) {
+    this.bytes = new Uint8Array(buffer);
     this.starts = lineStarts;
     this.count = lineStarts.length;
-    this.lower = null;
+    this.lower = null; // the whole text in lower case, for search
+    this.textStarts = null; // where each line starts in it
   }
 
   /** Line `line` (1-based) without its line ending. */
   get(line) {
     const start = this.starts[line - 1];
-    let end = line < this.count ? this.starts[line] - 1 : this.text.length;
-    if (end > start && this.text.charCodeAt(end - 1) === 13) end -= 1;
-    return this.text.slice(start, end);
+    let end = line < this.count ? this.starts[line] - 1 : this.bytes.length;
+    if (end > start && this.bytes[end - 1] === 13) end -= 1;
+    return DECODER.decode(this.bytes.subarray(start, end));
   }
 
-  /** The line (1-based) holding character `offset`. */
+  /** The line (1-based) holding character `offset` of the decoded text. */
   lineAt(offset) {
+    const starts = this.textStarts;
     let lo = 0;
     let hi = this.count - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.starts[mid] <= offset) lo = mid;
+      if (starts[mid] <= offset) lo = mid;
       else hi = mid - 1;
     }
     return lo + 1;
   }
 
-  /** Lines holding `query` (any case), in order, up to MATCHES_COUNTED. */
+  /** Lines holding `query` (any case), in order, up to MATCHES_COUNTED. The first search decodes the text. */
   search(query) {
     if (!query) return [];
-    if (this.lower === null) this.lower = this.text.toLowerCase();
+    if (this.lower === null) {
+      this.lower = DECODER.decode(this.bytes).toLowerCase();
+      this.textStarts = new Uint32Array(this.count);
+      for (let i = 0, at = 0; i < this.count; i += 1) {
+        this.textStarts[i] = at;
+        at = this.lower.indexOf("\n", at) + 1;
+      }
+    }
     const needle = query.toLowerCase();
     const found = [];
     let at = this.lower.indexOf(needle);
     while (at >= 0 && found.length < MATCHES_COUNTED) {
       const line = this.lineAt(at);
-      if (found[found.length - 1] !== line) found.push(line);
-      at = this.lower.indexOf(needle, this.starts[line] ?? this.lower.length);
+      found.push(line);
       if (line >= this.count) break;
+      at = this.lower.indexOf(needle, this.textStarts[line]);
     }
     return found;
   }

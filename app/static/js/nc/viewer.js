@@ -83,7 +83,7 @@ async function showProgram(content, file, version, state) {
   plot?.attach();
   const loaded = await worker.load("a", file.id, version, settings.rapid_rate_mm_min, nc);
   if (state.disposed) return;
-  const lines = new Lines(new TextDecoder("utf-8").decode(loaded.buffer), loaded.lineStarts);
+  const lines = new Lines(loaded.buffer, loaded.lineStarts);
   const facts = loaded.facts;
   textView = new TextView({
     lines,
@@ -99,8 +99,11 @@ async function showProgram(content, file, version, state) {
   const tools = loaded.tools.map((t) => ({ ...t, label: comments.get(t.number) ? `T${t.number} ${comments.get(t.number)}` : `T${t.number}` }));
   plot.loaded(loaded.moveCount, tools);
   plot.canvas.dataset.parsedIn = loaded.parsedIn;
-  const jump = (line) => textView.select(line, true);
-  replace(factsSlot, factsPanel(facts, { onLine: jump, toolColours: new Map(loaded.tools.map((t) => [t.number, t.colour])) }));
+  // The facts in a task of their own: the page's main thread never works long at a stretch.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (state.disposed) return;
+  const toolColours = new Map(loaded.tools.map((t) => [t.number, t.colour]));
+  replace(factsSlot, factsPanel(facts, { onLine: (line) => textView.select(line, true), toolColours }));
   worker.on("selected", (m) => plot.describe(m.move));
   worker.on("picked", (m) => {
     plot.describe(m.move);

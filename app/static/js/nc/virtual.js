@@ -29,11 +29,11 @@ export class VirtualList {
     this.refresh();
   }
 
-  /** Pixels of scroll per row (less than a row's height when the list is too long to scroll for real). */
-  get stride() {
+  /** Pixels of scroll per row (less than a row's height when the list is too long to scroll for real), for a
+   * list `view` pixels high. */
+  stride(view) {
     const real = this.count * this.rowHeight;
     if (real <= MAX_SCROLL_PX) return this.rowHeight;
-    const view = this.element.clientHeight;
     return (MAX_SCROLL_PX - view) / Math.max(1, this.count - Math.floor(view / this.rowHeight));
   }
 
@@ -52,8 +52,11 @@ export class VirtualList {
   }
 
   render() {
+    if (!this.element.isConnected) return; // rows are built once the list is in the page and has a height
     const view = this.element.clientHeight || 600;
-    const top = Math.floor(this.element.scrollTop / this.stride);
+    const scrollTop = this.element.scrollTop;
+    const stride = this.stride(view);
+    const top = Math.floor(scrollTop / stride);
     const first = Math.max(0, top - OVERSCAN);
     const last = Math.min(this.count, top + Math.ceil(view / this.rowHeight) + OVERSCAN);
     if (first === this.first && last === this.last) return;
@@ -63,14 +66,14 @@ export class VirtualList {
     for (let i = first; i < last; i += 1) rows.push(this.renderRow(i));
     this.window.replaceChildren(...rows);
     // The window sits where its first row would be; in a scaled list it follows the scroll position instead.
-    const offset = this.element.scrollTop - (top - first) * this.rowHeight;
-    this.window.style.transform = `translateY(${this.stride === this.rowHeight ? first * this.rowHeight : offset}px)`;
+    const offset = scrollTop - (top - first) * this.rowHeight;
+    this.window.style.transform = `translateY(${stride === this.rowHeight ? first * this.rowHeight : offset}px)`;
   }
 
   /** Scroll so row `index` shows (centred when it was out of sight). */
   scrollTo(index) {
     const view = this.element.clientHeight;
-    const stride = this.stride;
+    const stride = this.stride(view);
     const top = this.element.scrollTop;
     const y = index * stride;
     if (y < top || y + this.rowHeight > top + view) this.element.scrollTop = Math.max(0, y - view / 2);

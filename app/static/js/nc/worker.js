@@ -18,43 +18,42 @@ let scheduled = false;
 
 const post = (message, transfer = []) => self.postMessage(message, transfer);
 
+/** A program's lines without their endings, as the parser read them. */
 function linesOf(program) {
-  const { text, lineStarts } = program;
-  const lines = new Array(lineStarts.length);
-  for (let i = 0; i < lineStarts.length; i += 1) {
-    const start = lineStarts[i];
-    let end = i + 1 < lineStarts.length ? lineStarts[i + 1] - 1 : text.length;
-    if (end > start && text.charCodeAt(end - 1) === 13) end -= 1;
-    lines[i] = text.slice(start, end);
-  }
-  return lines;
+  const lines = program.text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines.map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
 }
 
-/** Parse a program's text: facts, geometry, where each line starts, and the lines to mark. */
+/** Parse a program's text: facts, geometry, and the lines to mark. */
 export function parse(text, rapidRate) {
   const modal = new Modal();
   const facts = new FactsSink(modal, rapidRate);
   const geometry = new GeometrySink(modal);
   const marks = geometry.marks;
   facts.onWarning = (kind, line, message) => marks.push([line, kind, message]);
+  const lines = runProgram(text, new Interpreter(new TeeSink(facts, geometry), modal));
+  marks.sort((p, q) => p[0] - q[0]);
+  return { facts: facts.facts(lines), geometry: geometry.result(), marks: marks.slice(0, MARKS_KEPT) };
+}
+
+/** The byte offset where each line starts (after a UTF-8 byte-order mark, which the decoder drops). A \n byte is
+ * never part of a longer UTF-8 character, so these are the lines the parser reads from the decoded text. */
+function lineStartsOf(bytes) {
   let starts = new Uint32Array(1 << 16);
-  const lines = runProgram(text, new Interpreter(new TeeSink(facts, geometry), modal), (index, offset) => {
-    if (index >= starts.length) {
+  let count = 0;
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  for (let at = bom; at < bytes.length; ) {
+    if (count === starts.length) {
       const bigger = new Uint32Array(starts.length * 2);
       bigger.set(starts);
       starts = bigger;
     }
-    starts[index] = offset;
-  });
-  marks.sort((p, q) => p[0] - q[0]);
-  return { facts: facts.facts(lines), geometry: geometry.result(), lineStarts: starts.slice(0, lines), marks: marks.slice(0, MARKS_KEPT) };
-}
-
-/** Where each line starts, for a text that is not a program. */
-function lineStartsOf(text) {
-  const starts = [];
-  for (let at = 0; at < text.length; at = text.indexOf("\n", at) + 1 || text.length) starts.push(at);
-  return Uint32Array.from(starts);
+    starts[count++] = at;
+    const end = bytes.indexOf(10, at);
+    at = end < 0 ? bytes.length : end + 1;
+  }
+  return starts.slice(0, count);
 }
 
 async function load({ side, url, token, rapidRate, nc = true }) {
@@ -71,12 +70,13 @@ async function load({ side, url, token, rapidRate, nc = true }) {
   }
   const buffer = await response.arrayBuffer();
   const fetched = performance.now();
-  const text = new TextDecoder("utf-8").decode(buffer);
+  // The page gets the bytes (transferred, not copied) and where lines start, and decodes only the lines it shows.
+  const lineStarts = lineStartsOf(new Uint8Array(buffer));
   if (!nc) {
-    const lineStarts = lineStartsOf(text);
     post({ type: "loaded", side, buffer, lineStarts, parsedIn: self.constructor.name }, [buffer, lineStarts.buffer]);
     return;
   }
+  const text = new TextDecoder("utf-8").decode(buffer);
   const parsed = parse(text, rapidRate);
   programs[side] = { text, ...parsed };
   const parsedAt = performance.now();
@@ -86,7 +86,6 @@ async function load({ side, url, token, rapidRate, nc = true }) {
     plot.fit();
     schedule();
   }
-  const lineStarts = parsed.lineStarts.slice();
   post(
     {
       type: "loaded",
