@@ -177,6 +177,32 @@ def test_views_play_and_what_is_not_interpreted(stack: Stack, open_session: Open
     for name, view in (("Front (XZ)", "front"), ("Side (YZ)", "side"), ("3D", "iso"), ("Top (XY)", "top")):
         page.get_by_role("button", name=name).click()
         expect(canvas).to_have_attribute("data-view", view)
+    # Wheel zooms in at the pointer, a drag pans the flat views and turns the 3D one.
+    box = canvas.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    scale = float(canvas.get_attribute("data-scale") or 0)
+    page.mouse.move(cx, cy)
+    page.mouse.wheel(0, -400)
+    expect(canvas).not_to_have_attribute("data-scale", str(scale))
+    assert float(canvas.get_attribute("data-scale") or 0) > scale
+    ox = float(canvas.get_attribute("data-ox") or 0)
+    page.mouse.down()
+    page.mouse.move(cx + 60, cy + 20, steps=6)
+    page.mouse.up()
+    # Frames may show part of the drag first (the worker draws the latest state when it can): wait for all of it.
+    page.wait_for_function(
+        "([c, ox]) => Math.abs(Number(c.dataset.ox) - ox - 60) < 1e-6", arg=[canvas.element_handle(), ox], timeout=5000
+    )
+    page.get_by_role("button", name="3D").click()
+    turn = canvas.get_attribute("data-turn")
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 40, cy - 30, steps=5)
+    page.mouse.up()
+    expect(canvas).not_to_have_attribute("data-turn", turn or "")
+    expect(canvas).to_have_attribute("data-view", "iso")
+    # The slider draws the program up to a move.
     frame = int(canvas.get_attribute("data-frame") or 0)
     page.get_by_label("Play the program: moves drawn").fill("1")
     expect(canvas).not_to_have_attribute("data-frame", str(frame))

@@ -45,6 +45,7 @@ export class PlotView {
         c.oy = String(m.mapping.oy);
         c.centre = m.mapping.centre.join(",");
         c.view = m.mapping.view;
+        c.turn = m.mapping.yaw === null ? "" : `${m.mapping.yaw.toFixed(3)},${m.mapping.pitch.toFixed(3)}`;
         if (c.state === "parsed") {
           c.state = "drawn";
           performance.mark("nc:drawn");

@@ -122,7 +122,8 @@ export class Plot {
 
   /** Where the drawing's point (x, y, z) lands, in CSS pixels: what the tests read pixels at. */
   mapping() {
-    return { view: this.view.name, scale: this.scale, ox: this.ox, oy: this.oy, centre: this.drawCentre || [0, 0, 0] };
+    const { name, yaw = null, pitch = null } = this.view;
+    return { view: name, yaw, pitch, scale: this.scale, ox: this.ox, oy: this.oy, centre: this.drawCentre || [0, 0, 0] };
   }
 
   draw() {
