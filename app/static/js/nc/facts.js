@@ -2,8 +2,8 @@
 // compares them on the corpus). Lengths in mm, feeds in mm/min, times in seconds.
 import { HALF_PI, Interpreter, MACHINE, Modal, RAPID, TAU, Z, fmt, runProgram } from "./interpret.js";
 
-export const FACTS_VERSION = 1;
-export const DEFAULT_RAPID_RATE_MM_MIN = 10000;
+const FACTS_VERSION = 1;
+const DEFAULT_RAPID_RATE_MM_MIN = 10000;
 const LINES_KEPT = 100;
 const FOLD = 4096;
 
@@ -57,7 +57,7 @@ class Tool {
 }
 
 /** (axis, value) pairs of the arc's extreme points along its plane's axes (see arc_extremes in facts.py). */
-export function arcExtremes(arc) {
+function arcExtremes(arc) {
   const out = [];
   const turn = Math.abs(arc.sweep);
   for (let quarter = 0; quarter < 4; quarter += 1) {

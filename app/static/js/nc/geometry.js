@@ -138,7 +138,7 @@ export class GeometrySink {
 }
 
 /** The first move made by `line` (1-based), or -1; moves are in line order. */
-export function firstMoveOf(geometry, line) {
+function firstMoveOf(geometry, line) {
   const lines = geometry.line;
   let lo = 0;
   let hi = geometry.moveCount;

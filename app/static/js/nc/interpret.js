@@ -73,7 +73,7 @@ function dwellSeconds(block) {
   return "X" in w ? w.X : "U" in w ? w.U : 0;
 }
 
-export function formatGcode(code) {
+function formatGcode(code) {
   return `G${Math.floor(code / 10)}` + (code % 10 ? `.${code % 10}` : "");
 }
 

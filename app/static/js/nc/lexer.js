@@ -28,7 +28,7 @@ const LETTER_RUN = /[A-Za-z]+/y;
 
 const isLetter = (c) => (c >= "A" && c <= "Z") || (c >= "a" && c <= "z");
 
-export class Block {
+class Block {
   constructor() {
     this.words = {}; // the last value of each letter other than G, M, N and O
     this.gcodes = [];

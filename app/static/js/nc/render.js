@@ -28,7 +28,7 @@ function projector(view, centre) {
   };
 }
 
-export function newView(name) {
+function newView(name) {
   return name === "iso" ? { name, yaw: ISO.yaw, pitch: ISO.pitch } : { name };
 }
 

@@ -13,7 +13,7 @@ export function ncSettings() {
   return pending;
 }
 
-export function extensionOf(path) {
+function extensionOf(path) {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const dot = name.lastIndexOf(".");
   return dot > 0 ? name.slice(dot).toLowerCase() : "";

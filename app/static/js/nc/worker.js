@@ -26,7 +26,7 @@ function linesOf(program) {
 }
 
 /** Parse a program's text: facts, geometry, and the lines to mark. */
-export function parse(text, rapidRate) {
+function parse(text, rapidRate) {
   const modal = new Modal();
   const facts = new FactsSink(modal, rapidRate);
   const geometry = new GeometrySink(modal);
