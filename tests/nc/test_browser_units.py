@@ -166,3 +166,34 @@ def test_word_numbers_read_exactly_as_parse_float(nc_page: Page) -> None:
         "async (ws) => { const { wordNumber } = await import('/js/nc/interpret.js'); return ws.map(wordNumber); }",
         words[:10],
     )
+
+
+def test_a_program_read_in_pieces_has_the_facts_of_the_whole(nc_page: Page) -> None:
+    """The worker parses a download as it arrives: any cut of the text into pieces gives the same facts."""
+    names = sorted(p.name for p in CORPUS.glob("*.nc"))
+    same = nc_page.evaluate(
+        """async (names) => {
+          const { FactsSink, programFacts } = await import("/js/nc/facts.js");
+          const { Interpreter, Modal, ProgramStream } = await import("/js/nc/interpret.js");
+          const out = [];
+          let seed = 1;
+          const next = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+          for (const name of names) {
+            const text = await (await fetch(`/corpus/${name}`)).text();
+            for (let round = 0; round < 5; round += 1) {
+              const modal = new Modal();
+              const sink = new FactsSink(modal, 10000);
+              const stream = new ProgramStream(new Interpreter(sink, modal));
+              for (let at = 0; at < text.length; ) {
+                const size = 1 + Math.floor(next() * 40);
+                stream.push(text.slice(at, at + size));
+                at += size;
+              }
+              out.push(JSON.stringify(sink.facts(stream.end())) === JSON.stringify(programFacts(text)));
+            }
+          }
+          return out;
+        }""",
+        names,
+    )
+    assert same and all(same)

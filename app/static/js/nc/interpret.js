@@ -598,19 +598,41 @@ export class Interpreter {
 }
 
 /**
- * Run a whole program through a sink, line by line. Lines end at "\n" (a "\r" before it is dropped); a line
- * ending at the very end starts no further line. Returns the number of lines.
+ * Text arriving in pieces (a download being read), fed to an interpreter a whole line at a time. Lines end at
+ * "\n" (the interpreter drops a "\r" before it); a line ending at the very end starts no further line.
  */
-export function runProgram(text, interpreter) {
-  const n = text.length;
-  let start = 0;
-  let count = 0;
-  while (start < n) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = n;
-    interpreter.feedLine(text.slice(start, end));
-    count += 1;
-    start = end + 1;
+export class ProgramStream {
+  constructor(interpreter) {
+    this.interpreter = interpreter;
+    this.carry = ""; // the start of a line whose end has not arrived
+    this.count = 0;
   }
-  return count;
+
+  push(piece) {
+    const text = this.carry ? this.carry + piece : piece;
+    let start = 0;
+    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+      this.interpreter.feedLine(text.slice(start, end));
+      this.count += 1;
+      start = end + 1;
+    }
+    this.carry = text.slice(start);
+  }
+
+  /** The last line (if it had no line ending); returns the number of lines. */
+  end() {
+    if (this.carry) {
+      this.interpreter.feedLine(this.carry);
+      this.count += 1;
+      this.carry = "";
+    }
+    return this.count;
+  }
+}
+
+/** Run a whole program through an interpreter; returns the number of lines. */
+export function runProgram(text, interpreter) {
+  const stream = new ProgramStream(interpreter);
+  stream.push(text);
+  return stream.end();
 }
