@@ -8,24 +8,27 @@ const LOD = 0.5; // px: a vertex this close to the last one drawn is skipped
 const PICK_RADIUS = 8; // px
 const ISO = { yaw: -Math.PI / 4, pitch: Math.asin(1 / Math.sqrt(3)) };
 
-/** Screen position (before scale and offset) of a point in a view, relative to the drawing's centre. */
-function projector(view, centre) {
-  const [cx, cy, cz] = centre;
-  if (view.name === "top") return (x, y) => [x - cx, -(y - cy)];
-  if (view.name === "front") return (x, y, z) => [x - cx, -(z - cz)];
-  if (view.name === "side") return (x, y, z) => [y - cy, -(z - cz)];
+/** A view as a linear map: screen x = a · (p - centre), screen y = b · (p - centre), before scale and offset. */
+function axesOf(view) {
+  if (view.name === "top") return [[1, 0, 0], [0, -1, 0]];
+  if (view.name === "front") return [[1, 0, 0], [0, 0, -1]];
+  if (view.name === "side") return [[0, 1, 0], [0, 0, -1]];
   const cosYaw = Math.cos(view.yaw);
   const sinYaw = Math.sin(view.yaw);
   const cosPitch = Math.cos(view.pitch);
   const sinPitch = Math.sin(view.pitch);
-  return (x, y, z) => {
-    const dx = x - cx;
-    const dy = y - cy;
-    const dz = z - cz;
-    const across = dx * cosYaw - dy * sinYaw;
-    const depth = dx * sinYaw + dy * cosYaw;
-    return [across, -(dz * cosPitch + depth * sinPitch)];
-  };
+  // Turn about Z by the yaw, then tilt by the pitch: across the screen, and up it from the depth and Z.
+  return [
+    [cosYaw, -sinYaw, 0],
+    [-sinYaw * sinPitch, -cosYaw * sinPitch, -cosPitch],
+  ];
+}
+
+/** Screen position (before scale and offset) of a point in a view, relative to the drawing's centre. */
+function projector(view, centre) {
+  const [[ax, ay, az], [bx, by, bz]] = axesOf(view);
+  const [cx, cy, cz] = centre;
+  return (x, y, z) => [ax * (x - cx) + ay * (y - cy) + az * (z - cz), bx * (x - cx) + by * (y - cy) + bz * (z - cz)];
 }
 
 function newView(name) {
@@ -146,10 +149,17 @@ export class Plot {
     const sx = new Float32Array(vertCount);
     const sy = new Float32Array(vertCount);
     const verts = g.verts;
-    for (let v = 0; v < vertCount; v += 1) {
-      const [px, py] = project(verts[3 * v], verts[3 * v + 1], verts[3 * v + 2]);
-      sx[v] = this.ox + px * this.scale;
-      sy[v] = this.oy + py * this.scale;
+    // The view's linear map with the scale, offset and centre folded in: no allocation per vertex.
+    const [[ax, ay, az], [bx, by, bz]] = axesOf(this.view).map((row) => row.map((k) => k * this.scale));
+    const [cx, cy, cz] = this.drawCentre;
+    const x0 = this.ox - (ax * cx + ay * cy + az * cz);
+    const y0 = this.oy - (bx * cx + by * cy + bz * cz);
+    for (let v = 0, i = 0; v < vertCount; v += 1, i += 3) {
+      const x = verts[i];
+      const y = verts[i + 1];
+      const z = verts[i + 2];
+      sx[v] = x0 + ax * x + ay * y + az * z;
+      sy[v] = y0 + bx * x + by * y + bz * z;
     }
     const groups = new Map();
     let from = 0; // first vertex of the move: the last of the one before
