@@ -1,4 +1,4 @@
-"""The `camvault` command: serve, migrate, create-user, reindex, maintain."""
+"""The `camvault` command: serve, migrate, create-user, reindex, maintain, doctor."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine, create_sessionmaker, resolve_database_url
+from app.core.database_roles import AppRole
+from app.core.db import (
+    app_role_for,
+    create_engine,
+    create_sessionmaker,
+    resolve_database_url,
+    resolve_migration_url,
+)
 from app.core.errors import DomainError
 from app.core.security import configure_password_hashing
 from app.models import Role
@@ -17,13 +24,29 @@ from app.models import Role
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_migrations(database_url: str) -> None:
+def run_migrations(database_url: str, app_role: AppRole | None = None) -> None:
+    """`alembic upgrade head` as the owner of `database_url`, then grant `app_role` the app's privileges."""
     from alembic import command
     from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = database_url
+    config.attributes["app_role"] = app_role
     command.upgrade(config, "head")
+
+
+def migrate(settings: Settings) -> str:
+    """Migrate as the owner (MIGRATION_DATABASE_URL, or the embedded superuser) and grant the app's role; return
+    what was done, in words."""
+    from sqlalchemy.engine import make_url
+
+    url = resolve_migration_url(settings)
+    role = app_role_for(settings, url)
+    run_migrations(url, role)
+    owner = make_url(url).username
+    if role is None:
+        return f"migrated as {owner}; the app connects as the same role (no separate app role to grant)"
+    return f"migrated as {owner}; the app's role {role.name} may read and write rows, and only add and read audit rows"
 
 
 def _read_password(prompt: bool) -> str:
@@ -69,8 +92,8 @@ async def _reindex(url: str, settings: Settings) -> str:
     from app.services.reindex import ReindexService
     from app.storage.git_store import GitStore
 
-    store = GitStore(settings.data_dir / "vault.git")
-    store.ensure_repo()
+    store = GitStore.in_data_dir(settings.data_dir)
+    await store.ensure_repo()
     engine = create_engine(url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -80,6 +103,11 @@ async def _reindex(url: str, settings: Settings) -> str:
     return (
         f"reindexed {report.commits} commits: {report.files_added} files added, "
         f"{report.files_updated} updated, {report.versions_added} versions added"
+        + (
+            f", {report.versions_skipped} commits skipped (never committed by the catalog)"
+            if report.versions_skipped
+            else ""
+        )
     )
 
 
@@ -88,21 +116,52 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+async def _maintain(settings: Settings) -> tuple[bool, Path]:
     from app.storage.git_store import GitStore
 
-    store = GitStore(settings.data_dir / "vault.git")
-    store.ensure_repo()
-    store.maintain()
-    if not asyncio.run(store.fsck()):
+    store = GitStore.in_data_dir(settings.data_dir)
+    await store.ensure_repo()
+    await store.repo.maintain()
+    return await store.repo.fsck(), store.path
+
+
+def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    healthy, path = asyncio.run(_maintain(settings))
+    if not healthy:
         print("error: git fsck found problems in the vault; see the log", file=sys.stderr)
         return 1
-    print(f"vault packed and checked: {store.repo_path}")
+    print(f"vault packed and checked: {path}")
     return 0
 
 
+async def _doctor(settings: Settings) -> int:
+    from app.services.doctor import DoctorService
+    from app.storage.git_store import GitStore
+
+    engine = create_engine(await asyncio.to_thread(resolve_database_url, settings), pool_size=1)
+    try:
+        # No ensure_repo: doctor reports a missing vault instead of creating one.
+        checks = await DoctorService(settings, engine, GitStore(settings.data_dir / "vault.git")).run()
+    finally:
+        await engine.dispose()
+    print(f"camvault doctor: ENV={settings.env} DATA_DIR={settings.data_dir.absolute()}")
+    for check in checks:
+        print(f"  {'ok' if check.ok else 'PROBLEM':<8} {check.name:<9} {check.summary}")
+        for line in check.details:
+            print(f"{'':20}- {line}")
+        if check.fix and not check.ok:
+            print(f"{'':20}fix: {check.fix}")
+    problems = sum(not check.ok for check in checks)
+    print(f"{problems} problem{'s' if problems != 1 else ''} found" if problems else "no problems found")
+    return 1 if problems else 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_doctor(settings))
+
+
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    run_migrations(resolve_database_url(settings))
+    print(migrate(settings), flush=True)
     return 0
 
 
@@ -110,9 +169,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     # This process holds the embedded server for as long as it serves; the server stops with it.
+    migrate(settings)
     url = resolve_database_url(settings)
-    run_migrations(url)
-    settings = settings.model_copy(update={"database_url": url})
+    settings = settings.model_copy(update={"database_url": url, "database_password": None})
     host, port = args.host or settings.host, args.port or settings.port
     if settings.first_admin_username and settings.first_admin_password:
         login_hint = f"log in as {settings.first_admin_username!r} with FIRST_ADMIN_PASSWORD"
@@ -154,6 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "maintain", help="pack and prune the Git vault (git gc), then verify it (git fsck); safe while serving"
     ).set_defaults(func=cmd_maintain)
+
+    sub.add_parser(
+        "doctor",
+        help="check the installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, "
+        "settings) and say what to fix; exit status 1 when something is wrong",
+    ).set_defaults(func=cmd_doctor)
 
     args = parser.parse_args(argv)
     settings = get_settings()

@@ -23,10 +23,12 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker, resolve_database_url
 from app.core.logging import configure_logging
 from app.core.security import configure_password_hashing
-from app.services.realtime import RealtimeService
+from app.realtime.gateway import RealtimeService
+from app.services.database_checks import check_at_start
 from app.services.sweeper import sweep_forever
 from app.services.users import UserService
 from app.storage.git_store import GitStore
+from app.vault.refs import reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +53,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(url)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
-    app.state.store = GitStore(settings.data_dir / "vault.git")
-    await to_thread.run_sync(app.state.store.ensure_repo)
+    app.state.store = GitStore.in_data_dir(settings.data_dir)
+    await app.state.store.ensure_repo()
     sweeper = None
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
+        await check_at_start(app.state.sessionmaker, production=settings.env == "production")
         await _bootstrap_first_admin(app, settings)
+        try:
+            async with app.state.sessionmaker() as session:
+                # A crash between a commit and its ref move left the Git ref behind: it follows the catalog first.
+                await reconcile(session, app.state.store)
+        except Exception as exc:  # the database may be down at start: serve (readyz says so), the sweep retries
+            logger.warning("could not check the git refs against the catalog at start (%s)", type(exc).__name__)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
         await realtime.start()
         yield

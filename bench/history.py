@@ -92,15 +92,14 @@ def add_files(repo: Path, paths: list[str], blob_sha: str) -> str:
 
 def build(data_dir: Path, versions: int) -> None:
     """Create the vault's repository (as the server would) and write the seed file and the history into it."""
-    store = GitStore(data_dir / "vault.git")
-    store.ensure_repo()
+    store = GitStore.in_data_dir(data_dir)
+    asyncio.run(store.ensure_repo())
     subprocess.run(
         ["git", "fast-import", "--quiet", "--done"],
         input=fast_import_stream(versions),
-        env={**os.environ, "GIT_DIR": str(store.repo_path)},
+        env={**os.environ, "GIT_DIR": str(store.path)},
         check=True,
     )
-    store.close()
 
 
 async def file_ids(bench: Bench) -> dict[str, int]:

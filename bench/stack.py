@@ -18,7 +18,7 @@ import psutil
 
 from app.cli import run_migrations
 from app.core.config import Settings
-from app.core.db import asyncpg_dsn, resolve_database_url
+from app.core.db import asyncpg_dsn, resolve_migration_url
 from app.core.security import create_access_token
 from app.models import Role
 from app.schemas.user import UserCreate
@@ -41,7 +41,8 @@ def database(tmp: Path) -> Iterator[str]:
     server's only holder); the caller removes `tmp` after that.
     """
     given = os.environ.get("DATABASE_URL")
-    server = resolve_database_url(
+    # The owner's connection: it creates the database and migrates it (the app role could do neither).
+    server = resolve_migration_url(
         Settings(_env_file=None, database_url=given or None, data_dir=tmp / "pg-server")  # type: ignore[call-arg]
     )
     url = asyncio.run(create_database(server, prefix="bench"))

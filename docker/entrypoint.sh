@@ -1,9 +1,12 @@
 #!/bin/sh
 # camvault container entrypoint.
 #
-#   (no arguments)              alembic upgrade head, then Gunicorn with Uvicorn workers
-#   camvault <command> ...      run the camvault CLI, e.g. `docker compose run --rm app camvault migrate`
-#   migrate | create-user | serve | ...   shorthand for `camvault <command> ...`
+#   (no arguments)              Gunicorn with Uvicorn workers (the database must be migrated: see `migrate`)
+#   migrate                     `camvault migrate`: alembic upgrade head as the owner (MIGRATION_DATABASE_URL),
+#                               then the app role's privileges; docker-compose.yml's `migrate` service runs it
+#                               before the app starts, so the app itself never holds the owner's password
+#   camvault <command> ...      run the camvault CLI, e.g. `docker compose exec app camvault doctor`
+#   create-user | doctor | serve | ...   shorthand for `camvault <command> ...`
 #   alembic ... | python ... | sh ...     run that program (maintenance)
 #   -... (options)              extra Gunicorn options for the default server
 #
@@ -18,17 +21,20 @@ APP_DIR=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 
 case "${1:-}" in
     "" | -*)
-        # One stream for the server's whole life, migration included: `docker compose logs app`.
+        # One stream for the server's whole life: `docker compose logs app`.
         exec 2>&1
-        # Several replicas may start together: alembic/env.py takes a PostgreSQL advisory
-        # lock, so they migrate one at a time and the later ones find nothing to do.
-        alembic -c "$APP_DIR/alembic.ini" upgrade head
         exec gunicorn 'app.main:create_app()' -c "$APP_DIR/docker/gunicorn.conf.py" "$@"
         ;;
     camvault | alembic | gunicorn | python | python3 | sh | bash | git)
         exec "$@"
         ;;
-    serve | migrate | create-user | reindex)
+    migrate)
+        # Several may run together (replicas on several hosts): alembic/env.py takes a PostgreSQL
+        # advisory lock, so they migrate one at a time and the later ones find nothing to do.
+        exec 2>&1
+        exec camvault "$@"
+        ;;
+    serve | create-user | reindex | maintain | doctor)
         exec camvault "$@"
         ;;
     *)

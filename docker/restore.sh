@@ -2,29 +2,48 @@
 # Restore a backup made by docker/backup.sh into an empty database and an empty vault.
 #
 #   docker compose down && docker volume rm camvault_pgdata camvault_vault   # or a new host
-#   docker compose up -d db                   # the database only: the app must not start first
+#   docker compose up -d --wait db            # the database only: the app must not start first
 #   docker/restore.sh backups/2026-11-30
 #   docker compose up -d
 #
-# Steps: refuse unless both targets are empty; pg_restore in one transaction; unbundle the vault;
-# `camvault migrate` (a backup of an older release meets the current schema); `camvault reindex`
-# (commits made between the dump and the bundle join the catalog).
+# Steps: wait until the database answers over TCP (on a fresh volume the postgres image first runs a
+# temporary server on its socket only); refuse unless both targets are empty; pg_restore in one
+# transaction; unbundle the vault; `camvault migrate` (a backup of an older release meets the current
+# schema, and the app's role gets its privileges); `camvault reindex` (commits made between the dump and
+# the bundle join the catalog).
 #
-# Where the commands run (tests/deploy/test_backup.py runs this file natively with both set to `env`):
-#   CAMVAULT_DB_EXEC   default "docker compose exec -T db": pg_restore and psql of the server's version
-#   CAMVAULT_APP_EXEC  default "docker compose run --rm --no-deps -T app": git and camvault, with the
-#                      vault volume mounted, while the app itself is stopped
+# Where the commands run (tests/deploy/test_backup.py runs this file natively with all three set to `env`):
+#   CAMVAULT_DB_EXEC       default "docker compose exec -T db": pg_isready, pg_restore and psql of the
+#                          server's version
+#   CAMVAULT_MIGRATE_EXEC  default "docker compose run --rm --no-deps -T migrate": camvault migrate, as the
+#                          owner (only the migrate service has the owner's password)
+#   CAMVAULT_APP_EXEC      default "docker compose run --rm --no-deps -T app": git and camvault, with the
+#                          vault volume mounted, while the app itself is stopped
+#   CAMVAULT_DB_WAIT_SECONDS  how long to wait for the database (default 120)
 set -eu
 
 src=${1:?usage: docker/restore.sh BACKUP_DIR (made by docker/backup.sh)}
 db_exec=${CAMVAULT_DB_EXEC:-docker compose exec -T db}
+migrate_exec=${CAMVAULT_MIGRATE_EXEC:-docker compose run --rm --no-deps -T migrate}
 app_exec=${CAMVAULT_APP_EXEC:-docker compose run --rm --no-deps -T app}
+wait_seconds=${CAMVAULT_DB_WAIT_SECONDS:-120}
 
 for name in camvault.dump vault.bundle; do
     if [ ! -s "$src/$name" ]; then
         echo "restore: $src/$name is missing or empty" >&2
         exit 2
     fi
+done
+
+# The same probe as the db service's healthcheck: TCP (PGHOST, when set, names another address).
+waited=0
+until $db_exec sh -c 'exec pg_isready -q -h "${PGHOST:-127.0.0.1}" --username="$POSTGRES_USER" --dbname="$POSTGRES_DB"'; do
+    if [ "$waited" -ge "$wait_seconds" ]; then
+        echo "restore: the database is not ready after ${wait_seconds} s; see \`docker compose logs db\`" >&2
+        exit 1
+    fi
+    waited=$((waited + 1))
+    sleep 1
 done
 
 # A vault that exists but has no refs is what the app creates on its first start: empty, usable.
@@ -54,6 +73,6 @@ $app_exec sh -c '
     git -C "$vault" fetch -q "$bundle" "+refs/*:refs/*"
 ' < "$src/vault.bundle"
 
-$app_exec camvault migrate
+$migrate_exec camvault migrate
 $app_exec camvault reindex
 echo "restored from $src"

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-import atexit
 import os
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.cli import run_migrations
 from app.core.config import Settings
 from app.core.db import resolve_database_url
-from app.core.embedded_pg import embedded_server_url
+from app.core.embedded_pg import temporary_server_url
 from app.core.security import configure_password_hashing
 from app.main import create_app
 from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services.users import UserService
-from tests.db import create_database, drop_database
+from tests.db import TEST_APP_ROLE, as_role, create_database, drop_database, with_database
 from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
@@ -45,26 +42,33 @@ def server_url() -> str:
     given = os.environ.get("DATABASE_URL")
     if given:
         return resolve_database_url(Settings(_env_file=None, database_url=given))  # type: ignore[call-arg]
-    base = Path(tempfile.mkdtemp(prefix="camvault-test-pg-"))
-    # Registered before the server's own exit handler, so it runs after it (atexit is last in, first out).
-    atexit.register(shutil.rmtree, base, ignore_errors=True)
-    return embedded_server_url(base, cleanup="delete")
+    # Stopped and deleted however pytest ends (Ctrl-C, SIGTERM, a crash): see temporary_server_url.
+    return temporary_server_url("camvault-test-pg-")
 
 
 @pytest.fixture(scope="session")
 def template_db(server_url: str) -> Iterator[str]:
     """A database migrated once with `alembic upgrade head`; every test gets a copy of it."""
     url = asyncio.run(create_database(server_url, prefix="tpl"))
-    run_migrations(url)
+    # As in production: migrated by the owner, who grants the app's role its privileges (copied with the template).
+    run_migrations(url, TEST_APP_ROLE)
     yield urlsplit(url).path.lstrip("/")
     asyncio.run(drop_database(url))
 
 
 @pytest.fixture
 async def database_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh copy of the template, connected to as the app's role, as in production (no owner rights: it
+    cannot touch the audit trigger). Tests that need the owner use `owner_database_url`."""
     url = await create_database(server_url, template=template_db)
-    yield url
+    yield as_role(url, TEST_APP_ROLE)
     await drop_database(url)
+
+
+@pytest.fixture
+def owner_database_url(database_url: str, server_url: str) -> str:
+    """The test's database as the role that migrated it (the schema's owner)."""
+    return with_database(server_url, urlsplit(database_url).path.lstrip("/"))
 
 
 @pytest.fixture

@@ -8,9 +8,21 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from app.core.database_roles import APP_ROLE, AppRole
 from app.core.db import create_engine, create_sessionmaker
 from app.schemas.user import UserCreate
 from app.services.users import UserService
+
+# The role the tests' apps connect as. The password matters only on a server given by DATABASE_URL (the
+# embedded one trusts local connections); migrating there creates the role, which needs CREATEROLE.
+TEST_APP_ROLE = AppRole(APP_ROLE, "camvault-test-app-role-password")
+
+
+def as_role(url: str, role: AppRole) -> str:
+    """`url` logging in as `role` instead of its own user."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=role.name, password=role.password).render_as_string(hide_password=False)
 
 
 def to_asyncpg_dsn(url: str) -> str:

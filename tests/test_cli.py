@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import time
+
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,3 +61,26 @@ async def test_maintain_packs_and_checks_the_vault(
     for i in range(3):
         assert (await client.get(f"/api/files/by-path?path=p{i}.nc", headers=headers)).status_code == 200
         assert git(repo, "cat-file", "-p", f"main:p{i}.nc") == f"G0 X{i}\n"
+
+
+async def test_doctor_exits_0_on_a_clean_installation_and_1_with_what_to_fix(
+    client: httpx.AsyncClient, settings: Settings, make_user: MakeUser, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIN_FREE_DISK_BYTES", "0")  # this machine's free space is not under test here
+    await make_user("anna")
+    await upload_one(client, await login("anna"), "p1.nc", b"G0 X1\n")
+    clean = camvault(settings, "doctor")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert clean.stdout.splitlines()[-1] == "no problems found"
+    for name in ("database", "schema", "roles", "git", "catalog", "names", "locks", "disk", "settings"):
+        assert any(line.split()[:2] == ["ok", name] for line in clean.stdout.splitlines()), (name, clean.stdout)
+
+    lock = settings.data_dir / "vault.git" / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    os.utime(lock, (time.time() - 300, time.time() - 300))
+    broken = camvault(settings, "doctor")
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    lines = broken.stdout.splitlines()
+    problem = next(i for i, line in enumerate(lines) if line.split()[:3] == ["PROBLEM", "ref", "lock"])
+    assert lines[problem + 1].strip().startswith("fix: make sure no camvault or git process is writing")
+    assert lines[-1] == "1 problem found"

@@ -13,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.params import FileId
 from app.core.config import Settings
-from app.core.errors import BasicAuthRequired, Forbidden
+from app.core.errors import BasicAuthRequired
 from app.core.security import TokenClaims
 from app.models import Role, User
+from app.realtime.gateway import RealtimeService
 from app.realtime.handshake import SocketCredentials, credentials_of
+from app.services import roles
 from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
@@ -25,8 +27,8 @@ from app.services.git_http import GitHttpService
 from app.services.health import HealthService
 from app.services.lfs_locks import LfsLockService
 from app.services.locks import LockService
-from app.services.realtime import RealtimeService
 from app.services.users import UserService
+from app.vault.pipeline import Vault
 
 # auto_error=False: a missing token reaches get_current_user, which answers 401 with our body.
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/login", auto_error=False)
@@ -73,13 +75,11 @@ async def get_current_user(current: CurrentClaims) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_role(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
-    """The one role check: a dependency that lets through only the given roles."""
-    allowed = frozenset(roles)
+def require_role(allowed: frozenset[Role]) -> Callable[[User], Coroutine[Any, Any, User]]:
+    """A dependency that lets through only the given roles (the rule itself: app/services/roles.py)."""
 
     async def check(user: CurrentUser) -> User:
-        if user.role not in allowed:
-            raise Forbidden(f"This action needs the role {' or '.join(sorted(r.value for r in allowed))}")
+        roles.require(user, allowed)
         return user
 
     return check
@@ -106,9 +106,23 @@ async def get_download_user(
 
 DownloadUser = Annotated[User, Depends(get_download_user)]
 
-AdminUser = Annotated[User, Depends(require_role(Role.admin))]
-WriterUser = Annotated[User, Depends(require_role(Role.admin, Role.user))]
-ReaderUser = Annotated[User, Depends(require_role(Role.admin, Role.user, Role.viewer))]
+AdminUser = Annotated[User, Depends(require_role(roles.ADMINS))]
+WriterUser = Annotated[User, Depends(require_role(roles.WRITERS))]
+
+
+async def get_streaming_writer(user: WriterUser, session: SessionDep) -> User:
+    """A writer whose request body is still to come: its database connection goes back to the pool now.
+
+    Authentication needed the connection; the body may take minutes to arrive, and a connection held
+    meanwhile is one fewer for every other request (80 slow uploads used to drain the pool). The write
+    transaction opens on a fresh connection once the body is on disk; the user's row stays loaded.
+    """
+    await session.close()
+    return user
+
+
+StreamingWriter = Annotated[User, Depends(get_streaming_writer)]
+ReaderUser = Annotated[User, Depends(require_role(roles.READERS))]
 
 
 def get_user_service(session: SessionDep) -> UserService:
@@ -128,15 +142,22 @@ AuditServiceDep = Annotated[AuditService, Depends(get_audit_service)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 
 
-def get_file_service(request: Request, session: SessionDep, settings: SettingsDep) -> FileService:
-    return FileService(session, settings, request.app.state.store)
+def get_vault(request: Request, session: SessionDep, settings: SettingsDep) -> Vault:
+    return Vault(session, request.app.state.store, settings)
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
+def get_file_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> FileService:
+    return FileService(session, settings, vault)
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 
 
-def get_lock_service(request: Request, session: SessionDep, settings: SettingsDep) -> LockService:
-    return LockService(session, settings, request.app.state.store)
+def get_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LockService:
+    return LockService(session, settings, vault)
 
 
 LockServiceDep = Annotated[LockService, Depends(get_lock_service)]
@@ -188,8 +209,7 @@ GitUser = Annotated[User, Depends(get_git_user)]
 
 
 async def get_git_writer(user: GitUser) -> User:
-    if user.role not in (Role.admin, Role.user):
-        raise Forbidden("Your role (viewer) can read the vault but not lock files")
+    roles.require(user, roles.WRITERS, "Your role (viewer) can read the vault but not lock files")
     return user
 
 
@@ -200,8 +220,8 @@ def get_git_http_service(request: Request) -> GitHttpService:
     return GitHttpService(request.app.state.store)
 
 
-def get_lfs_lock_service(request: Request, session: SessionDep, settings: SettingsDep) -> LfsLockService:
-    return LfsLockService(session, settings, request.app.state.store)
+def get_lfs_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LfsLockService:
+    return LfsLockService(session, settings, vault)
 
 
 GitHttpServiceDep = Annotated[GitHttpService, Depends(get_git_http_service)]

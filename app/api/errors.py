@@ -16,7 +16,8 @@ logger = logging.getLogger(__name__)
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    body = {"detail": exc.detail} if exc.file is None else {"detail": exc.detail, "file": exc.file}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -25,9 +26,14 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Conflicts with a concurrent change; reload and try again"}, status_code=409)
 
 
+def internal_error_body(request_id: str | None) -> dict[str, str | None]:
+    """The one body of every 500: nothing about the failure itself, the id that finds its log line."""
+    return {"detail": "Internal server error", "request_id": request_id}
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error")
-    return JSONResponse({"detail": "Internal server error", "request_id": request_id_var.get()}, status_code=500)
+    return JSONResponse(internal_error_body(request_id_var.get()), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import internal_error_body
 from app.core.request_context import client_ip_var, request_id_var
 
 logger = logging.getLogger("camvault.access")
@@ -54,7 +55,7 @@ class RequestContextMiddleware:
             if scope["type"] != "http" or status:
                 raise
             error_logger.exception("unhandled error")
-            body = json.dumps({"detail": "Internal server error", "request_id": request_id}).encode()
+            body = json.dumps(internal_error_body(request_id)).encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await send_with_id({"type": "http.response.start", "status": 500, "headers": headers})
             await send_with_id({"type": "http.response.body", "body": body})

@@ -108,7 +108,9 @@ class _Collector:
         if self._current is not None:
             self._current.size += end - start
             if self._current.size > self.max_file_bytes:
-                raise TooLarge(self.max_file_bytes)
+                error = TooLarge(self.max_file_bytes)
+                error.file = self._current.filename
+                raise error
             assert self._file is not None
             self.pending.append((self._file, data[start:end]))
         elif self._current_field is not None:

@@ -14,6 +14,22 @@ from app.nc import DEFAULT_NC_EXTENSIONS, DEFAULT_RAPID_RATE_MM_MIN
 # The value shipped in .env.example; production refuses to start with it.
 EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
 
+# Passwords that appear in our examples (older .env.example files, the README) or that anyone would guess first:
+# production refuses them for the database and the first admin.
+EXAMPLE_PASSWORDS = frozenset(
+    {"change-me-too", "change-me", "changeme", "change-me-three", "password", "postgres", "secret", "a long password"}
+)
+
+# Secrets that may come from a file instead (Docker secrets): NAME_FILE=/run/secrets/name sets NAME.
+SECRET_FILE_SETTINGS = (
+    "secret_key",
+    "database_url",
+    "database_password",
+    "migration_database_url",
+    "migration_database_password",
+    "first_admin_password",
+)
+
 DEFAULT_EXTENSIONS = (
     ".mcam,.nc,.tap,.gcode,.ngc,.eia,.mpf,.h,.txt,.pdf,.step,.stp,.dxf,.igs,.iges,.stl,.csv,.md,.xlsx,.docx,.png,.jpg"
 )
@@ -26,7 +42,10 @@ def _split_csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused setting is reported by name, never with the secrets beside it.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str | None = None
@@ -67,11 +86,55 @@ class Settings(BaseSettings):
     first_admin_password: str | None = None
     first_admin_email: str | None = None
 
+    # Tests only (honoured with ENV=test): a vault write stops for ever at this point, so a test can kill the
+    # worker there: "before_commit" (Git objects written, catalog not committed), "before_ref_move".
+    test_write_pause: Literal["before_commit", "before_ref_move"] | None = None
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     serve_static: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
+
+    # --- database roles and secrets files ------------------------------------------------------------
+    # The app connects with DATABASE_URL as a role that may only read and write rows (and only add audit
+    # rows); DATABASE_PASSWORD, when set, is that connection's password (so it can come from a file and
+    # needs no URL quoting). Migrations connect with MIGRATION_DATABASE_URL as the schema's owner; unset,
+    # they use DATABASE_URL (one role for both: the start-up check warns, or refuses with ENV=production).
+    database_password: str | None = None
+    migration_database_url: str | None = None
+    migration_database_password: str | None = None
+    # Each of these names a file holding the value of the setting without _FILE (Docker secrets).
+    secret_key_file: Path | None = None
+    database_url_file: Path | None = None
+    database_password_file: Path | None = None
+    migration_database_url_file: Path | None = None
+    migration_database_password_file: Path | None = None
+    first_admin_password_file: Path | None = None
+
+    # --- camvault doctor -----------------------------------------------------------------------------
+    # Free space under DATA_DIR below which doctor reports a problem (uploads are spooled there, Git packs there).
+    min_free_disk_bytes: int = Field(default=5 * 1024**3, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset_then_read_secret_files(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        # `NAME=` in .env or compose's `NAME: ${NAME:-}` means "not set": the default applies, for every setting.
+        data = {key: value for key, value in data.items() if value != ""}
+        for name in SECRET_FILE_SETTINGS:
+            source = data.get(f"{name}_file")
+            if source is None:
+                continue
+            if data.get(name) is not None:
+                raise ValueError(f"{name.upper()} and {name.upper()}_FILE are both set; set one of them")
+            try:
+                # A secrets file usually ends with a newline that is not part of the secret.
+                data[name] = Path(source).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{name.upper()}_FILE: cannot read {source}: {exc.strerror}") from None
+        return data
 
     @field_validator("allowed_extensions", "nc_extensions", mode="before")
     @classmethod
@@ -86,11 +149,6 @@ class Settings(BaseSettings):
     def _parse_origins(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("database_url", "secret_key", "first_admin_username", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
-
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Settings:
         if self.env == "production" and self.secret_key in (None, EXAMPLE_SECRET_KEY):
@@ -102,11 +160,24 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be at least 32 characters when ENV=production")
         if self.env == "production" and self.password_hash_cost != "standard":
             raise ValueError("PASSWORD_HASH_COST=low is for test suites; it is refused when ENV=production")
+        if self.env == "production" and (examples := self.example_passwords_in_use()):
+            raise ValueError(f"{examples[0]} is an example password; set a real one (ENV=production refuses it)")
         if self.ws_presence_stale_seconds < 2 * self.ws_presence_sweep_seconds:
             # A live worker refreshes its heartbeat once per sweep; anything tighter would let a
             # slow refresh make its users look gone.
             raise ValueError("WS_PRESENCE_STALE_SECONDS must be at least twice WS_PRESENCE_SWEEP_SECONDS")
         return self
+
+    def example_passwords_in_use(self) -> list[str]:
+        """The settings whose password is one of EXAMPLE_PASSWORDS (doctor reports them in any ENV)."""
+        candidates = {
+            "DATABASE_PASSWORD": self.database_password,
+            "the password in DATABASE_URL": _url_password(self.database_url),
+            "MIGRATION_DATABASE_PASSWORD": self.migration_database_password,
+            "the password in MIGRATION_DATABASE_URL": _url_password(self.migration_database_url),
+            "FIRST_ADMIN_PASSWORD": self.first_admin_password,
+        }
+        return [name for name, value in candidates.items() if value is not None and value in EXAMPLE_PASSWORDS]
 
     @property
     def jwt_secret(self) -> str:
@@ -114,6 +185,18 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key
         return _development_secret(self.data_dir)
+
+
+def _url_password(url: str | None) -> str | None:
+    if not url:
+        return None
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except ArgumentError:
+        return None  # not a URL at all: the database driver says so when it is used
 
 
 def _development_secret(data_dir: Path) -> str:

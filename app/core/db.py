@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core.config import Settings
+from app.core.database_roles import APP_ROLE, AppRole
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,16 +33,50 @@ class Base(DeclarativeBase):
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set, otherwise the embedded server (started on first use)."""
+    """The app's connection: DATABASE_URL (its password from DATABASE_PASSWORD when set), otherwise the
+    embedded server (started on first use), as the app's role."""
     if settings.database_url:
-        url = settings.database_url
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        return url
+        return _asyncpg_url(settings.database_url, settings.database_password)
+    from app.core.embedded_pg import embedded_server_url
+
+    return embedded_server_url(settings.data_dir, user=APP_ROLE)
+
+
+def resolve_migration_url(settings: Settings) -> str:
+    """The schema owner's connection, for migrations: MIGRATION_DATABASE_URL, else DATABASE_URL (one role for
+    both), else the embedded server's superuser."""
+    if settings.migration_database_url:
+        return _asyncpg_url(settings.migration_database_url, settings.migration_database_password)
+    if settings.database_url:
+        return resolve_database_url(settings)
     from app.core.embedded_pg import embedded_server_url
 
     return embedded_server_url(settings.data_dir)
+
+
+def app_role_for(settings: Settings, migration_url: str) -> AppRole | None:
+    """The role migrations grant the app's privileges to: DATABASE_URL's user (the embedded app role when
+    DATABASE_URL is unset), or None when the app connects as the owner itself."""
+    from sqlalchemy.engine import make_url
+
+    if settings.database_url:
+        url = make_url(_asyncpg_url(settings.database_url, settings.database_password))
+        role = AppRole(url.username or "", url.password)  # type: ignore[arg-type]
+    else:
+        role = AppRole(APP_ROLE, None)  # the embedded server trusts local connections
+    return None if role.name in ("", make_url(migration_url).username) else role
+
+
+def _asyncpg_url(url: str, password: str | None) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "postgresql+asyncpg://" + url[len(prefix) :]
+            break
+    if password is None:
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
 
 
 def asyncpg_dsn(url: str) -> str:

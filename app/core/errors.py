@@ -8,6 +8,8 @@ from typing import Any
 
 class DomainError(Exception):
     status_code = 400
+    # For a refusal caused by one file of a multi-file upload: its name as the client sent it (the answer's `file`).
+    file: str | None = None
 
     def __init__(self, detail: Any, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail if isinstance(detail, str) else repr(detail))
@@ -69,14 +71,11 @@ class LockHeld(Conflict):
     """Someone else holds the lock; the answer names who, since when and until when."""
 
     def __init__(self, holder: str, since: datetime, until: datetime | None, *, status_code: int = 409) -> None:
-        super().__init__(
-            {
-                "message": f"File is checked out by {holder}",
-                "holder": holder,
-                "since": since.isoformat(),
-                "until": until.isoformat() if until else None,
-            }
-        )
+        # The body's one definition is the schema the OpenAPI document shows (imported here: schemas sit above).
+        from app.schemas.errors import LockHeldDetail
+
+        body = LockHeldDetail(message=f"File is checked out by {holder}", holder=holder, since=since, until=until)
+        super().__init__(body.model_dump(mode="json"))
         self.status_code = status_code
 
 
@@ -105,3 +104,14 @@ class BasicAuthRequired(DomainError):
 
     def __init__(self, detail: str = "Authentication required") -> None:
         super().__init__(detail, headers={"WWW-Authenticate": 'Basic realm="camvault", charset="UTF-8"'})
+
+
+class InsufficientStorage(DomainError):
+    """The disk holding the vault (or the uploads' temp folder) is full: nothing was stored."""
+
+    status_code = 507
+
+    def __init__(
+        self, detail: str = "The vault's disk is full: nothing was stored. Free some space (or ask an admin) and retry."
+    ) -> None:
+        super().__init__(detail)

@@ -6,5 +6,18 @@ from app.models.file import File, FileVersion, Lock
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User
+from app.models.vault import LockHistory, VaultRef
 
-__all__ = ["AccessToken", "AuditEvent", "File", "FileVersion", "Lock", "Presence", "RevokedToken", "Role", "User"]
+__all__ = [
+    "AccessToken",
+    "AuditEvent",
+    "File",
+    "FileVersion",
+    "Lock",
+    "LockHistory",
+    "Presence",
+    "RevokedToken",
+    "Role",
+    "User",
+    "VaultRef",
+]

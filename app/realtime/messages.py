@@ -5,25 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from app import journal
 from app.core.db import json_dumps
 
 # Client messages are tiny; anything bigger is a mistake or an attack and is answered with an error.
 MAX_CLIENT_MESSAGE = 4096
 
-# Database events that browsers receive as published; the two presence ones gain `online_users`.
-FORWARDED_EVENTS = frozenset(
-    {
-        "file_uploaded",
-        "file_locked",
-        "file_unlocked",
-        "lock_expired",
-        "file_deleted",
-        "file_restored",
-        "user_connected",
-        "user_disconnected",
-        "viewing",
-    }
-)
+# Database events that browsers receive as published: the journal's kinds declare them (app/journal/);
+# the two presence ones gain `online_users`.
+FORWARDED_EVENTS = journal.event_types(forwarded=True)
 WITH_ONLINE_USERS = frozenset({"user_connected", "user_disconnected"})
 
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, text, tuple_
 
 from app.models import AuditEvent
 from app.repositories.base import Repository
@@ -13,31 +14,56 @@ LOGIN_FAILED = "auth.login_failed"
 LOGIN_SUCCEEDED = "auth.login"
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    action: str
+    actor_id: int | None
+    actor_name: str | None
+    target: str | None
+    file_id: int | None
+    subject_user_id: int | None
+    details: str  # JSON text
+    client_ip: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A NOTIFY whose payload is head + the time (JSON) + tail."""
+
+    channel: str
+    head: str
+    tail: str
+
+
+_INSERT = (
+    "INSERT INTO audit_events (action, actor_id, actor_name, target, file_id, subject_user_id, details, client_ip, "
+    "request_id) VALUES (:action, :actor_id, :actor_name, :target, :file_id, :subject_user_id, "
+    "CAST(:details AS jsonb), :client_ip, :request_id)"
+)
+_NOTIFY_AT = "pg_notify(CAST(:channel AS text), CAST(:head AS text) || to_json({at})::text || CAST(:tail AS text))"
+# One statement, one round trip: the row and the notification it announces (stamped with the row's time).
+_INSERT_AND_NOTIFY = text(
+    f"WITH entry AS ({_INSERT} RETURNING at) SELECT {_NOTIFY_AT.format(at='entry.at')} FROM entry"  # noqa: S608
+)
+_INSERT_ONLY = text(_INSERT)
+_NOTIFY_ONLY = text("SELECT " + _NOTIFY_AT.format(at="clock_timestamp()"))
+
+
 class AuditRepository(Repository[AuditEvent]):
     model = AuditEvent
 
-    async def record(
-        self,
-        action: str,
-        *,
-        actor_id: int | None,
-        actor_name: str | None,
-        target: str | None,
-        details: dict[str, Any] | None = None,
-        client_ip: str | None = None,
-        request_id: str | None = None,
-    ) -> AuditEvent:
-        return await self.add(
-            AuditEvent(
-                action=action,
-                actor_id=actor_id,
-                actor_name=actor_name,
-                target=target,
-                details=details or {},
-                client_ip=client_ip,
-                request_id=request_id,
-            )
-        )
+    async def append(self, row: AuditRow | None, notification: Notification | None) -> None:
+        """Insert an audit row, send a notification, or both in one statement (app/journal writes through here)."""
+        params: dict[str, Any] = asdict(row) if row is not None else {}
+        if notification is not None:
+            params |= asdict(notification)
+        if row is not None and notification is not None:
+            await self.session.execute(_INSERT_AND_NOTIFY, params)
+        elif row is not None:
+            await self.session.execute(_INSERT_ONLY, params)
+        elif notification is not None:
+            await self.session.execute(_NOTIFY_ONLY, params)
 
     async def search(
         self,
@@ -67,26 +93,6 @@ class AuditRepository(Repository[AuditEvent]):
             stmt = stmt.where(tuple_(AuditEvent.at, AuditEvent.id) < tuple_(*before))
         stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def latest_lock_event(
-        self, *, target: str, file_id: int, user_id: int, acted: Sequence[str], suffered: Sequence[str]
-    ) -> AuditEvent | None:
-        """The newest event on one file where the user did one of `acted`, or lost a lock by one of `suffered`
-        (those rows name the former holder in details.holder_id)."""
-        stmt = (
-            select(AuditEvent)
-            .where(
-                AuditEvent.target == target,  # indexed; file_id then picks this file among same-path ones
-                AuditEvent.details["file_id"].as_integer() == file_id,
-                or_(
-                    and_(AuditEvent.action.in_(acted), AuditEvent.actor_id == user_id),
-                    and_(AuditEvent.action.in_(suffered), AuditEvent.details["holder_id"].as_integer() == user_id),
-                ),
-            )
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def failed_logins(
         self, *, username: str, client_ip: str | None, window_start: datetime

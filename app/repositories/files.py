@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, tuple_
 from sqlalchemy.orm import aliased
 
 from app.models import File, FileVersion, Lock, User
@@ -56,9 +56,41 @@ class FileRepository(Repository[File]):
     model = File
 
     async def lock_paths(self, path_keys: Sequence[str]) -> None:
-        """Serialise writers of the same paths until this transaction ends (sorted: no deadlocks)."""
-        for key in sorted({path_lock_key(k) for k in path_keys}):
-            await self.session.execute(select(func.pg_advisory_xact_lock(key)))
+        """Serialise writers of the same paths until this transaction ends, in one statement.
+
+        Each path is locked exclusively and each folder above it shared: two files in one folder do not wait
+        for each other, but a file and a file of the same name as one of its folders do (the clash check
+        then sees the other's committed row). Sorted by key, so two writers never deadlock.
+        """
+        wanted: dict[int, bool] = {}  # lock key -> shared
+        for key in path_keys:
+            parts = key.split("/")
+            for depth in range(1, len(parts)):
+                wanted.setdefault(path_lock_key("/".join(parts[:depth])), True)
+            wanted[path_lock_key(key)] = False
+        keys = sorted(wanted)
+        # unnest yields the rows in array order, so the locks are taken in sorted order.
+        await self.session.execute(
+            text(
+                "SELECT CASE WHEN t.shared THEN pg_advisory_xact_lock_shared(t.k) ELSE pg_advisory_xact_lock(t.k) END "
+                "FROM unnest(CAST(:keys AS bigint[]), CAST(:shared AS boolean[])) AS t(k, shared)"
+            ),
+            {"keys": keys, "shared": [wanted[k] for k in keys]},
+        )
+
+    async def clashing(self, path_key: str) -> File | None:
+        """A live file at one of the key's folders, or inside the key as a folder (a file/folder clash)."""
+        parts = path_key.split("/")
+        folders = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+        stmt = (
+            select(File)
+            .where(
+                File.deleted_at.is_(None),
+                or_(File.path_key.in_(folders), File.path_key.startswith(path_key + "/", autoescape=True)),
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def get_live_by_key(self, path_key: str) -> File | None:
         stmt = select(File).where(File.path_key == path_key, File.deleted_at.is_(None))
@@ -83,6 +115,11 @@ class FileRepository(Repository[File]):
     async def row(self, file_id: int) -> FileRow | None:
         result = (await self.session.execute(self._rows().where(File.id == file_id))).first()
         return FileRow(*result) if result else None
+
+    async def rows(self, file_ids: Sequence[int]) -> list[FileRow]:
+        """Several files with their names, in one query, in the order asked."""
+        found = {r[0].id: FileRow(*r) for r in await self.session.execute(self._rows().where(File.id.in_(file_ids)))}
+        return [found[i] for i in file_ids]
 
     async def live_row_by_key(self, path_key: str) -> FileRow | None:
         stmt = self._rows().where(File.path_key == path_key, File.deleted_at.is_(None))
@@ -221,6 +258,7 @@ async def find_by_origin(session: Any, path: str, first_commit: str) -> File | N
     return (await session.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
 
 
-async def version_numbers(session: Any, file_id: int) -> set[int]:
-    stmt = select(FileVersion.version).where(FileVersion.file_id == file_id)
-    return set((await session.execute(stmt)).scalars())
+async def version_commits(session: Any, file_id: int) -> dict[str, int]:
+    """The commit of each of a file's versions, with its number."""
+    stmt = select(FileVersion.commit_sha, FileVersion.version).where(FileVersion.file_id == file_id)
+    return {sha: number for sha, number in (await session.execute(stmt)).all()}

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app.models import File, Lock, User
+from app.models import File, Lock, LockHistory, User
 from app.repositories.base import Repository
 from app.repositories.files import live_lock_condition
 
@@ -19,6 +19,33 @@ def _expiry(ttl_seconds: int) -> Any:
 
 class LockRepository(Repository[Lock]):
     model = Lock
+
+    async def open_history(self, lock: Lock) -> None:
+        """Start the history row of a check-out just taken."""
+        self.session.add(
+            LockHistory(file_id=lock.file_id, user_id=lock.user_id, message=lock.message, acquired_at=lock.acquired_at)
+        )
+        await self.session.flush()
+
+    async def close_history(self, file_id: int, reason: str, by: int | None) -> None:
+        """End the file's open check-out: released, checked_in, expired, forced or deleted (by whom)."""
+        await self.session.execute(
+            update(LockHistory)
+            .where(LockHistory.file_id == file_id, LockHistory.ended_at.is_(None))
+            .values(ended_at=func.now(), end_reason=reason, ended_by=by)
+        )
+
+    async def last_held(self, file_id: int, user_id: int) -> tuple[LockHistory, str | None] | None:
+        """The user's latest check-out of the file, with the name of who ended it (if someone did)."""
+        ender = select(User.username).where(User.id == LockHistory.ended_by).scalar_subquery()
+        stmt = (
+            select(LockHistory, ender)
+            .where(LockHistory.file_id == file_id, LockHistory.user_id == user_id)
+            .order_by(LockHistory.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return (row[0], row[1]) if row else None
 
     async def acquire(self, file_id: int, user_id: int, message: str, ttl_seconds: int) -> Lock | None:
         """Take the lock in one statement: insert it, or take over an expired one; None when it is held.

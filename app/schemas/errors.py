@@ -18,3 +18,6 @@ class ErrorOut(BaseModel):
     detail: str | LockHeldDetail = Field(
         description="What went wrong; for a file checked out by someone else, who holds it since when and until when"
     )
+    file: str | None = Field(
+        default=None, description="Uploads: the name (as sent) of the file that caused the refusal, when one did"
+    )

@@ -38,5 +38,13 @@ class LockOut(BaseModel):
     until: datetime | None
 
 
+class LockChangeOut(BaseModel):
+    """A renew, release or force-release: the file as it is now (its `lock` is null once released) and the
+    lock the action renewed or ended."""
+
+    file: FileOut
+    lock: LockOut
+
+
 class ReleasedLocks(BaseModel):
     released: list[LockOut]

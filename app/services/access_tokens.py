@@ -7,17 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.errors import NotFound
 from app.core.security import new_access_token
+from app.journal.accounts import AccessTokenCreated, AccessTokenRevoked
 from app.models import AccessToken, User
 from app.repositories.access_tokens import AccessTokenRepository
 from app.schemas.access_token import AccessTokenCreate, AccessTokenOut, NewAccessToken
-from app.services import audit
 
 logger = logging.getLogger(__name__)
-
-CREATED = "access_token.created"
-REVOKED = "access_token.revoked"
 
 
 class AccessTokenService:
@@ -39,13 +37,10 @@ class AccessTokenService:
             )
         )
         await self.session.refresh(token)
-        await audit.record(
-            self.session,
-            CREATED,
-            actor=user,
-            target=user.username,
-            details={"token_id": token.id, "name": token.name, "expires_at": expires_at},
+        created = AccessTokenCreated(
+            user_id=user.id, username=user.username, token_id=token.id, name=token.name, expires_at=expires_at
         )
+        await journal.append(self.session, created, actor=user)
         out = NewAccessToken(**AccessTokenOut.model_validate(token).model_dump(), token=secret)
         await self.session.commit()
         logger.info("access token created user=%s id=%s", user.username, token.id)
@@ -59,8 +54,7 @@ class AccessTokenService:
         if token is None:
             raise NotFound(f"Access token {token_id} not found")
         await self.tokens.delete(token.id)
-        await audit.record(
-            self.session, REVOKED, actor=user, target=user.username, details={"token_id": token.id, "name": token.name}
-        )
+        revoked = AccessTokenRevoked(user_id=user.id, username=user.username, token_id=token.id, name=token.name)
+        await journal.append(self.session, revoked, actor=user)
         await self.session.commit()
         logger.info("access token revoked user=%s id=%s", user.username, token_id)

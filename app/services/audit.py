@@ -1,36 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.request_context import client_ip_var, request_id_var
-from app.models import AuditEvent, User
 from app.repositories.audit import AuditRepository
 from app.schemas.audit import AuditEventOut, AuditPage
 from app.services.cursors import decode_cursor, encode_cursor
-
-
-async def record(
-    session: AsyncSession,
-    action: str,
-    *,
-    actor: User | None,
-    target: str | None,
-    details: dict[str, Any] | None = None,
-    actor_name: str | None = None,
-) -> AuditEvent:
-    """Add an audit row to the caller's transaction; it commits or rolls back with the change."""
-    return await AuditRepository(session).record(
-        action,
-        actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else actor_name,
-        target=target,
-        details=details,
-        client_ip=client_ip_var.get(),
-        request_id=request_id_var.get(),
-    )
 
 
 class AuditService:

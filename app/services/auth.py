@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.config import Settings
 from app.core.errors import BadRequest, BasicAuthRequired, Conflict, Forbidden, TooManyAttempts, Unauthorized
 from app.core.request_context import client_ip_var
@@ -23,14 +24,14 @@ from app.core.security import (
     hash_password,
     verify_password,
 )
+from app.journal.accounts import LoggedIn, LoggedOut, LoginFailed, PasswordChanged, UserRegistered
 from app.models import Role, User
 from app.repositories.access_tokens import AccessTokenRepository
-from app.repositories.audit import LOGIN_FAILED, LOGIN_SUCCEEDED, AuditRepository
+from app.repositories.audit import AuditRepository
 from app.repositories.tokens import RevokedTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.auth import TokenOut
 from app.schemas.user import PasswordChange, UserOut, UserRegister
-from app.services import audit, events
 
 logger = logging.getLogger(__name__)
 
@@ -52,17 +53,14 @@ class AuthService:
         valid, new_hash = await to_thread.run_sync(verify_password, password, user.password_hash if user else None)
         if not valid or user is None or not user.is_active:
             reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
-            # The target is what was typed, so repeated failures for one name are counted together.
-            await audit.record(
-                self.session, LOGIN_FAILED, actor=None, actor_name=None, target=login, details={"reason": reason}
-            )
+            await journal.append(self.session, LoginFailed(login=login, reason=reason), actor=None)
             await self.session.commit()
             logger.info("login failed login=%s reason=%s", login, reason)
             raise Unauthorized(BAD_CREDENTIALS)
         if new_hash is not None:
             user.password_hash = new_hash
-        await audit.record(
-            self.session, LOGIN_SUCCEEDED, actor=user, target=user.username, details={"login": login.lower()}
+        await journal.append(
+            self.session, LoggedIn(user_id=user.id, username=user.username, login=login.lower()), actor=user
         )
         token, claims = create_access_token(
             user.id, user.token_version, self.settings.jwt_secret, self.settings.access_token_expire_minutes
@@ -97,14 +95,7 @@ class AuthService:
         valid, _ = await to_thread.run_sync(verify_password, secret, user.password_hash if user else None)
         if not valid or user is None or not user.is_active:
             reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
-            await audit.record(
-                self.session,
-                LOGIN_FAILED,
-                actor=None,
-                actor_name=None,
-                target=login,
-                details={"reason": reason, "via": "basic"},
-            )
+            await journal.append(self.session, LoginFailed(login=login, reason=reason, via="basic"), actor=None)
             await self.session.commit()
             logger.info("basic auth failed login=%s reason=%s", login, reason)
             raise BasicAuthRequired(BAD_CREDENTIALS)
@@ -158,8 +149,9 @@ class AuthService:
     async def logout(self, user: User, claims: TokenClaims) -> None:
         await self.tokens.revoke(claims.jti, user.id, claims.expires_at)
         await self.tokens.purge_expired()
-        await audit.record(self.session, "auth.logout", actor=user, target=user.username)
-        await events.publish_auth_revoked(self.session, user.id, jti=claims.jti, reason="logged out")
+        await journal.append(
+            self.session, LoggedOut(user_id=user.id, username=user.username, jti=claims.jti), actor=user
+        )
         await self.session.commit()
 
     async def change_password(self, user: User, body: PasswordChange) -> None:
@@ -168,8 +160,7 @@ class AuthService:
             raise Forbidden("The current password is not correct")
         user.password_hash = await to_thread.run_sync(hash_password, body.new_password)
         user.token_version += 1  # every token issued before this moment stops working
-        await audit.record(self.session, "user.password_changed", actor=user, target=user.username)
-        await events.publish_auth_revoked(self.session, user.id, reason="password changed")
+        await journal.append(self.session, PasswordChanged(user_id=user.id, username=user.username), actor=user)
         await self.session.commit()
 
     async def register(self, body: UserRegister) -> User:
@@ -187,6 +178,6 @@ class AuthService:
             role=Role.viewer,
         )
         await self.users.add(user)
-        await audit.record(self.session, "user.registered", actor=user, target=user.username)
+        await journal.append(self.session, UserRegistered(user_id=user.id, username=user.username), actor=user)
         await self.session.commit()
         return user

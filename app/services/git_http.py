@@ -15,7 +15,7 @@ PUSH_REFUSED = (
 
 class GitHttpService:
     def __init__(self, store: GitStore) -> None:
-        self.upload_pack = UploadPack(store.repo_path, store.ref)
+        self.upload_pack = UploadPack(store.repo.runner, store.path, store.ref)
 
     def advertisement(self) -> AsyncGenerator[bytes, None]:
         return self.upload_pack.advertisement()

@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, LockHeld, NotFound
-from app.models import File, Lock, Role, User
+from app.models import File, Lock, User
 from app.repositories.files import FileRepository
 from app.repositories.locks import LockRepository
 from app.schemas.common import INT32_MAX
 from app.schemas.lfs import LfsLock, LfsOwner, LfsVerifyOut
+from app.services import roles
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.locks import LockService
 from app.services.paths import path_key
-from app.storage.git_store import GitStore
+from app.vault.pipeline import Vault
 
 LOCK_MESSAGE = "git lfs lock"
 DEFAULT_LIMIT = 100
@@ -41,11 +42,11 @@ def lfs_lock(file_id: int, path: str, since: datetime, holder: str) -> LfsLock:
 
 
 class LfsLockService:
-    def __init__(self, session: AsyncSession, settings: Settings, store: GitStore) -> None:
+    def __init__(self, session: AsyncSession, settings: Settings, vault: Vault) -> None:
         self.session = session
         self.files = FileRepository(session)
         self.locks = LockRepository(session)
-        self.lock_service = LockService(session, settings, store)
+        self.lock_service = LockService(session, settings, vault)
 
     async def _file_at(self, path: str) -> File:
         file = await self.files.get_live_by_key(path_key(path))
@@ -99,11 +100,10 @@ class LfsLockService:
             out = await self.lock_service.release(file.id, user)
         elif not force:
             raise Forbidden(f"{file.path!r} is locked by {holder}; only they can unlock it (an admin can use --force)")
-        elif user.role != Role.admin:
-            raise Forbidden("Only an admin can force-unlock someone else's lock")
         else:
+            roles.require(user, roles.ADMINS, "Only an admin can force-unlock someone else's lock")
             out = await self.lock_service.force_release(file.id, user)
-        return lfs_lock(out.file_id, out.path, out.since, out.holder)
+        return lfs_lock(out.lock.file_id, out.lock.path, out.lock.since, out.lock.holder)
 
 
 def _file_id(lock_id: str) -> int | None:

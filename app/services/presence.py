@@ -16,17 +16,22 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.errors import NotFound
+from app.journal.presence import UserConnected, UserDisconnected, ViewingChanged
 from app.models import Presence, User
 from app.repositories.files import FileRepository
 from app.repositories.presence import Claim, OnlineRow, PresenceRepository
 from app.repositories.users import UserRepository
 from app.schemas.realtime import OnlineUser
-from app.services import events
 
 
 def _who(user: User) -> dict[str, Any]:
     return {"user": user.username, "user_id": user.id, "full_name": user.full_name}
+
+
+async def _announce(session: AsyncSession, entry: journal.Entry) -> None:
+    await journal.append(session, entry, actor=None)
 
 
 def _online_user(row: OnlineRow) -> OnlineUser:
@@ -60,7 +65,7 @@ class PresenceService:
             backend_start=backend_start,
         )
         if not was_online:
-            await events.publish(self.session, "user_connected", **_who(user))
+            await _announce(self.session, UserConnected(**_who(user)))
         online = await self.presence.online()
         await self.session.commit()
         return [_online_user(r) for r in online]
@@ -83,7 +88,7 @@ class PresenceService:
             raise NotFound("This connection is not registered; reconnect")
         after = await self.presence.viewing_of(user.id)
         if after != before:
-            await events.publish(self.session, "viewing", **_who(user), viewing=after)
+            await _announce(self.session, ViewingChanged(**_who(user), viewing=after))
         await self.session.commit()
         return after
 
@@ -114,7 +119,7 @@ class PresenceService:
         for user_id in sorted({c.user_id for c in claims} - present):
             user = await self.users.get(user_id)
             if user is not None:
-                await events.publish(self.session, "user_connected", **_who(user))
+                await _announce(self.session, UserConnected(**_who(user)))
         await self.session.commit()
 
     async def sweep(self, stale_seconds: float) -> int:
@@ -151,8 +156,8 @@ class PresenceService:
             if user is None:
                 continue
             if user_id not in still_online:
-                await events.publish(self.session, "user_disconnected", **_who(user), reason=reason)
+                await _announce(self.session, UserDisconnected(**_who(user), reason=reason))
             elif any(r.viewing_file_id is not None for r in gone):
                 # Another tab is still open, but the set of files this user has open shrank.
                 viewing = await self.presence.viewing_of(user_id)
-                await events.publish(self.session, "viewing", **_who(user), viewing=viewing)
+                await _announce(self.session, ViewingChanged(**_who(user), viewing=viewing))

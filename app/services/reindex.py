@@ -9,17 +9,20 @@ running it twice changes nothing the second time.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
+from app.journal.vault import VaultReindexed
 from app.models import File, FileVersion, User
-from app.repositories.files import find_by_origin, version_numbers
+from app.repositories.files import find_by_origin, version_commits
+from app.repositories.refs import VaultRefRepository
 from app.repositories.users import UserRepository
-from app.services import audit
 from app.services.paths import path_key
 from app.storage.git_store import CommitInfo, GitStore
+from app.vault.pipeline import MAIN
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class ReindexReport:
     files_added: int = 0
     files_updated: int = 0
     versions_added: int = 0
+    versions_skipped: int = 0  # commits on the branch the catalog never committed, before ones it did
 
 
 def _trailers(message: str) -> tuple[str, str | None, str | None]:
@@ -110,9 +114,27 @@ class ReindexService:
         self.session = session
         self.store = store
         self.users = UserRepository(session)
+        self.refs = VaultRefRepository(session)
+
+    async def _history_to_adopt(self) -> str | None:
+        """The Git head whose history the catalog takes: Git's, once it is on the catalog's history.
+
+        Holding the ref row's lock (no write commits meanwhile): a Git ref behind the catalog's commit (a crash
+        before its move) or off its history is first moved to it; a Git ref ahead of it (commits made between a
+        backup's dump and its bundle, or by an older release) is what reindex adopts.
+        """
+        row = await self.refs.lock(MAIN)
+        git = await self.store.reads.ref(MAIN)
+        catalog = row.commit_sha if row is not None else None
+        if catalog is not None and catalog != git and not (git and await self.store.reads.is_ancestor(catalog, git)):
+            await self.store.writes.set_ref(MAIN, catalog)
+            logger.warning("reindex moved git ref=%s from=%s to the catalog's commit %s", MAIN, git, catalog)
+            git = catalog
+        return git
 
     async def run(self) -> ReindexReport:
-        commits = await self.store.commits()
+        head = await self._history_to_adopt()
+        commits = await self.store.history.commits(head)
         report = ReindexReport(commits=len(commits))
         user_ids: dict[str, int | None] = {}
 
@@ -127,11 +149,19 @@ class ReindexService:
         for replayed in replay(commits):
             first, last = replayed.versions[0], replayed.versions[-1]
             file = await find_by_origin(self.session, replayed.path, first.commit)
+            known = await version_commits(self.session, file.id) if file is not None else {}
+            # Never two versions from one commit, never a version before the catalog's latest: only the commits
+            # after the last one the catalog knows are added (an older release could leave a commit on the branch
+            # that its catalog never committed, in the middle of a file's history; it is skipped).
+            known_at = [i for i, v in enumerate(replayed.versions) if v.commit in known]
+            tail = replayed.versions[known_at[-1] + 1 :] if known_at else replayed.versions
+            report.versions_skipped += len(replayed.versions) - len(tail) - len(known_at)
+            number = max(known.values(), default=0)
             state = {
                 "size": last.size,
                 "blob_sha": last.blob,
                 "head_commit": replayed.head_commit,
-                "version": last.number,
+                "version": number + len(tail),
                 "updated_at": replayed.updated_at,
                 "updated_by": await user_id(replayed.updated_by),
                 "deleted_at": replayed.deleted_at,
@@ -152,14 +182,12 @@ class ReindexService:
                 for k, v in state.items():
                     setattr(file, k, v)
                 report.files_updated += 1
-            have = await version_numbers(self.session, file.id)
-            for v in replayed.versions:
-                if v.number in have:
-                    continue
+            for v in tail:
+                number += 1
                 self.session.add(
                     FileVersion(
                         file_id=file.id,
-                        version=v.number,
+                        version=number,
                         commit_sha=v.commit,
                         blob_sha=v.blob,
                         size=v.size,
@@ -171,10 +199,12 @@ class ReindexService:
                 )
                 report.versions_added += 1
             await self.session.flush()
+        if await self.refs.lock(MAIN) is None:
+            await self.refs.adopt(MAIN, head)
+        elif head is not None:
+            await self.refs.move(MAIN, head)
         if report.files_added or report.files_updated or report.versions_added:
-            await audit.record(
-                self.session, "vault.reindexed", actor=None, actor_name="system", target=None, details=report.__dict__
-            )
+            await journal.append(self.session, VaultReindexed(**asdict(report)), actor=None)
         await self.session.commit()
         logger.info("reindex %s", report)
         return report

@@ -8,12 +8,13 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import journal
 from app.core.errors import Conflict, NotFound
 from app.core.security import hash_password
+from app.journal.accounts import PasswordReset, UserCreated, UserUpdated
 from app.models import Role, User
 from app.repositories.users import UserRepository
 from app.schemas.user import UserCreate, UserList, UserOut, UserUpdate
-from app.services import audit, events
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,8 @@ class UserService:
             password_hash=await to_thread.run_sync(hash_password, body.password),
         )
         await self.users.add(user)
-        await audit.record(
-            self.session,
-            "user.created",
-            actor=actor,
-            actor_name="system",
-            target=user.username,
-            details={"role": user.role.value},
+        await journal.append(
+            self.session, UserCreated(user_id=user.id, username=user.username, role=user.role.value), actor=actor
         )
         await self.session.commit()
         logger.info("user created username=%s role=%s", user.username, user.role.value)
@@ -89,9 +85,10 @@ class UserService:
             changes["is_active"] = [user.is_active, new_active]
             user.is_active = new_active
         if changes:
-            await audit.record(self.session, "user.updated", actor=actor, target=user.username, details=changes)
-        if "is_active" in changes and not user.is_active:
-            await events.publish_auth_revoked(self.session, user.id, reason="account deactivated")
+            # A deactivation also ends every session of the user (the entry's event closes their sockets).
+            await journal.append(
+                self.session, UserUpdated(user_id=user.id, username=user.username, changes=changes), actor=actor
+            )
         await self.session.commit()
         return user
 
@@ -102,8 +99,7 @@ class UserService:
         user = await self.get(user_id)
         user.password_hash = await to_thread.run_sync(hash_password, new_password)
         user.token_version += 1
-        await audit.record(self.session, "user.password_reset", actor=actor, target=user.username)
-        await events.publish_auth_revoked(self.session, user.id, reason="password reset")
+        await journal.append(self.session, PasswordReset(user_id=user.id, username=user.username), actor=actor)
         await self.session.commit()
 
     async def _keep_one_admin(self, user: User, *, new_role: Role | None, new_active: bool | None) -> None:

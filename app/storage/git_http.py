@@ -18,6 +18,8 @@ from pathlib import Path
 
 import anyio
 
+from app.storage.runner import GitRunner
+
 logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
@@ -34,16 +36,20 @@ FLUSH = b"0000"
 class UploadPack:
     """Serves one repository's committed branch to fetching clients."""
 
-    def __init__(self, repo_path: Path, branch_ref: str) -> None:
+    def __init__(self, runner: GitRunner, repo_path: Path, branch_ref: str) -> None:
+        self.runner = runner
         self.repo_path = repo_path
         self.branch_ref = branch_ref
 
-    def _command(self, *args: str) -> list[str]:
+    def _arguments(self, *args: str) -> list[str]:
         # Only the branch (and HEAD, which points at it) is advertised: any other ref a tool might leave
-        # in the repository stays private. Refs move only after their objects are on disk (GitStore's
-        # compare-and-swap), so what is advertised is always a complete commit.
+        # in the repository stays private. The branch moves only to commits the catalog committed, whose
+        # objects are on disk (docs/design.md, "Commit protocol"), so what is advertised is always complete.
+        # No GIT_PROTOCOL reaches git (the runner passes none on), whatever the client's Git-Protocol header
+        # asks: protocol v2 hands out any object by its id, reachable or not (gitprotocol-v2(5): "wants can
+        # be anything"), such as a commit whose database transaction failed. v0 serves only what the
+        # advertised branch reaches, and every git client falls back to it when the answer is not v2.
         return [
-            "git",
             "-c",
             "uploadpack.hideRefs=refs/",
             "-c",
@@ -53,16 +59,6 @@ class UploadPack:
             *args,
             str(self.repo_path),
         ]
-
-    @staticmethod
-    def _env() -> dict[str, str]:
-        # No GIT_PROTOCOL, whatever the client's Git-Protocol header asks: protocol v2 hands out any
-        # object by its id, reachable or not (gitprotocol-v2(5): "wants can be anything"), such as a
-        # commit whose database transaction failed. v0 serves only what the advertised branch reaches,
-        # and every git client falls back to it when the answer is not a v2 one.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env["GIT_TERMINAL_PROMPT"] = "0"
-        return env
 
     async def advertisement(self) -> AsyncGenerator[bytes, None]:
         """The body of `GET info/refs?service=git-upload-pack`."""
@@ -76,16 +72,8 @@ class UploadPack:
             yield chunk
 
     async def _run(self, args: list[str], *, body: AsyncIterator[bytes] | None) -> AsyncGenerator[bytes, None]:
-        proc = await asyncio.create_subprocess_exec(
-            *self._command(*args),
-            stdin=asyncio.subprocess.PIPE if body is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=self._env(),
-            cwd=self.repo_path,
-            # Its own process group, so stopping it also stops the pack-objects it runs.
-            start_new_session=True,
-        )
+        # Its own process group, so stopping it also stops the pack-objects it runs.
+        proc = await self.runner.spawn(*self._arguments(*args), stdin=body is not None, own_group=True)
         assert proc.stdout is not None and proc.stderr is not None
         feeder = asyncio.create_task(_feed(proc, body)) if body is not None else None
         errors = asyncio.create_task(_first_bytes(proc.stderr, 4096))

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import User
 from tests.conftest import MakeUser
@@ -75,13 +75,20 @@ async def test_audit_rejects_bad_parameters(client: httpx.AsyncClient, admin: Ad
     ["UPDATE audit_events SET action='forged'", "DELETE FROM audit_events", "TRUNCATE audit_events"],
 )
 async def test_the_database_refuses_to_change_audit_rows(
-    client: httpx.AsyncClient, admin: Admin, db: AsyncSession, statement: str
+    client: httpx.AsyncClient, admin: Admin, owner_database_url: str, statement: str
 ) -> None:
-    before = (await db.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
-    await db.rollback()
-    assert before
-    with pytest.raises(DBAPIError, match="append-only"):
-        await db.execute(text(statement))
-    await db.rollback()
-    after = (await db.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
-    assert after == before
+    """Even the table's owner (who migrates) meets the trigger; the app's own role is refused earlier, by its
+    privileges (tests/test_database_roles.py)."""
+    engine = create_async_engine(owner_database_url)
+    try:
+        async with engine.connect() as owner:
+            before = (await owner.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
+            await owner.rollback()
+            assert before
+            with pytest.raises(DBAPIError, match="append-only"):
+                await owner.execute(text(statement))
+            await owner.rollback()
+            after = (await owner.execute(text("SELECT id, action FROM audit_events ORDER BY id"))).all()
+            assert after == before
+    finally:
+        await engine.dispose()

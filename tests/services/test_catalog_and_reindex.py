@@ -192,5 +192,48 @@ async def _delete_rows(db: AsyncSession) -> None:
     )
     assert len(victims) == 2
     await db.execute(text("DELETE FROM file_versions WHERE file_id = ANY(:ids)"), {"ids": list(victims)})
+    await db.execute(text("DELETE FROM lock_history WHERE file_id = ANY(:ids)"), {"ids": list(victims)})
     await db.execute(text("DELETE FROM files WHERE id = ANY(:ids)"), {"ids": list(victims)})
     await db.commit()
+
+
+async def test_reindex_never_makes_two_versions_of_one_commit_after_an_old_release_crash(
+    client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], db: AsyncSession, settings: Settings, app: Any
+) -> None:
+    """Issue 16's exact scenario: an older release moved the branch to a commit B, then died before its catalog
+    committed; the next check-in C was built on B. Git's history is A, B, C; the catalog's versions A, C.
+    Reindex then added C a second time (as version 3). It must add nothing: B is skipped, C is known."""
+    anna = people[0]
+    part = await upload_one(client, anna, "cell/op20.nc", b"A\n")
+    repo = settings.data_dir / "vault.git"
+    a = str(part["head_commit"])
+    message = "Check in cell/op20.nc\n\nCamvault-Action: checkin\nCamvault-User: anna"
+
+    def commit_of(content: str, parent: str) -> tuple[str, str]:
+        blob = git(repo, "hash-object", "-w", "--stdin", input=content).strip()
+        folder = git(repo, "mktree", input="100644 blob " + blob + "\top20.nc\n").strip()
+        root = git(repo, "mktree", input="040000 tree " + folder + "\tcell\n").strip()
+        return git(repo, "commit-tree", root, "-p", parent, "-m", message).strip(), blob
+
+    # B: what the old release wrote to the branch before dying (no catalog row); C: the next check-in, on B.
+    b, _ = commit_of("B\n", a)
+    c, blob_c = commit_of("C\n", b)
+    git(repo, "update-ref", "refs/heads/main", c)
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            text(
+                "INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_id, author_name, "
+                "message, created_at) SELECT id, 2, :c, :blob, 2, created_by, 'anna', '', now() FROM files"
+            ),
+            {"c": c, "blob": blob_c},
+        )
+        await session.execute(
+            text("UPDATE files SET version = 2, head_commit = :c, blob_sha = :blob"), {"c": c, "blob": blob_c}
+        )
+        await session.execute(text("UPDATE vault_refs SET commit_sha = :c"), {"c": c})
+        await session.commit()
+
+    done = camvault(settings, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert "0 versions added" in done.stdout and "1 commits skipped" in done.stdout
+    assert await sql(db, "SELECT version, commit_sha FROM file_versions ORDER BY version") == [(1, a), (2, c)]

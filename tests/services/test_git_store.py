@@ -7,13 +7,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
 import pytest
 
-from app.storage.git_store import BlobTooLarge, Change, GitStore, GitStoreError, Identity
+from app.storage.git_store import (
+    BlobInfo,
+    BlobTooLarge,
+    CommitResult,
+    GitStore,
+    GitStoreError,
+    Identity,
+    TreeChange,
+    TreeConflict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MakeFile = Callable[[bytes | str], Path]
@@ -23,8 +33,74 @@ BOB = Identity("Bob", "bob@example.com")
 
 def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     """Independent checks run the git binary directly, not through the code under test."""
-    done = subprocess.run(["git", f"--git-dir={repo}", *args], input=input, capture_output=True, check=True)
+    done = subprocess.run(
+        ["git", f"--git-dir={repo}", "--literal-pathspecs", *args], input=input, capture_output=True, check=True
+    )
     return done.stdout.decode()
+
+
+@dataclass(frozen=True)
+class Change:
+    """Store the file at `source` as `path`; or store the existing blob `blob_sha` there; or, with neither,
+    delete `path`."""
+
+    path: str
+    source: Path | None
+    blob_sha: str | None = None
+
+
+class TestStore(GitStore):
+    """The production store plus what these tests need to look at it: write() runs the pipeline's three Git
+    steps (blobs, commit object, ref move) without a database; the readers use the git program directly."""
+
+    async def write(self, changes: list[Change], *, author: Identity, message: str) -> CommitResult:
+        stored = [c for c in changes if c.source is not None]
+        blobs = dict(
+            zip([c.path for c in stored], await self.writes.write_blobs([c.source for c in stored]), strict=True)
+        )
+        reused = await self.writes.existing_blobs([c.blob_sha for c in changes if c.blob_sha])
+        tree_changes = []
+        for c in changes:
+            if c.blob_sha is not None and c.blob_sha not in reused:
+                raise GitStoreError(f"No such blob: {c.blob_sha}")
+            tree_changes.append(TreeChange(c.path, blobs.get(c.path) or reused.get(c.blob_sha or "")))
+        parent = await self.head()
+        result = await self.writes.commit(parent, tree_changes, author=author, message=message)
+        await self.writes.move_ref(self.ref, result.commit_sha)
+        return result
+
+    async def head(self) -> str | None:
+        return await self.reads.ref(self.ref)
+
+    async def commits(self):  # type: ignore[no-untyped-def]
+        return await self.history.commits(await self.head())
+
+    async def fsck(self) -> bool:
+        return await self.repo.fsck()
+
+    async def blame(self, commit: str, path: str):  # type: ignore[no-untyped-def]
+        return await self.history.blame(commit, path)
+
+    async def read_blob(self, sha: str, limit: int) -> bytes:
+        return await self.reads.read_blob(sha, limit)
+
+    def stream_blob(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return self.reads.stream_blob(*args, **kwargs)
+
+    async def blob_at(self, rev: str, path: str) -> BlobInfo | None:
+        out = git(self.path, "ls-tree", "-l", "-z", rev, "--", path)
+        for entry in out.split("\0"):
+            meta, _, name = entry.partition("\t")
+            fields = meta.split()
+            if name == path and len(fields) == 4 and fields[1] == "blob":
+                return BlobInfo(fields[2], int(fields[3]))
+        return None
+
+    async def blob_size(self, sha: str) -> int:
+        return int(git(self.path, "cat-file", "-s", sha))
+
+    async def hash_file(self, source: Path) -> str:
+        return git(self.path, "hash-object", "--no-filters", "--", str(source)).strip()
 
 
 @pytest.fixture
@@ -33,9 +109,9 @@ def repo_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(repo_path: Path) -> GitStore:
-    store = GitStore(repo_path)
-    store.ensure_repo()
+def store(repo_path: Path) -> TestStore:
+    store = TestStore(repo_path)
+    asyncio.run(store.ensure_repo())
     return store
 
 
@@ -54,10 +130,10 @@ def files(tmp_path: Path) -> MakeFile:
     return make
 
 
-def test_ensure_repo_creates_a_bare_repository_once(repo_path: Path) -> None:
+async def test_ensure_repo_creates_a_bare_repository_once(repo_path: Path) -> None:
     store = GitStore(repo_path)
-    store.ensure_repo()
-    store.ensure_repo()  # idempotent
+    await store.ensure_repo()
+    await store.ensure_repo()  # idempotent
     assert git(repo_path, "rev-parse", "--is-bare-repository").strip() == "true"
     assert git(repo_path, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
     assert git(repo_path, "config", "core.fsync").strip() == "committed"
@@ -66,20 +142,19 @@ def test_ensure_repo_creates_a_bare_repository_once(repo_path: Path) -> None:
 
 async def test_relative_repository_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    store = GitStore(Path("data/vault.git"))
-    store.ensure_repo()
+    store = TestStore(Path("data/vault.git"))
+    await store.ensure_repo()
     Path("part.nc").write_bytes(b"G0\n")
     blob = (await store.write([Change("part.nc", Path("part.nc"))], author=ANN, message="rel")).blobs["part.nc"]
     assert b"".join([c async for c in store.stream_blob(blob.sha)]) == b"G0\n"
 
 
-async def test_empty_repository(store: GitStore) -> None:
+async def test_empty_repository(store: TestStore) -> None:
     assert await store.head() is None
     assert await store.commits() == []
-    assert await store.resolve_commit("abcd") is None
 
 
-async def test_write_and_read_back_exact_bytes(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+async def test_write_and_read_back_exact_bytes(store: TestStore, repo_path: Path, files: MakeFile) -> None:
     content = bytes(range(256)) * 3 + b"\r\n\n"  # every byte value, and a trailing newline to keep
     result = await store.write([Change("jobs/a.nc", files(content))], author=ANN, message="Add a")
 
@@ -101,7 +176,7 @@ async def test_write_and_read_back_exact_bytes(store: GitStore, repo_path: Path,
 
 
 async def test_incompressible_files_are_stored_uncompressed_and_text_compressed(
-    store: GitStore, repo_path: Path, files: MakeFile
+    store: TestStore, repo_path: Path, files: MakeFile
 ) -> None:
     # Deflating data that does not shrink was most of a large upload's time; such blobs are stored at zlib level
     # 0 in the same commit as compressible ones, which keep the repository's level. Which is which is decided by
@@ -132,7 +207,7 @@ async def test_incompressible_files_are_stored_uncompressed_and_text_compressed(
     assert git(repo_path, "fsck", "--no-dangling").strip() == ""
 
 
-async def test_new_version_and_identical_content_are_both_commits(store: GitStore, files: MakeFile) -> None:
+async def test_new_version_and_identical_content_are_both_commits(store: TestStore, files: MakeFile) -> None:
     first = await store.write([Change("a.nc", files("G0\n"))], author=ANN, message="v1")
     second = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v2")
     third = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v3 same bytes")
@@ -145,7 +220,7 @@ async def test_new_version_and_identical_content_are_both_commits(store: GitStor
     assert [c.sha for c in await store.commits()] == [first.commit_sha, second.commit_sha, third.commit_sha]
 
 
-async def test_delete_and_restore(store: GitStore, files: MakeFile) -> None:
+async def test_delete_and_restore(store: TestStore, files: MakeFile) -> None:
     added = await store.write(
         [Change("a.nc", files("A\n")), Change("keep/b.nc", files("B\n"))], author=ANN, message="two files"
     )
@@ -165,7 +240,7 @@ async def test_delete_and_restore(store: GitStore, files: MakeFile) -> None:
     ]
 
 
-async def test_failing_write_leaves_the_branch_unchanged(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+async def test_failing_write_leaves_the_branch_unchanged(store: TestStore, repo_path: Path, files: MakeFile) -> None:
     base = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="base")
 
     with pytest.raises(GitStoreError):
@@ -176,7 +251,7 @@ async def test_failing_write_leaves_the_branch_unchanged(store: GitStore, repo_p
         )
     with pytest.raises(GitStoreError, match="No such blob"):
         await store.write([Change("b.nc", None, blob_sha="1" * 40)], author=ANN, message="bad restore")
-    with pytest.raises(GitStoreError):  # a file cannot silently become a folder
+    with pytest.raises(TreeConflict):  # a file cannot silently become a folder
         await store.write([Change("a.nc/inner.nc", files("X\n"))], author=ANN, message="file to folder")
     with pytest.raises(ValueError, match="only once"):
         await store.write([Change("a.nc", None), Change("a.nc", None)], author=ANN, message="twice")
@@ -186,7 +261,7 @@ async def test_failing_write_leaves_the_branch_unchanged(store: GitStore, repo_p
     assert await store.fsck()
 
 
-async def test_history_with_unicode_paths_and_metadata(store: GitStore, files: MakeFile) -> None:
+async def test_history_with_unicode_paths_and_metadata(store: TestStore, files: MakeFile) -> None:
     paths = ["Kunden/Müller GmbH/Welle Ø20.nc", "治具/夹具 1.nc", "with\ttab?/-dash ,comma.nc", ":(glob)*.nc"]
     first = await store.write([Change(p, files(p)) for p in paths], author=ANN, message="Import\n\nfrom the old share")
     second = await store.write([Change(paths[0], files("v2"))], author=BOB, message="Ändern")
@@ -205,7 +280,7 @@ async def test_history_with_unicode_paths_and_metadata(store: GitStore, files: M
     assert await store.blob_at("main", paths[3]) == first.blobs[paths[3]]
 
 
-async def test_commits_reads_thousands_of_commits_in_one_pass(store: GitStore, repo_path: Path) -> None:
+async def test_commits_reads_thousands_of_commits_in_one_pass(store: TestStore, repo_path: Path) -> None:
     # Build 3000 commits quickly with fast-import rather than through the code under test.
     stream = []
     for i in range(3000):
@@ -235,42 +310,19 @@ async def test_commits_reads_thousands_of_commits_in_one_pass(store: GitStore, r
     assert [(f.path, f.status) for f in commits[0].changes] == [("part 0.nc", "A")]
 
 
-async def test_concurrent_writes_in_one_process_lose_nothing(store: GitStore, repo_path: Path, files: MakeFile) -> None:
-    # Several GitStore objects on one repository race through the compare-and-swap, not just the in-process lock.
-    stores = [store, *(GitStore(repo_path) for _ in range(3))]
-    results = await asyncio.gather(
-        *(stores[i % 4].write([Change(f"p/{i}.nc", files(f"{i}\n"))], author=ANN, message=f"w{i}") for i in range(40))
-    )
-    assert len({r.commit_sha for r in results}) == 40
-    assert_linear_with_paths(repo_path, {f"p/{i}.nc" for i in range(40)}, commits=40)
-
-
 # A writer process: waits for the go file so all writers start together, then makes `count` commits at once.
 WRITER = """
 import asyncio, sys, time
 from pathlib import Path
-from app.storage.git_store import Change, GitStore, Identity
+from app.storage.git_store import GitStore
 
-repo, worker, count = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-go, tmp = Path(sys.argv[4]), Path(sys.argv[5])
+repo, go = Path(sys.argv[1]), Path(sys.argv[4])
 deadline = time.monotonic() + 60
 while not go.exists():
     if time.monotonic() > deadline:
         sys.exit("no go signal")
     time.sleep(0.002)
-store = GitStore(repo)
-store.ensure_repo()
-
-async def one(i):
-    src = tmp / f"w{worker}-{i}"
-    src.write_bytes(f"worker {worker} file {i}\\n".encode())
-    who = Identity(f"worker {worker}", "w@example.com")
-    await store.write([Change(f"w{worker}/f{i}.nc", src)], author=who, message=f"w{worker} f{i}")
-
-async def main():
-    await asyncio.gather(*(one(i) for i in range(count)))
-
-asyncio.run(main())
+asyncio.run(GitStore(repo).ensure_repo())
 """
 
 
@@ -300,25 +352,13 @@ def assert_linear_with_paths(repo: Path, paths: set[str], *, commits: int) -> No
     git(repo, "fsck", "--strict", "--no-dangling")  # raises on any error
 
 
-def test_concurrent_writes_from_processes_lose_nothing(repo_path: Path, tmp_path: Path) -> None:
-    # The repository does not exist yet: the writers also race to create it.
-    run_writers(repo_path, tmp_path, workers=4, per_worker=10)
-    expected = {f"w{w}/f{i}.nc" for w in range(4) for i in range(10)}
-    assert_linear_with_paths(repo_path, expected, commits=40)
-    for path in sorted(expected):
-        worker, name = path.split("/")
-        blob = git(repo_path, "cat-file", "blob", f"main:{path}")
-        assert blob == f"worker {worker[1:]} file {name[1:-3]}\n"
-    assert asyncio.run(GitStore(repo_path).fsck())
-
-
 def test_processes_racing_to_create_the_repository(repo_path: Path, tmp_path: Path) -> None:
     run_writers(repo_path, tmp_path, workers=6, per_worker=0)
     assert git(repo_path, "rev-parse", "--is-bare-repository").strip() == "true"
     assert [p.name for p in repo_path.parent.iterdir()] == ["vault.git"]
 
 
-async def test_stream_large_blob_in_chunks_and_ranges(store: GitStore, tmp_path: Path) -> None:
+async def test_stream_large_blob_in_chunks_and_ranges(store: TestStore, tmp_path: Path) -> None:
     source = tmp_path / "big.bin"
     content = os.urandom(20 * 1024 * 1024 + 123)
     source.write_bytes(content)
@@ -343,7 +383,7 @@ async def test_stream_large_blob_in_chunks_and_ranges(store: GitStore, tmp_path:
         await store.read_blob(blob.sha, limit=1024)
 
 
-async def test_stream_stopped_early_kills_git(store: GitStore, tmp_path: Path) -> None:
+async def test_stream_stopped_early_kills_git(store: TestStore, tmp_path: Path) -> None:
     source = tmp_path / "big.bin"
     source.write_bytes(b"x" * (8 * 1024 * 1024))
     blob = (await store.write([Change("big.nc", source)], author=ANN, message="big")).blobs["big.nc"]
@@ -357,12 +397,12 @@ async def test_stream_stopped_early_kills_git(store: GitStore, tmp_path: Path) -
     assert not [c for c in me.children() if "git" in c.name()]  # reaped, not left as a zombie
 
 
-async def test_stream_unknown_blob_fails(store: GitStore) -> None:
+async def test_stream_unknown_blob_fails(store: TestStore) -> None:
     with pytest.raises(GitStoreError):
         _ = [c async for c in store.stream_blob("1" * 40)]
 
 
-async def test_blame_names_the_commit_of_each_line(store: GitStore, files: MakeFile) -> None:
+async def test_blame_names_the_commit_of_each_line(store: TestStore, files: MakeFile) -> None:
     first = await store.write([Change("p.nc", files("G0 X0\nG1 X1\nM30\n"))], author=ANN, message="v1")
     second = await store.write([Change("p.nc", files("G0 X0\nG1 X2 (Ø fix)\nM30\n"))], author=BOB, message="v2")
 
@@ -376,25 +416,50 @@ async def test_blame_names_the_commit_of_each_line(store: GitStore, files: MakeF
     assert [line.commit for line in await store.blame(first.commit_sha, "p.nc")] == [first.commit_sha] * 3
 
 
-async def test_resolve_commit_only_finds_commits_on_the_branch(
-    store: GitStore, repo_path: Path, files: MakeFile
+async def test_move_ref_goes_forward_never_back_and_repairs_a_foreign_tip(
+    store: TestStore, repo_path: Path, files: MakeFile
 ) -> None:
-    result = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")
-    sha = result.commit_sha
-    assert await store.resolve_commit(sha) == sha
-    assert await store.resolve_commit(sha[:8].upper()) == sha
-    assert await store.rev_exists(sha)
-    assert await store.resolve_commit(result.blobs["a.nc"].sha) is None  # a blob, not a commit
-    assert await store.resolve_commit("main") is None  # only shas
-    assert await store.resolve_commit("-p") is None
-    # A commit object that never made it onto the branch (like a writer's lost race) does not count.
-    tree = git(repo_path, "mktree", input=b"").strip()
-    orphan = git(repo_path, "commit-tree", tree, "-m", "orphan").strip()
-    assert await store.resolve_commit(orphan) is None
-    assert not await store.rev_exists(orphan)
+    first = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")
+    blob = (await store.writes.write_blobs([files("B\n")]))[0]
+    second = await store.writes.commit(first.commit_sha, [TreeChange("b.nc", blob)], author=ANN, message="b")
+    third = await store.writes.commit(second.commit_sha, [TreeChange("c.nc", blob)], author=ANN, message="c")
+    # Unreferenced until moved: the branch still names the first commit.
+    assert await store.head() == first.commit_sha
+    assert await store.writes.move_ref(store.ref, third.commit_sha) == "moved"
+    # A slower mover of an older commit finds the ref past it and leaves it.
+    assert await store.writes.move_ref(store.ref, second.commit_sha) == "already"
+    assert await store.head() == third.commit_sha
+    # A tip off the catalog's history (an older release's crash) is replaced, not built upon.
+    foreign = git(repo_path, "commit-tree", f"{first.commit_sha}^{{tree}}", "-p", first.commit_sha, "-m", "x").strip()
+    git(repo_path, "update-ref", store.ref, foreign)
+    fourth = await store.writes.commit(third.commit_sha, [TreeChange("d.nc", blob)], author=ANN, message="d")
+    assert await store.writes.move_ref(store.ref, fourth.commit_sha) == "repaired"
+    assert await store.head() == fourth.commit_sha
 
 
-async def test_fsck_detects_a_damaged_object(store: GitStore, repo_path: Path, files: MakeFile) -> None:
+async def test_a_stale_ref_lock_is_reported_and_cleared_and_never_makes_a_write_wait(
+    store: TestStore, repo_path: Path, files: MakeFile
+) -> None:
+    first = await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")
+    lock = repo_path / "refs" / "heads" / "main.lock"
+    lock.write_text(first.commit_sha + "\n")  # a power cut during a ref update leaves this behind
+    assert [found.path for found in store.repo.ref_locks()] == [lock]
+    assert store.repo.stale_ref_locks() == []  # young: a live writer may hold it
+    blob = (await store.writes.write_blobs([files("B\n")]))[0]
+    second = await store.writes.commit(first.commit_sha, [TreeChange("b.nc", blob)], author=ANN, message="b")
+    started = time.monotonic()
+    with pytest.raises(GitStoreError, match="lock"):
+        await store.writes.move_ref(store.ref, second.commit_sha)
+    assert time.monotonic() - started < 5  # refused at once, not after Git's lock timeout and retries
+    old = time.time() - 120
+    os.utime(lock, (old, old))
+    assert [found.path for found in store.repo.stale_ref_locks()] == [lock]
+    assert [found.path for found in store.repo.clear_stale_ref_locks()] == [lock]
+    assert not lock.exists()
+    assert await store.writes.move_ref(store.ref, second.commit_sha) == "moved"
+
+
+async def test_fsck_detects_a_damaged_object(store: TestStore, repo_path: Path, files: MakeFile) -> None:
     blob = (await store.write([Change("a.nc", files("A\n"))], author=ANN, message="a")).blobs["a.nc"]
     assert await store.fsck()
     loose = repo_path / "objects" / blob.sha[:2] / blob.sha[2:]
@@ -403,8 +468,26 @@ async def test_fsck_detects_a_damaged_object(store: GitStore, repo_path: Path, f
     assert not await store.fsck()
 
 
+def tree_in_index(repo: Path, parent: str, changes: list[Change]) -> str:
+    """The tree Git itself builds for the changes, through an index file (the independent check)."""
+    env = {**os.environ, "GIT_DIR": str(repo), "GIT_INDEX_FILE": str(repo / "test-index")}
+
+    def run(*args: str, stdin: bytes | None = None) -> str:
+        return subprocess.run(["git", *args], env=env, input=stdin, capture_output=True, check=True).stdout.decode()
+
+    run("read-tree", parent)
+    lines = []
+    for c in changes:
+        if c.source is None:
+            lines.append(f"0 {'0' * 40}\t{c.path}\0")  # mode 0 removes the entry
+        else:
+            lines.append(f"100644 {run('hash-object', '-w', '--', str(c.source)).strip()}\t{c.path}\0")
+    run("update-index", "-z", "--index-info", stdin="".join(lines).encode())
+    return run("write-tree").strip()
+
+
 async def test_trees_built_from_touched_folders_match_a_full_index_build(
-    store: GitStore, repo_path: Path, files: MakeFile
+    store: TestStore, repo_path: Path, files: MakeFile
 ) -> None:
     # A commit's tree is built by rewriting only the folders it touches. Random adds, changes and deletes in
     # nested folders, with names that sort differently as files and as folders ("a" and "a.b", "a-", "a0"),
@@ -435,9 +518,7 @@ async def test_trees_built_from_touched_folders_match_a_full_index_build(
                 model[path] = content
         if not changes:
             continue
-        removed = [c.path for c in changes if c.source is None]
-        stored = store._hash_sources([c for c in changes if c.source is not None])
-        expected_tree = store._build_tree_in_index(parent, removed, stored)
+        expected_tree = tree_in_index(repo_path, parent, changes)
         result = await store.write(changes, author=ANN, message=f"step {step}")
         assert git(repo_path, "rev-parse", f"{result.commit_sha}^{{tree}}").strip() == expected_tree, step
         parent = result.commit_sha
@@ -450,7 +531,7 @@ async def test_trees_built_from_touched_folders_match_a_full_index_build(
 
 
 async def test_emptied_folders_disappear_and_folders_cannot_become_files(
-    store: GitStore, repo_path: Path, files: MakeFile
+    store: TestStore, repo_path: Path, files: MakeFile
 ) -> None:
     await store.write(
         [Change("keep.nc", files("k\n")), Change("d/e/only.nc", files("o\n")), Change("d/x.nc", files("x\n"))],
@@ -464,9 +545,9 @@ async def test_emptied_folders_disappear_and_folders_cannot_become_files(
 
     head = await store.head()
     await store.write([Change("f/inner.nc", files("i\n"))], author=ANN, message="folder f")
-    with pytest.raises(GitStoreError, match="folder"):  # a folder cannot silently become a file
+    with pytest.raises(TreeConflict, match="folder"):  # a folder cannot silently become a file
         await store.write([Change("f", files("F\n"))], author=ANN, message="folder to file")
-    with pytest.raises(GitStoreError):  # nor a file a folder, even within one commit
+    with pytest.raises(TreeConflict):  # nor a file a folder, even within one commit
         await store.write([Change("g.nc", files("g\n")), Change("g.nc/h.nc", files("h\n"))], author=ANN, message="both")
     assert git(repo_path, "rev-list", "--count", "main").strip() == "4"
     assert head is not None

@@ -14,12 +14,12 @@ from app.api.deps import (
     FileServiceDep,
     ReaderUser,
     SettingsDep,
-    WriterUser,
+    StreamingWriter,
 )
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.responses import errors
 from app.api.uploads import receive_multipart
-from app.models import Role
+from app.core.errors import BadRequest
 from app.schemas.common import INT32_MAX
 from app.schemas.file import (
     BinaryDiff,
@@ -32,6 +32,7 @@ from app.schemas.file import (
     TextDiff,
     UploadOut,
 )
+from app.services import roles
 from app.services.files import IncomingFile
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
@@ -76,6 +77,25 @@ def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
     if first is not None and last is not None and last < first:
         return None
     return first, last
+
+
+class RangeNotSatisfiable(BadRequest):
+    status_code = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__("Requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+
+
+def satisfiable(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:
+    """The inclusive byte span a range asks of `size` bytes; 416 when it asks for none of them."""
+    first, last = byte_range
+    if first is None:  # suffix range: the last N bytes
+        if not last:
+            raise RangeNotSatisfiable(size)
+        return max(size - last, 0), size - 1
+    if first >= size:
+        raise RangeNotSatisfiable(size)
+    return first, size - 1 if last is None else min(last, size - 1)
 
 
 def content_disposition(path: str) -> str:
@@ -138,7 +158,7 @@ async def list_folders(
     responses=errors(400, 409, 413, 415, 503),
     openapi_extra=_UPLOAD_BODY,
 )
-async def upload(request: Request, user: WriterUser, files: FileServiceDep, settings: SettingsDep) -> UploadOut:
+async def upload(request: Request, user: StreamingWriter, files: FileServiceDep, settings: SettingsDep) -> UploadOut:
     """Upload one or more new files (multipart: any number of file parts, optional `folder` and `message`).
 
     Streamed to disk with the size checked as it arrives (413 above MAX_UPLOAD_BYTES); 415 for
@@ -158,7 +178,7 @@ async def file_by_path(
 
 @router.get("/{file_id}", response_model=FileOut, responses=errors(404))
 async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
-    return await files.get(file_id, include_deleted=user.role == Role.admin)
+    return await files.get(file_id, include_deleted=roles.is_admin(user))
 
 
 @router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(404))
@@ -167,7 +187,7 @@ async def download_link(
 ) -> DownloadLink:
     """A link to the content that works without an Authorization header, for this file only and
     for DOWNLOAD_LINK_SECONDS: a browser can follow it and stream the download to disk."""
-    await files.get(file_id, include_deleted=user.role == Role.admin)
+    await files.get(file_id, include_deleted=roles.is_admin(user))
     token, expires_at = auth.download_link(user, file_id)
     query = {"dl": token} | ({"version": str(version)} if version is not None else {})
     return DownloadLink(url=f"/api/files/{file_id}/content?{urlencode(query)}", expires_at=expires_at)
@@ -196,24 +216,31 @@ async def download(
 
     `ETag` is the Git blob id: `If-None-Match` answers 304, `Range: bytes=a-b` answers 206.
     """
-    d = await files.download(
-        file_id, version=version, commit=commit, byte_range=parse_range(range_), if_none_match=if_none_match
-    )
+    content = await files.content(file_id, version=version, commit=commit)
     headers = {
-        "ETag": f'"{d.blob_sha}"',
+        "ETag": f'"{content.blob_sha}"',
         "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition(d.path),
-        "X-Camvault-Version": str(d.version),
+        "Content-Disposition": content_disposition(content.path),
+        "X-Camvault-Version": str(content.version),
         "Cache-Control": "private, no-cache",
     }
-    if d.body is None:
+    if if_none_match and content.blob_sha in {
+        tag.strip().strip('"').removeprefix("W/").strip('"') for tag in if_none_match.split(",")
+    }:
         return Response(status_code=304, headers=headers)
-    partial = (d.start, d.end) != (0, d.size - 1) and d.size > 0
-    headers["Content-Length"] = str(d.end - d.start + 1 if d.size else 0)
+    start, end = 0, content.size - 1
+    byte_range = parse_range(range_)
+    if byte_range is not None:
+        start, end = satisfiable(byte_range, content.size)
+    partial = (start, end) != (0, content.size - 1) and content.size > 0
+    headers["Content-Length"] = str(end - start + 1 if content.size else 0)
     if partial:
-        headers["Content-Range"] = f"bytes {d.start}-{d.end}/{d.size}"
+        headers["Content-Range"] = f"bytes {start}-{end}/{content.size}"
     return StreamingResponse(
-        d.body, status_code=206 if partial else 200, media_type="application/octet-stream", headers=headers
+        files.stream(content, start, end),
+        status_code=206 if partial else 200,
+        media_type="application/octet-stream",
+        headers=headers,
     )
 
 

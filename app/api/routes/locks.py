@@ -4,12 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from app.api.deps import AdminUser, LockServiceDep, ReaderUser, SettingsDep, WriterUser
+from app.api.deps import AdminUser, LockServiceDep, ReaderUser, SettingsDep, StreamingWriter, WriterUser
 from app.api.params import FileId, NoNul, UserId
 from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
-from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockOut, ReleasedLocks
+from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.files import IncomingFile
 
 router = APIRouter(tags=["locks"], responses=errors(401, 403))
@@ -63,7 +63,7 @@ async def check_out(file_id: FileId, body: CheckOutIn, user: WriterUser, locks: 
     openapi_extra=_CHECKIN_BODY,
 )
 async def check_in(
-    file_id: FileId, request: Request, user: WriterUser, locks: LockServiceDep, settings: SettingsDep
+    file_id: FileId, request: Request, user: StreamingWriter, locks: LockServiceDep, settings: SettingsDep
 ) -> CheckInOut:
     """Give the lock back, optionally with new content (multipart `file`) that becomes the next version.
 
@@ -90,21 +90,21 @@ async def check_in(
         )
 
 
-@router.post("/files/{file_id}/renew", response_model=LockOut, responses=errors(404, 409))
-async def renew(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
-    """The holder extends the lock by LOCK_TTL_SECONDS from now."""
+@router.post("/files/{file_id}/renew", response_model=LockChangeOut, responses=errors(404, 409))
+async def renew(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockChangeOut:
+    """The holder extends the lock by LOCK_TTL_SECONDS from now; answers the file with its renewed lock."""
     return await locks.renew(file_id, user)
 
 
-@router.post("/files/{file_id}/release", response_model=LockOut, responses=errors(404, 409))
-async def release(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockOut:
-    """Undo check-out (holder only)."""
+@router.post("/files/{file_id}/release", response_model=LockChangeOut, responses=errors(404, 409))
+async def release(file_id: FileId, user: WriterUser, locks: LockServiceDep) -> LockChangeOut:
+    """Undo check-out (holder only); answers the file (now without a lock) and the lock given back."""
     return await locks.release(file_id, user)
 
 
-@router.post("/files/{file_id}/force-release", response_model=LockOut, responses=errors(404, 409))
-async def force_release(file_id: FileId, admin: AdminUser, locks: LockServiceDep) -> LockOut:
-    """Admin override; audited, and the event names the former holder."""
+@router.post("/files/{file_id}/force-release", response_model=LockChangeOut, responses=errors(404, 409))
+async def force_release(file_id: FileId, admin: AdminUser, locks: LockServiceDep) -> LockChangeOut:
+    """Admin override; audited, and the event names the former holder. Answers the file and the ended lock."""
     return await locks.force_release(file_id, admin)
 
 

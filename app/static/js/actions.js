@@ -96,24 +96,24 @@ async function checkIn(file) {
   return answer.file;
 }
 
+// Renew, release and force-release answer the file as it is now: nothing to fetch again.
 async function renew(file) {
-  const lock = await api.post(`/api/files/${file.id}/renew`);
+  const { file: renewed, lock } = await api.post(`/api/files/${file.id}/renew`);
   toast(lock.until ? `Lock renewed until ${new Date(lock.until).toLocaleString()}` : "Lock renewed", "success");
-  return api.get(`/api/files/${file.id}`);
+  return renewed;
 }
 
 async function release(file) {
   if (!(await confirmDialog("Undo check-out", `Give back the lock on ${file.path} without a new version?`, "Release"))) return null;
-  await api.post(`/api/files/${file.id}/release`);
-  return api.get(`/api/files/${file.id}`);
+  return (await api.post(`/api/files/${file.id}/release`)).file;
 }
 
 async function forceRelease(file) {
   const text = `${file.lock.holder} checked out ${file.path} (“${file.lock.message}”). Their unsaved work will not be checked in.`;
   if (!(await confirmDialog("Force release", text, "Force release", true))) return null;
-  await api.post(`/api/files/${file.id}/force-release`);
-  toast(`Lock of ${file.lock.holder} on ${file.path} released`, "success");
-  return api.get(`/api/files/${file.id}`);
+  const { file: released, lock } = await api.post(`/api/files/${file.id}/force-release`);
+  toast(`Lock of ${lock.holder} on ${file.path} released`, "success");
+  return released;
 }
 
 async function remove(file) {

@@ -119,6 +119,7 @@ export function sendForm(path, form, onProgress) {
       const headers = { get: (name) => xhr.getResponseHeader(name) };
       const detail = payload && typeof payload === "object" ? payload.detail : xhr.statusText;
       const error = new ApiError(xhr.status, detail || `Upload failed (${xhr.status})`, headers);
+      error.file = payload && typeof payload === "object" ? payload.file ?? null : null;
       if (xhr.status === 401) unauthorized(error.message);
       reject(error);
     });

@@ -128,6 +128,20 @@ function receive(message) {
   emit(message.type, message);
 }
 
+/** Every event type the server forwards from the database (app/journal declares them; docs/realtime.md lists
+ * them; tests/test_event_types.py holds the three equal). */
+export const EVENT_TYPES = [
+  "file_uploaded",
+  "file_locked",
+  "file_unlocked",
+  "lock_expired",
+  "file_deleted",
+  "file_restored",
+  "user_connected",
+  "user_disconnected",
+  "viewing",
+];
+
 /** Every message that says a file changed. */
 export const VAULT_EVENTS = ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"];
 

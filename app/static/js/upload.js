@@ -1,9 +1,9 @@
-// Upload panel: a picker and drag-and-drop, several files, one request each so every file gets
-// its own progress bar and its own error (too large, wrong type, already exists).
+// Upload panel: a picker and drag-and-drop. The files of one pick or drop go up as ONE request (one
+// commit); each file still gets its own progress bar (the request's progress, split by where each file
+// lies in the body) and its own error: the server names the file that caused a refusal, that file is
+// marked with the reason and the others are sent again without it.
 import { sendForm } from "./api.js";
 import { formatSize, h, replace } from "./dom.js";
-
-const PARALLEL = 2;
 
 const REASONS = {
   409: "Already exists",
@@ -27,53 +27,72 @@ export function uploadPanel(getFolder, onUploaded) {
   });
   const panel = h("section", { class: "upload-panel", "aria-label": "Upload" }, picker, input, h("span", { class: "muted" }, " or drop files anywhere on this page"), list);
 
-  const queue = [];
-  let running = 0;
+  let chain = Promise.resolve(); // one batch at a time, in the order they were picked or dropped
 
   function start(files) {
     const folder = getFolder();
-    for (const file of files) {
+    const entries = files.map((file) => {
       const bar = h("progress", { max: file.size || 1, value: 0, "aria-label": `Progress of ${file.name}` });
       const state = h("span", { class: "upload-state" }, "waiting");
       const item = h("li", { class: "upload-item", dataset: { name: file.name } }, h("span", { class: "upload-name" }, file.name), h("span", { class: "muted" }, formatSize(file.size)), bar, state);
       list.prepend(item);
-      queue.push({ file, folder, bar, state, item });
-    }
-    pump();
+      return { file, bar, state, item };
+    });
+    chain = chain.then(() => send(entries, folder));
   }
 
-  function pump() {
-    while (running < PARALLEL && queue.length) {
-      running += 1;
-      send(queue.shift()).finally(() => {
-        running -= 1;
-        pump();
-      });
-    }
+  function fail(entry, message, status) {
+    entry.item.classList.remove("active");
+    entry.item.classList.add("failed");
+    const reason = REASONS[status];
+    replace(entry.state, reason ? `${reason}: ${message}` : message);
+    entry.state.setAttribute("role", "alert");
   }
 
-  async function send({ file, folder, bar, state, item }) {
-    const form = new FormData();
-    form.set("folder", folder);
-    form.append("files", file, file.name);
-    replace(state, "uploading");
-    item.classList.add("active");
-    try {
-      const answer = await sendForm("/api/files", form, (loaded, total) => {
-        bar.max = total;
-        bar.value = loaded;
+  async function send(entries, folder) {
+    let pending = entries;
+    while (pending.length) {
+      const form = new FormData();
+      form.set("folder", folder);
+      for (const { file } of pending) form.append("files", file, file.name);
+      // Where each file's bytes start in the body (parts are sent in order; headers are small).
+      let offset = 0;
+      const spans = pending.map((entry) => {
+        const span = { entry, start: offset };
+        offset += entry.file.size;
+        return span;
       });
-      bar.value = bar.max;
-      item.classList.add("done");
-      replace(state, `version ${answer.files[0].version}`);
-      onUploaded(answer.files);
-    } catch (err) {
-      item.classList.add("failed");
-      const reason = REASONS[err.status];
-      replace(state, reason ? `${reason}: ${err.message}` : err.message);
-      state.setAttribute("role", "alert");
-    } finally {
-      item.classList.remove("active");
+      for (const { item, state } of pending) {
+        item.classList.add("active");
+        replace(state, "uploading");
+      }
+      try {
+        const answer = await sendForm("/api/files", form, (loaded, total) => {
+          const scale = offset / (total || 1);
+          for (const { entry, start } of spans) {
+            entry.bar.max = entry.file.size || 1;
+            entry.bar.value = Math.max(0, Math.min(entry.file.size, loaded * scale - start));
+          }
+        });
+        answer.files.forEach((created, i) => {
+          const { bar, state, item } = pending[i];
+          bar.value = bar.max;
+          item.classList.remove("active");
+          item.classList.add("done");
+          replace(state, `version ${created.version}`);
+        });
+        onUploaded(answer.files);
+        return;
+      } catch (err) {
+        const culprit = err.file ? pending.find((e) => e.file.name === err.file) : null;
+        if (!culprit) {
+          for (const entry of pending) fail(entry, err.message, err.status);
+          return;
+        }
+        fail(culprit, err.message, err.status);
+        pending = pending.filter((e) => e !== culprit);
+        for (const { bar } of pending) bar.value = 0;
+      }
     }
   }
 

@@ -1,4 +1,7 @@
-"""Real time for one worker process: sockets in, presence kept, database events passed on.
+"""The WebSocket gateway of one worker process: sockets in, presence kept, database events passed on.
+
+It sits above the services (like app/api): it accepts and refuses sockets, and calls the auth and
+presence services; services know nothing of WebSockets.
 
 One `RealtimeService` lives as long as the worker (created in the app's lifespan). It owns the
 worker's `EventBus` (its LISTEN connection) and `Hub` (its open sockets), and three loops:
@@ -22,10 +25,12 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket
 
+from app import journal
 from app.core.config import Settings
 from app.core.db import asyncpg_dsn, json_dumps
 from app.core.errors import NotFound, Unauthorized
 from app.core.security import TokenClaims
+from app.journal.accounts import SESSIONS_ENDED
 from app.models import User
 from app.realtime.bus import EventBus, ListenerSession
 from app.realtime.handshake import SUBPROTOCOL, SocketCredentials, refuse
@@ -45,7 +50,6 @@ from app.realtime.messages import (
 )
 from app.repositories.presence import Claim
 from app.schemas.realtime import ClientMessage, OnlineUser, PingIn, ViewingIn
-from app.services import events
 from app.services.auth import AuthService
 from app.services.presence import PresenceService
 
@@ -116,7 +120,7 @@ class RealtimeService:
         self._inbox: asyncio.Queue[str] = asyncio.Queue()
         self.bus = EventBus(
             asyncpg_dsn(database_url),
-            events.CHANNEL,
+            journal.CHANNEL,
             on_event=self._inbox.put_nowait,
             on_connect=self._listening,
             # Lets ops (and tests) tell the workers' listener sessions apart in pg_stat_activity.
@@ -286,7 +290,7 @@ class RealtimeService:
     async def _dispatch(self, payload: str) -> None:
         event: Any = json.loads(payload)
         kind = event.get("type") if isinstance(event, dict) else None
-        if kind == events.AUTH_REVOKED:
+        if kind == SESSIONS_ENDED:  # close the sockets of a token (jti) or of every token of a user
             reason = str(event.get("reason") or "token revoked")
             self.hub.close_user(int(event["user_id"]), jti=event.get("jti"), code=CLOSE_POLICY, reason=reason)
             return
