@@ -172,7 +172,7 @@ async def test_ui_static_files_and_proxied_paths_through_nginx(stack: Stack) -> 
         assert openapi.headers["content-encoding"] == "gzip"  # gzip_proxied: the app's JSON too
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz", headers={"X-Request-ID": "through-nginx-1"})
-        assert ready.json()["checks"] == {"database": "ok", "git": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok"}
         assert ready.headers["x-request-id"] == "through-nginx-1"
         unauthenticated = await client.get("/api/files")
         assert unauthenticated.status_code == 401 and unauthenticated.headers["content-type"] == "application/json"
@@ -218,7 +218,8 @@ async def test_big_upload_and_download_and_413_through_nginx(stack: Stack) -> No
         )
         assert too_big.status_code == 413, too_big.text
         assert too_big.headers["content-type"] == "application/json"
-        assert too_big.json() == {"detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes"}
+        # The app's answer names the file that was too big; Nginx's own 413 (below) cannot.
+        assert too_big.json() == {"detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes", "file": "big.nc"}
         _assert_security_headers(too_big)
         # Nothing was kept: no file, no commit, no audit row, no temporary file (the app's or Nginx's).
         listing = (await client.get("/api/files", params={"q": "big"}, headers=headers)).json()
@@ -391,7 +392,8 @@ async def test_a_file_of_exactly_the_app_limit_passes_nginx_with_its_headroom(st
                 "/api/files", files={"files": ("over.nc", os.urandom(STACK_MAX_UPLOAD + 1))}, headers=headers
             )
             assert over.status_code == 413 and over.json() == {
-                "detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes"
+                "detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes",
+                "file": "over.nc",
             }
             assert "x-request-id" in over.headers  # the app's answer, not Nginx's
             # A JSON route takes 1 MiB at most: a bigger body never reaches the app.
