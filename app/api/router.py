@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import admin, auth, files, locks, users
+from app.api.routes import admin, auth, files, locks, nc, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -10,3 +10,4 @@ api_router.include_router(users.router)
 api_router.include_router(admin.router)
 api_router.include_router(files.router)
 api_router.include_router(locks.router)
+api_router.include_router(nc.router)

@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.nc import DEFAULT_NC_EXTENSIONS, DEFAULT_RAPID_RATE_MM_MIN
+
 # The value shipped in .env.example; production refuses to start with it.
 EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
 
@@ -29,7 +31,7 @@ SECRET_FILE_SETTINGS = (
 )
 
 DEFAULT_EXTENSIONS = (
-    ".mcam,.nc,.tap,.gcode,.ngc,.txt,.pdf,.step,.stp,.dxf,.igs,.iges,.stl,.csv,.md,.xlsx,.docx,.png,.jpg"
+    ".mcam,.nc,.tap,.gcode,.ngc,.eia,.mpf,.h,.txt,.pdf,.step,.stp,.dxf,.igs,.iges,.stl,.csv,.md,.xlsx,.docx,.png,.jpg"
 )
 
 
@@ -66,6 +68,10 @@ class Settings(BaseSettings):
     # start-up and every TEMP_SWEEP_SECONDS (app/services/temp_files.py says why that is safe).
     temp_file_max_age_seconds: float = Field(default=3600, gt=0)
     temp_sweep_seconds: float = Field(default=300, gt=0)
+
+    # NC programs: which files are programs, and the rapid rate their estimated cycle time assumes.
+    nc_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_NC_EXTENSIONS))
+    rapid_rate_mm_min: float = Field(default=DEFAULT_RAPID_RATE_MM_MIN, gt=0, le=1_000_000)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)
@@ -142,7 +148,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name.upper()}_FILE: cannot read {source}: {exc.strerror}") from None
         return data
 
-    @field_validator("allowed_extensions", mode="before")
+    @field_validator("allowed_extensions", "nc_extensions", mode="before")
     @classmethod
     def _parse_extensions(cls, value: object) -> object:
         value = _split_csv(value)

@@ -3,14 +3,16 @@ import { fileActions, lockDetails, lockStatus } from "../actions.js";
 import { api, download } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { live, VAULT_EVENTS } from "../live.js";
+import { NC_TABS, ncTabLinks, ncVersionLinks, renderNcTab } from "../nc/viewer.js";
 import { toast } from "../ui.js";
 import { filesHref } from "./files.js";
 
-// #/file/17, #/file/17/diff/2/3, #/file/17/blame, #/file/17/blame/2
+// #/file/17, #/file/17/diff/2/3, #/file/17/blame, #/file/17/blame/2, #/file/17/program/2, #/file/17/compare/2/3
 export function renderFile(root, parts) {
   const fileId = Number(parts[0]);
   const tab = parts[1] || "history";
   let file = null;
+  let leaveTab = () => {};
 
   const header = h("section", { class: "file-header" });
   const viewers = h("p", { class: "viewers", "aria-live": "polite" });
@@ -22,6 +24,7 @@ export function renderFile(root, parts) {
     h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame"),
     tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
   );
+  let ncLinks = null;
   replace(root, header, viewers, tabs, content);
 
   function showHeader() {
@@ -62,6 +65,10 @@ export function renderFile(root, parts) {
     try {
       file = await api.get(`/api/files/${fileId}`);
       showHeader();
+      const links = ncTabLinks(file, tab);
+      if (ncLinks) ncLinks.replaceWith(links);
+      else tabs.insertBefore(links, tabs.children[1]);
+      ncLinks = links;
       return true;
     } catch (err) {
       replace(header, h("h1", {}, "File not found"), h("p", {}, err.message), h("a", { href: "#/files" }, "Back to the vault"));
@@ -71,7 +78,10 @@ export function renderFile(root, parts) {
 
   async function showTab() {
     try {
-      if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]));
+      if (NC_TABS.has(tab)) {
+        leaveTab();
+        leaveTab = renderNcTab(content, file, tab, parts.slice(2));
+      } else if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]));
       else if (tab === "blame") await showBlame(content, fileId, parts[2] ? Number(parts[2]) : undefined);
       else await showHistory(content, file);
     } catch (err) {
@@ -98,6 +108,7 @@ export function renderFile(root, parts) {
   return () => {
     unsubscribe.forEach((off) => off());
     live.viewing(null);
+    leaveTab();
   };
 }
 
@@ -126,6 +137,7 @@ async function showHistory(content, file) {
               h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, basename(file.path), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
             v.version > 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${v.version - 1}/${v.version}` }, "Diff with previous") : null,
               h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}` }, "Blame"),
+              ncVersionLinks(file, v.version),
             ),
           ),
         ),
