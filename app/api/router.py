@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import admin, auth, files, locks, users
+from app.api.routes import admin, auth, files, folders, locks, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
 api_router.include_router(users.router)
 api_router.include_router(admin.router)
 api_router.include_router(files.router)
+api_router.include_router(folders.router)
 api_router.include_router(locks.router)
