@@ -76,9 +76,7 @@ class AuditRepository(Repository[AuditEvent]):
         elif notification is not None:
             await self.session.execute(_NOTIFY_ONLY, params)
 
-    async def search(
-        self, f: AuditFilter, *, before: tuple[datetime, int] | None, limit: int
-    ) -> Sequence[AuditEvent]:
+    async def search(self, f: AuditFilter, *, before: tuple[datetime, int] | None, limit: int) -> Sequence[AuditEvent]:
         """Newest first; `before` is the (at, id) of the last row of the previous page."""
         stmt = select(AuditEvent)
         if f.actor:

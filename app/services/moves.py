@@ -105,7 +105,9 @@ class MoveService:
             if new_key != old_key:
                 await self._refuse_existing_folder(w, new, new_key)
             await self._refuse_checked_out(files, user)
-            targets = [self._new_path(f, old, new) for f in files]
+            # A change of case only may leave some files' paths as they were (`Jobs/a.nc` in `jobs` -> `Jobs`).
+            pairs = [(f, t) for f in files if (t := self._new_path(f, old, new)) != f.path]
+            files, targets = [f for f, _ in pairs], [t for _, t in pairs]
             commit_sha = None
             if files:
                 changes = [TreeChange(t, BlobInfo(f.blob_sha, f.size)) for f, t in zip(files, targets, strict=True)]

@@ -79,8 +79,10 @@ def _move(commit: CommitInfo, found: dict[str, str], live: dict[str, _File], who
     old_key = path_key(old)
     moving = [live.pop(k) for k in [k for k in live if is_inside(k, old_key)]]
     for moved in moving:
-        moved.path = new if path_key(moved.path) == old_key else moved_path(moved.path, old, new)
-        moved.head_commit, moved.updated_at, moved.updated_by = commit.sha, commit.authored_at, who
+        target = new if path_key(moved.path) == old_key else moved_path(moved.path, old, new)
+        if target != moved.path:  # (a change of case of a folder leaves some of its files as they were)
+            moved.path = target
+            moved.head_commit, moved.updated_at, moved.updated_by = commit.sha, commit.authored_at, who
         live[path_key(moved.path)] = moved
 
 
