@@ -37,15 +37,14 @@ class FolderRepository(Repository[Folder]):
         stmt = select(Folder.id).where(Folder.path_key.startswith(folder_key + "/", autoescape=True)).limit(1)
         return (await self.session.execute(stmt)).first() is not None
 
-    async def children(self, parent_key: str) -> Sequence[tuple[str, str]]:
-        """(name, name key) of each folder directly inside `parent_key` ("" = the top) that a row makes.
-
-        A row deeper down makes its folders on the way too (`a/b/c` makes `a` inside the top).
-        """
+    async def children(self, parent_key: str) -> Sequence[tuple[str, str, bool]]:
+        """(name, name key, holds a folder row) of each folder directly inside `parent_key` ("" = the top) that a
+        row makes. A row deeper down makes its folders on the way too (`a/b/c` makes `a` inside the top)."""
         depth = parent_key.count("/") + 1 if parent_key else 0
         name = func.split_part(Folder.path, "/", depth + 1)
         key = func.split_part(Folder.path_key, "/", depth + 1)
-        stmt = select(name, key)
+        deeper = func.bool_or(func.split_part(Folder.path_key, "/", depth + 2) != "")
+        stmt = select(func.min(name.collate("C")), key, deeper).group_by(key)
         if parent_key:
             stmt = stmt.where(Folder.path_key.startswith(parent_key + "/", autoescape=True))
-        return [(n, k) for n, k in (await self.session.execute(stmt.distinct())).all()]
+        return [(n, k, bool(d)) for n, k, d in (await self.session.execute(stmt)).all()]

@@ -63,6 +63,7 @@ class FolderOut(BaseModel):
     name: str
     path: str
     files: int = Field(description="Live files in this folder and below (0: an empty folder someone made)")
+    empty: bool = Field(default=False, description="Holds no file and no folder: it can be deleted")
 
 
 class FolderIn(BaseModel):

@@ -32,15 +32,16 @@ class FolderService:
         in natural, case-insensitive order (`OP2` before `OP10`)."""
         parent = normalise_folder(parent)
         parent_key = path_key(parent)
-        found = {path_key(name): (name, count) for name, count in await self.files.subfolders(parent_key)}
-        for name, key in await self.folders.children(parent_key):
-            found.setdefault(key, (name, 0))
+        found = {path_key(name): (name, count, count == 0) for name, count in await self.files.subfolders(parent_key)}
+        for name, key, deeper in await self.folders.children(parent_key):
+            name, count, empty = found.get(key, (name, 0, True))
+            found[key] = (name, count, empty and not deeper)
         ordered = sorted(found.items(), key=lambda item: (name_sort_key(item[0]), item[1][0]))
         return FolderList(
             parent=parent,
             folders=[
-                FolderOut(name=name, path=f"{parent}/{name}" if parent else name, files=count)
-                for _key, (name, count) in ordered
+                FolderOut(name=name, path=f"{parent}/{name}" if parent else name, files=count, empty=empty)
+                for _key, (name, count, empty) in ordered
             ],
         )
 
@@ -62,7 +63,7 @@ class FolderService:
             self.session.add(Folder(path=new, path_key=key, created_by=user.id))
             await self.session.flush()
             await w.journal(FolderCreated(path=new, user=user.username), actor=user)
-        return FolderOut(name=new.rsplit("/", 1)[-1], path=new, files=0)
+        return FolderOut(name=new.rsplit("/", 1)[-1], path=new, files=0, empty=True)
 
     async def delete(self, user: User, path: str) -> None:
         """Delete an empty folder (409 while it holds files or folders; deleted files do not count)."""

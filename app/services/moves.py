@@ -105,6 +105,7 @@ class MoveService:
             if new_key != old_key:
                 await self._refuse_existing_folder(w, new, new_key)
             await self._refuse_checked_out(files, user)
+            empty = not files and len(rows) == 1  # only its own row: nothing inside
             # A change of case only may leave some files' paths as they were (`Jobs/a.nc` in `jobs` -> `Jobs`).
             pairs = [(f, t) for f in files if (t := self._new_path(f, old, new)) != f.path]
             files, targets = [f for f, _ in pairs], [t for _, t in pairs]
@@ -139,7 +140,7 @@ class MoveService:
             await w.journal(entry_folder, actor=user)
             moved = await self.files.rows([f.id for f in files])
             out = FolderMoveOut(
-                folder=FolderOut(name=new.rsplit("/", 1)[-1], path=new, files=len(files)),
+                folder=FolderOut(name=new.rsplit("/", 1)[-1], path=new, files=len(files), empty=empty),
                 old_path=old,
                 files=[file_out(r) for r in moved],
                 commit=commit_sha,

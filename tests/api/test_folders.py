@@ -35,7 +35,7 @@ async def test_an_empty_folder_lives_in_the_catalog_until_deleted(
     anna, vic = people
     repo: Path = settings.data_dir / "vault.git"
     r = await client.post("/api/folders", json={"path": "jobs/1042"}, headers=anna)
-    assert r.status_code == 201 and r.json() == {"name": "1042", "path": "jobs/1042", "files": 0}
+    assert r.status_code == 201 and r.json() == {"name": "1042", "path": "jobs/1042", "files": 0, "empty": True}
     assert await _folders(client, anna) == [("jobs", 0)]
     assert await _folders(client, vic, "jobs") == [("1042", 0)]
     # The old listing route says the same.
@@ -68,6 +68,8 @@ async def test_an_empty_folder_lives_in_the_catalog_until_deleted(
     assert r.status_code == 409 and "is a folder" in r.json()["detail"]
 
     assert (await client.post("/api/folders", json={"path": "tmp/a"}, headers=anna)).status_code == 201
+    listed = (await client.get("/api/folders", headers=anna)).json()["folders"]
+    assert {f["name"]: f["empty"] for f in listed} == {"jobs": False, "plans.nc": True, "tmp": False}
     r = await client.delete("/api/folders", params={"path": "tmp"}, headers=anna)
     assert r.status_code == 409  # it holds tmp/a
     assert (await client.delete("/api/folders", params={"path": "tmp/a"}, headers=anna)).status_code == 204

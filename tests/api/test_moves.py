@@ -180,6 +180,7 @@ async def test_a_folder_move_is_one_commit_for_all_its_files(
         "name": "1042",
         "path": "archive/2026/1042",
         "files": 3,
+        "empty": False,
     }
     assert sorted(f["path"] for f in answer["files"]) == [
         "archive/2026/1042/fixtures/vise.step",

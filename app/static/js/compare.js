@@ -12,7 +12,7 @@ export function compareForm(fileId, versions, { from, to } = {}) {
   const right = h("select", { name: "to" }, options(to ?? newest));
   const form = h(
     "form",
-    { class: "toolbar compare", "aria-label": "Compare versions" },
+    { class: "toolbar compare", "aria-label": "Pick two versions" },
     field("Compare version", left),
     field("with version", right),
     h("button", { type: "submit" }, "Compare"),

@@ -24,14 +24,14 @@ export function folderPanel(folder) {
           "span",
           { class: "folder-actions" },
           h("button", { type: "button", class: "link", "aria-label": `Rename or move folder ${f.name}`, onclick: () => move(f) }, "Rename"),
-          f.files === 0 ? h("button", { type: "button", class: "link danger", "aria-label": `Delete folder ${f.name}`, onclick: () => remove(f) }, "Delete") : null,
+          f.empty ? h("button", { type: "button", class: "link danger", "aria-label": `Delete folder ${f.name}`, onclick: () => remove(f) }, "Delete") : null,
         )
       : null;
     return h(
       "li",
       { dataset: { folder: f.path, focusScope: `folder:${f.path}` } },
       h("a", { href: filesHref(f.path), class: "folder", title: f.path }, f.name),
-      h("span", { class: "muted" }, f.files ? ` ${f.files} file${f.files === 1 ? "" : "s"}` : " empty"),
+      h("span", { class: "muted" }, f.files ? ` ${f.files} file${f.files === 1 ? "" : "s"}` : f.empty ? " empty" : " no files"),
       actions,
     );
   }
