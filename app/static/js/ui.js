@@ -124,12 +124,30 @@ function returnFocus(opener) {
       return;
     }
     const scope = trail.scope ? document.querySelector(`[data-focus-scope="${CSS.escape(trail.scope)}"]`) : null;
-    const controls = scope ? [...scope.querySelectorAll("button, a[href], input, select, textarea")] : [];
-    const same = controls.find((c) => (c.getAttribute("aria-label") || c.textContent) === trail.label);
-    const next = same || controls.find((c) => c.tagName === "BUTTON") || controls[0];
-    if (next) next.focus();
-    else document.getElementById("main")?.focus({ preventScroll: true });
+    if (!focusSuccessor(scope, trail.label)) document.getElementById("main")?.focus({ preventScroll: true });
   }, 0);
+}
+
+/** Focus the control in `scope` labelled `label`, else its first button or control; false if there is none. */
+export function focusSuccessor(scope, label) {
+  const controls = scope ? [...scope.querySelectorAll("button, a[href], input, select, textarea")] : [];
+  const same = controls.find((c) => (c.getAttribute("aria-label") || c.textContent) === label);
+  const next = same || controls.find((c) => c.tagName === "BUTTON") || controls[0];
+  next?.focus();
+  return Boolean(next);
+}
+
+/**
+ * Replace `old` with what `draw()` returns (a row drawn again after a change, live or not) without losing the
+ * keyboard's place: if focus was inside, it moves to the same control in the new element.
+ */
+export function redrawKeepingFocus(old, draw) {
+  const focused = old.contains(document.activeElement) ? document.activeElement : null;
+  const label = focused ? focused.getAttribute("aria-label") || focused.textContent : null;
+  const fresh = draw();
+  if (fresh !== old) old.replaceWith(fresh);
+  if (focused && !focused.isConnected) focusSuccessor(fresh, label);
+  return fresh;
 }
 
 export function confirmDialog(title, text, submitLabel = "OK", danger = false) {

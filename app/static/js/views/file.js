@@ -6,7 +6,7 @@ import { cooldownLeft } from "../cooldown.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs } from "../folders.js";
 import { live, VAULT_EVENTS } from "../live.js";
-import { toast } from "../ui.js";
+import { redrawKeepingFocus, toast } from "../ui.js";
 
 /** `OP10.v1.nc` for version 1 of `jobs/OP10.nc` (the server names downloads of older versions so). */
 export function versionedName(path, version) {
@@ -42,8 +42,12 @@ export function renderFile(root, parts) {
   replace(root, header, viewers, tabs, content);
 
   function showHeader() {
+    redrawKeepingFocus(header, () => drawHeader());
+  }
+
+  function drawHeader() {
     const folder = dirname(file.path);
-    replace(
+    return replace(
       header,
       breadcrumbs(folder),
       h("h1", { class: "path" }, file.path),

@@ -5,7 +5,7 @@ import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs, filesHref, folderPanel } from "../folders.js";
 import { FOLDER_EVENTS, live } from "../live.js";
 import { fileOrder, place, remember } from "../sorting.js";
-import { field, toast } from "../ui.js";
+import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
 
 export { filesHref };
@@ -111,8 +111,7 @@ export function renderFiles(root, params) {
       rows.delete(file.id);
       return;
     }
-    const fresh = row(file);
-    old.replaceWith(fresh);
+    const fresh = redrawKeepingFocus(old, () => row(file));
     if (placeRow(fresh, file)) {
       rows.set(file.id, fresh);
       fresh.classList.add("flash");
