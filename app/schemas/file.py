@@ -116,9 +116,14 @@ class VersionOut(BaseModel):
 
 class HistoryPage(BaseModel):
     path: str
-    text: bool = Field(description="The latest version is text: blame and line diffs are available")
     items: list[VersionOut]
     next_cursor: str | None
+
+
+class FileKind(BaseModel):
+    version: int
+    size: int
+    text: bool = Field(description="Text (at most 4 MiB, UTF-8, no NUL): blame and line diffs are offered for it")
 
 
 class TextDiff(BaseModel):

@@ -28,6 +28,7 @@ from app.schemas.file import (
     BinarySide,
     BlameLine,
     BlameOut,
+    FileKind,
     FileOut,
     FilePage,
     HistoryPage,
@@ -200,11 +201,15 @@ class FileService:
         rows = await self.versions.page(file.id, before=before, limit=limit + 1)
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1].version) if len(rows) > limit else None
-        text = await self._is_text(file.blob_sha, file.size)
-        return HistoryPage(path=file.path, text=text, items=[version_out(v) for v in page], next_cursor=next_cursor)
+        return HistoryPage(path=file.path, items=[version_out(v) for v in page], next_cursor=next_cursor)
 
-    async def _is_text(self, blob_sha: str, size: int) -> bool:
-        return size <= TEXT_LIMIT_BYTES and is_text(await self.store.reads.read_blob(blob_sha, TEXT_LIMIT_BYTES))
+    async def kind(self, file_id: int, version: int | None) -> FileKind:
+        """Whether a version is text (blame and line diffs are offered) or binary: read from Git, so not part of
+        the history's answer, which the catalog alone gives."""
+        file = (await self.get_row(file_id, include_deleted=True)).file
+        v = await self.resolve_version(file, version, None)
+        text = v.size <= TEXT_LIMIT_BYTES and is_text(await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES))
+        return FileKind(version=v.version, size=v.size, text=text)
 
     async def diff(self, file_id: int, from_version: int, to_version: int | None) -> TextDiff | BinaryDiff:
         file = (await self.get_row(file_id, include_deleted=True)).file

@@ -72,7 +72,9 @@ async def test_rename_is_one_commit_and_history_diff_blame_follow_the_file(
     await _edit(client, ben, file["id"], v3, "add Y5")
 
     history = (await client.get(f"/api/files/{file['id']}/versions", headers=anna)).json()
-    assert history["path"] == "cells/op10-rough.nc" and history["text"] is True
+    assert history["path"] == "cells/op10-rough.nc"
+    kind = (await client.get(f"/api/files/{file['id']}/kind", headers=anna)).json()
+    assert kind == {"version": 3, "size": len(v3), "text": True}
     assert [(v["version"], v["path"]) for v in history["items"]] == [
         (3, "cells/op10-rough.nc"),
         (2, "jobs/1042/OP10.nc"),
@@ -230,3 +232,16 @@ async def test_an_empty_folder_moves_without_a_commit(
     assert [f["path"] for f in top] == ["renamed"]
     inner = (await client.get("/api/folders", params={"parent": "renamed"}, headers=anna)).json()["folders"]
     assert [f["path"] for f in inner] == ["renamed/deep"]
+
+
+async def test_kind_says_text_or_binary_without_the_history_reading_git(
+    client: httpx.AsyncClient, people: tuple[Headers, ...]
+) -> None:
+    anna, *_ = people
+    binary = await upload_one(client, anna, "part.mcam", b"\x00\x01\x02 mastercam")
+    text = await upload_one(client, anna, "OP10.nc", "G0 X0 (Ø20)\n".encode())
+    assert (await client.get(f"/api/files/{binary['id']}/kind", headers=anna)).json()["text"] is False
+    assert (await client.get(f"/api/files/{text['id']}/kind", headers=anna)).json()["text"] is True
+    assert (await client.get(f"/api/files/{text['id']}/kind", params={"version": 2}, headers=anna)).status_code == 404
+    r = await client.get(f"/api/files/{binary['id']}/blame", headers=anna)
+    assert r.status_code == 400 and "only available for text" in r.json()["detail"]

@@ -12,7 +12,6 @@ from app.api.deps import (
     AuthServiceDep,
     DownloadUser,
     FileServiceDep,
-    FolderServiceDep,
     MoveServiceDep,
     ReaderUser,
     SettingsDep,
@@ -21,6 +20,7 @@ from app.api.deps import (
 )
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
 from app.api.responses import errors
+from app.api.routes import folders
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
 from app.schemas.common import INT32_MAX
@@ -28,6 +28,7 @@ from app.schemas.file import (
     BinaryDiff,
     BlameOut,
     DownloadLink,
+    FileKind,
     FileMoveIn,
     FileOut,
     FilePage,
@@ -144,15 +145,8 @@ async def list_files(
     )
 
 
-@router.get("/folders", response_model=FolderList)
-async def list_folders(
-    user: ReaderUser,
-    folders: FolderServiceDep,
-    parent: Annotated[str, Query(max_length=1024, description="Folder to look in; empty for the top"), NoNul] = "",
-) -> FolderList:
-    """The folders directly inside `parent` (those holding files and empty ones someone made), with how many
-    files each holds at any depth; the same as `GET /api/folders`."""
-    return await folders.list(parent)
+# The older address of GET /api/folders: the same route.
+router.add_api_route("/folders", folders.list_folders, methods=["GET"], response_model=FolderList)
 
 
 @router.post(
@@ -271,6 +265,12 @@ async def diff(
 ) -> TextDiff | BinaryDiff:
     """Unified diff for text files; sizes and blob ids for binary files."""
     return await files.diff(file_id, from_, to)
+
+
+@router.get("/{file_id}/kind", response_model=FileKind, responses=errors(404))
+async def kind(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> FileKind:
+    """Whether a version (default: the latest) is text, for which blame is offered, or binary."""
+    return await files.kind(file_id, version)
 
 
 @router.get("/{file_id}/blame", response_model=BlameOut, responses=errors(400, 404))

@@ -20,7 +20,8 @@ export function renderFile(root, parts) {
   const fileId = Number(parts[0]);
   const tab = parts[1] || "history";
   let file = null;
-  let versions = null; // the first page of the history: {text, items}, for the tabs and the compare form
+  let versions = null; // the first page of the history, for the compare form
+  let text = false; // the latest version is text: the Blame tab is offered
 
   const header = h("section", { class: "file-header" });
   const viewers = h("p", { class: "viewers", "aria-live": "polite" });
@@ -31,12 +32,17 @@ export function renderFile(root, parts) {
     replace(
       tabs,
       h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
-      versions?.text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
+      text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
       tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
     );
   }
   async function loadVersions() {
-    versions = await api.get(`/api/files/${fileId}/versions`, { limit: 50 });
+    const [page, kind] = await Promise.all([
+      api.get(`/api/files/${fileId}/versions`, { limit: 50 }),
+      api.get(`/api/files/${fileId}/kind`),
+    ]);
+    versions = page;
+    text = kind.text;
     showTabs();
   }
   replace(root, header, viewers, tabs, content);
@@ -94,7 +100,7 @@ export function renderFile(root, parts) {
     try {
       if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]), versions?.items);
       else if (tab === "blame") await showBlame(content, fileId, parts[2] ? Number(parts[2]) : undefined);
-      else await showHistory(content, file, versions);
+      else await showHistory(content, file, versions, text);
     } catch (err) {
       replace(content, h("p", { class: "form-error", role: "alert" }, err.message));
     }
@@ -123,7 +129,7 @@ export function renderFile(root, parts) {
   };
 }
 
-async function showHistory(content, file, first) {
+async function showHistory(content, file, first, text) {
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Load more versions");
   let cursor = null;
@@ -147,7 +153,7 @@ async function showHistory(content, file, first) {
               { class: "actions" },
               h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, v.version === file.version ? basename(file.path) : versionedName(v.path, v.version), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
               v.version > 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${v.version - 1}/${v.version}` }, "Diff with previous") : null,
-              page.text ? h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}`, "aria-label": `Blame version ${v.version}` }, "Blame") : null,
+              text ? h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}`, "aria-label": `Blame version ${v.version}` }, "Blame") : null,
             ),
           ),
         ),
