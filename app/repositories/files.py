@@ -112,6 +112,11 @@ class FileRepository(Repository[File]):
         stmt = select(File.id).where(File.deleted_at.is_(None), *_in_folder(folder_key, recursive=True)).limit(1)
         return (await self.session.execute(stmt)).first() is not None
 
+    async def live_key_of(self, file_id: int) -> str | None:
+        """The path key of a live file, read without loading (or locking) its row."""
+        stmt = select(File.path_key).where(File.id == file_id, File.deleted_at.is_(None))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def get_for_update(self, file_id: int) -> File | None:
         stmt = select(File).where(File.id == file_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()

@@ -52,13 +52,19 @@ class MoveService:
         new_path = normalise_vault_path(to, self.settings.allowed_extensions)
         new_key = path_key(new_path)
         async with self.vault.write() as w:
+            # Paths first, then the row, as a folder move takes them (the other order could deadlock with one).
+            key_now = await self.files.live_key_of(file_id)
+            if key_now is None:
+                raise NotFound(f"File {file_id} not found")
+            await w.lock_paths(sorted({key_now, new_key}))
             file = await self.files.get_for_update(file_id)
             if file is None or file.deleted_at is not None:
                 raise NotFound(f"File {file_id} not found")
+            if file.path_key != key_now:
+                raise Conflict(f"{file.path!r} was moved just now; look again and retry")
             old_path = file.path
             if new_path == old_path:
                 raise BadRequest(f"{old_path!r} already has that name")
-            await w.lock_paths(sorted({file.path_key, new_key}))
             await self._refuse_checked_out([file], user)
             if new_key != file.path_key:  # a change of case only is the same file at the same place
                 taken = await self.files.get_live_by_key(new_key)
