@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
 from app.api.body_limit import BodyLimitMiddleware
+from app.api import docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
 from app.api.read_retry import RetryReadsOnLostConnection
@@ -94,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Parts data management for CNC/CAM shops: versioned files, check-out locks, audit.",
         lifespan=lifespan,
+        # Our own /docs (app/api/docs.py): FastAPI's loads Swagger UI from a CDN and runs an inline script.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lfs.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
     app.add_middleware(RetryReadsOnLostConnection)
+    app.include_router(docs.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -53,11 +53,17 @@ async def check_in(
     message: str = "",
     keep_locked: bool = False,
     base_version: int | None = None,
+    name: str | None = None,
 ) -> httpx.Response:
+    """A check-in; the content is sent under the file's own name (a new version keeps its file's type) unless
+    `name` says otherwise."""
     form = {"message": message, "keep_locked": "true" if keep_locked else "false"}
     if base_version is not None:
         form["base_version"] = str(base_version)
-    files = [("file", ("upload.bin", data, "application/octet-stream"))] if data is not None else None
+    if data is not None and name is None:
+        found = await client.get(f"/api/files/{file_id}", headers=headers)
+        name = str(found.json()["path"]).rsplit("/", 1)[-1] if found.status_code == 200 else "upload.nc"
+    files = [("file", (name, data, "application/octet-stream"))] if data is not None else None
     if files is None:
         # multipart without a file part: a release with a message
         return await client.post(f"/api/files/{file_id}/checkin", data=form, files={"_": (None, "")}, headers=headers)

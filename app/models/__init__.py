@@ -2,7 +2,7 @@
 
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
-from app.models.file import File, FileVersion, Lock
+from app.models.file import File, FileVersion, Folder, Lock
 from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
 from app.models.token import RevokedToken
@@ -14,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "File",
     "FileVersion",
+    "Folder",
     "Lock",
     "LockHistory",
     "LoginThrottle",

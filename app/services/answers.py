@@ -25,6 +25,7 @@ def file_out(row: FileRow) -> FileOut:
     return FileOut(
         id=f.id,
         path=f.path,
+        sort_key=f.sort_key,
         size=f.size,
         version=f.version,
         blob_sha=f.blob_sha,
@@ -37,6 +38,7 @@ def file_out(row: FileRow) -> FileOut:
         deleted_by=row.deleted_by,
         lock=lock,
         cooldown_until=cooldown,
+        cooldown_user_id=f.cooldown_user_id if cooldown else None,
     )
 
 
@@ -55,6 +57,7 @@ def lock_out(lock: Lock, file: File, holder: str) -> LockOut:
 def version_out(v: FileVersion) -> VersionOut:
     return VersionOut(
         version=v.version,
+        path=v.path,
         commit=v.commit_sha,
         blob_sha=v.blob_sha,
         size=v.size,

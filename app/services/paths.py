@@ -44,16 +44,26 @@ _NTFS_DOTGIT = re.compile(r"(?:\.git|git~[1-9][0-9]*)[ .]*(?::.*)?", re.IGNORECA
 _DOT_LOOKALIKES = frozenset("\u0660\u06f0\u0701\u0702\ua4f8\ua60e\U00010a50\U0001d16d")
 
 
-def normalise_vault_path(raw: str, allowed_extensions: Sequence[str]) -> str:
-    """Return `raw` as a canonical vault path (NFC, relative, `/`-separated) or raise InvalidPath/UnsupportedType."""
+def normalise_vault_path(raw: str, allowed_extensions: Sequence[str] | None) -> str:
+    """Return `raw` as a canonical vault path (NFC, relative, `/`-separated) or raise InvalidPath/UnsupportedType.
+
+    `allowed_extensions=None` checks a folder's path: the same rules for every name, no extension rule
+    (normalise_folder_path).
+    """
     for problem in _problems(raw):
         raise InvalidPath(problem)
     path = unicodedata.normalize("NFC", raw)
-    extension = splitext(path.rsplit("/", 1)[-1])[1].lower()
+    if allowed_extensions is not None:
+        check_extension(path, allowed_extensions)
+    return path
+
+
+def check_extension(name: str, allowed_extensions: Sequence[str]) -> None:
+    """UnsupportedType (415) unless the name's extension is in the allow-list (uploads and check-ins alike)."""
+    extension = extension_of(name)
     if extension not in {ext.lower() for ext in allowed_extensions}:
         shown = extension or "(none)"
         raise UnsupportedType(f"File type {shown} is not allowed; allowed: {', '.join(sorted(allowed_extensions))}")
-    return path
 
 
 def path_problems(path: str) -> list[str]:
@@ -163,6 +173,77 @@ def _windows_device(component: str) -> str | None:
     stem = re.split(r"[.:]", component, maxsplit=1)[0].rstrip(" ")
     upper = stem.upper()
     return upper if upper in WINDOWS_DEVICE_NAMES else None
+
+
+def normalise_folder_path(raw: str) -> str:
+    """A folder a user names (a new folder, a folder move's target): every rule of a file's path but the extension."""
+    return normalise_vault_path(raw.strip("/"), None)
+
+
+def extension_of(path: str) -> str:
+    """`.nc` for `jobs/OP10.NC` (lower-cased: extensions compare case-insensitively); "" without one."""
+    return splitext(path.rsplit("/", 1)[-1])[1].lower()
+
+
+def moved_path(path: str, old_folder: str, new_folder: str) -> str:
+    """Where `path`, inside `old_folder` (at any depth, any case), lands when that folder becomes `new_folder`.
+
+    Components are replaced by count, not by text: `Jobs/a.nc` is inside `jobs`, and casefolding can change
+    a name's length but never its number of '/'.
+    """
+    depth = old_folder.count("/") + 1
+    rest = path.split("/")[depth:]
+    return "/".join([new_folder, *rest]) if new_folder else "/".join(rest)
+
+
+def is_inside(key: str, folder_key: str) -> bool:
+    """True when the path key `key` is `folder_key` itself or anything below it."""
+    return key == folder_key or key.startswith(folder_key + "/")
+
+
+def versioned_name(path: str, version: int) -> str:
+    """The download name of a version that is not the latest: `OP10.v1.nc` for version 1 of `jobs/OP10.nc`."""
+    name = path.rsplit("/", 1)[-1]
+    stem, extension = splitext(name)
+    return f"{stem}.v{version}{extension}" if stem else f"{name}.v{version}"
+
+
+# Natural, case-insensitive name order that the database can page through with a plain index (no ICU, any
+# collation): each folder level is compared on its own (the separator sorts before every allowed character)
+# and each run of digits compares as a number (`OP2` before `OP10`): the run is written as its length's
+# length, its length and its digits, without leading zeros. The key is compared byte by byte (COLLATE "C").
+SORT_SEPARATOR = "\x01"  # control characters are never in a name, so it sorts before any of them
+SORT_KEY_MAX_BYTES = 1600  # a btree entry must stay under ~2700 bytes; longer keys are cut (order kept by id)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _number(match: re.Match[str]) -> str:
+    digits = match.group().lstrip("0") or "0"
+    length = str(len(digits))
+    return f"{len(length)}{length}{digits}"
+
+
+def _natural(key: str) -> str:
+    return SORT_SEPARATOR.join(_DIGITS.sub(_number, part) for part in key.split("/"))
+
+
+def name_sort_key(key: str) -> str:
+    """The natural sort key of a path key (path_key: NFC + casefold), or of a folder's key."""
+    encoded = _natural(key)
+    data = encoded.encode("utf-8")
+    if len(data) <= SORT_KEY_MAX_BYTES:
+        return encoded
+    return data[:SORT_KEY_MAX_BYTES].decode("utf-8", "ignore")
+
+
+def folder_sort_range(folder_key: str) -> tuple[str, str] | None:
+    """Bounds of the sort keys of every path inside a folder (None for the top, or a folder too long to say)."""
+    if not folder_key:
+        return None
+    low = _natural(folder_key) + SORT_SEPARATOR
+    if len(low.encode("utf-8")) >= SORT_KEY_MAX_BYTES:
+        return None  # the files' keys may be cut inside the folder's part
+    return low, low[:-1] + chr(ord(SORT_SEPARATOR) + 1)
 
 
 def normalise_folder(raw: str) -> str:

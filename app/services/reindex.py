@@ -1,8 +1,9 @@
 """`camvault reindex`: rebuild the catalog (files, file_versions) from the Git history.
 
 Git is the source of truth for content. Each camvault commit carries trailers naming the
-action and the user, so replaying the first-parent history gives back every file, version,
-deletion and restore. Rows already in the catalog are kept and completed, never duplicated:
+action and the user (and, for a rename or move, the old and new path), so replaying the
+first-parent history gives back every file, version (with the path it was made at), rename,
+move, deletion and restore. Rows already in the catalog are kept and completed, never duplicated:
 running it twice changes nothing the second time.
 """
 
@@ -20,9 +21,9 @@ from app.models import File, FileVersion, User
 from app.repositories.files import find_by_origin, version_commits
 from app.repositories.refs import VaultRefRepository
 from app.repositories.users import UserRepository
-from app.services.paths import path_key
+from app.services.paths import is_inside, moved_path, name_sort_key, path_key
 from app.storage.git_store import CommitInfo, GitStore
-from app.vault.pipeline import MAIN
+from app.vault.pipeline import MAIN, MOVE_ACTION
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Version:
     number: int
+    path: str
     commit: str
     blob: str
     size: int
@@ -58,15 +60,30 @@ class ReindexReport:
     versions_skipped: int = 0  # commits on the branch the catalog never committed, before ones it did
 
 
-def _trailers(message: str) -> tuple[str, str | None, str | None]:
-    """(user message, action, username) from a camvault commit message."""
+def trailers(message: str) -> tuple[str, dict[str, str]]:
+    """(user message, {trailer: value}) from a camvault commit message."""
     lines = message.rstrip("\n").split("\n")
     found: dict[str, str] = {}
     while lines and ":" in lines[-1] and lines[-1].startswith("Camvault-"):
         key, value = lines.pop().split(":", 1)
         found[key] = value.strip()
     body = "\n".join(lines[1:]).strip()  # drop the subject line
-    return body, found.get("Camvault-Action"), found.get("Camvault-User")
+    return body, found
+
+
+def _move(commit: CommitInfo, found: dict[str, str], live: dict[str, _File], who: str) -> None:
+    """A rename or move (`Camvault-From`, `Camvault-To`: a file's paths, or a folder's): every live file at or
+    under the old path goes to its new path, keeping its versions. The commit's additions are those same
+    files at their new paths, so they add nothing."""
+    old, new = found.get("Camvault-From", ""), found.get("Camvault-To", "")
+    old_key = path_key(old)
+    moving = [live.pop(k) for k in [k for k in live if is_inside(k, old_key)]]
+    for moved in moving:
+        target = new if path_key(moved.path) == old_key else moved_path(moved.path, old, new)
+        if target != moved.path:  # (a change of case of a folder leaves some of its files as they were)
+            moved.path = target
+            moved.head_commit, moved.updated_at, moved.updated_by = commit.sha, commit.authored_at, who
+        live[path_key(moved.path)] = moved
 
 
 def replay(commits: list[CommitInfo]) -> list[_File]:
@@ -74,8 +91,12 @@ def replay(commits: list[CommitInfo]) -> list[_File]:
     deleted: dict[str, _File] = {}
     everything: list[_File] = []
     for commit in commits:
-        message, action, username = _trailers(commit.message)
-        who = username or commit.author_name
+        message, found = trailers(commit.message)
+        action = found.get("Camvault-Action")
+        who = found.get("Camvault-User") or commit.author_name
+        if action == MOVE_ACTION:
+            _move(commit, found, live, who)
+            continue
         for change in commit.changes:
             key = path_key(change.path)
             if change.status == "D":
@@ -97,6 +118,7 @@ def replay(commits: list[CommitInfo]) -> list[_File]:
             current.versions.append(
                 _Version(
                     len(current.versions) + 1,
+                    change.path,
                     commit.sha,
                     change.blob.sha,
                     change.blob.size,
@@ -148,7 +170,7 @@ class ReindexService:
 
         for replayed in replay(commits):
             first, last = replayed.versions[0], replayed.versions[-1]
-            file = await find_by_origin(self.session, replayed.path, first.commit)
+            file = await find_by_origin(self.session, first.path, first.commit)
             known = await version_commits(self.session, file.id) if file is not None else {}
             # Never two versions from one commit, never a version before the catalog's latest: only the commits
             # after the last one the catalog knows are added (an older release could leave a commit on the branch
@@ -158,6 +180,9 @@ class ReindexService:
             report.versions_skipped += len(replayed.versions) - len(tail) - len(known_at)
             number = max(known.values(), default=0)
             state = {
+                "path": replayed.path,
+                "path_key": path_key(replayed.path),
+                "sort_key": name_sort_key(path_key(replayed.path)),
                 "size": last.size,
                 "blob_sha": last.blob,
                 "head_commit": replayed.head_commit,
@@ -169,8 +194,6 @@ class ReindexService:
             }
             if file is None:
                 file = File(
-                    path=replayed.path,
-                    path_key=path_key(replayed.path),
                     created_at=first.at,
                     created_by=await user_id(first.author),
                     **state,
@@ -188,6 +211,7 @@ class ReindexService:
                     FileVersion(
                         file_id=file.id,
                         version=number,
+                        path=v.path,
                         commit_sha=v.commit,
                         blob_sha=v.blob,
                         size=v.size,

@@ -20,6 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from app.api.static import CONTENT_SECURITY_POLICY as CSP
 from app.core.config import EXAMPLE_SECRET_KEY
 from app.models import Role
 from app.schemas.user import UserCreate
@@ -166,7 +167,13 @@ async def test_ui_static_files_and_proxied_paths_through_nginx(stack: Stack) -> 
 
         # Each of these reaches the app (it alone sets X-Request-ID), not the index.html fallback.
         docs = await client.get("/docs")
-        assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+        # Swagger UI comes from the app, under the UI's own strict policy (one copy of it: Nginx's).
+        assert docs.status_code == 200 and docs.headers.get_list("content-security-policy") == [CSP]
+        assert docs.headers.get_list("x-frame-options") == ["DENY"]
+        assert '<script type="module" src="/docs/docs.js">' in docs.text
+        bundle = await client.get("/docs/swagger-ui-bundle.js")
+        assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+        assert bundle.headers.get_list("content-security-policy") == [CSP]
         openapi = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
         assert openapi.json()["info"]["title"] == "camvault"
         assert openapi.headers["content-encoding"] == "gzip"  # gzip_proxied: the app's JSON too

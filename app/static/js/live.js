@@ -13,6 +13,12 @@ export const live = {
   status: "offline", // connecting | live | reconnecting | offline
   online: [],
   me: null,
+  skew: 0, // server clock minus this browser's, in ms (from hello): countdowns use the server's time
+
+  /** The server's "now", in ms since the epoch. */
+  now() {
+    return Date.now() + this.skew;
+  },
 
   on(type, fn) {
     if (!handlers.has(type)) handlers.set(type, new Set());
@@ -103,6 +109,7 @@ function receive(message) {
     case "hello":
       attempt = 0;
       live.me = message.you;
+      if (message.server_time) live.skew = Date.parse(message.server_time) - Date.now();
       live.online = message.online_users;
       setStatus("live");
       if (greeted) emit("reconnected", message);
@@ -137,13 +144,20 @@ export const EVENT_TYPES = [
   "lock_expired",
   "file_deleted",
   "file_restored",
+  "file_moved",
+  "folder_created",
+  "folder_moved",
+  "folder_deleted",
   "user_connected",
   "user_disconnected",
   "viewing",
 ];
 
 /** Every message that says a file changed. */
-export const VAULT_EVENTS = ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored"];
+export const VAULT_EVENTS = ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored", "file_moved"];
+
+/** Every message that says a folder changed. */
+export const FOLDER_EVENTS = ["folder_created", "folder_moved", "folder_deleted"];
 
 /** Who caused an event (null when nobody did, e.g. an expiry): their own actions need no toast. */
 export function actorOf(m) {
@@ -166,6 +180,14 @@ export function describeEvent(m) {
       return `${m.user} deleted ${m.path}`;
     case "file_restored":
       return `${m.user} restored ${m.path}`;
+    case "file_moved":
+      return `${m.user} moved ${m.old_path} to ${m.path}`;
+    case "folder_created":
+      return `${m.user} made the folder ${m.path}`;
+    case "folder_moved":
+      return `${m.user} moved the folder ${m.old_path} to ${m.path}`;
+    case "folder_deleted":
+      return `${m.user} deleted the folder ${m.path}`;
     default:
       return m.type;
   }
