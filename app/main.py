@@ -14,8 +14,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.api.body_limit import BodyLimitMiddleware
+from app.api import docs
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
+from app.api.read_retry import RetryReadsOnLostConnection
 from app.api.router import api_router
 from app.api.routes import git, health, lfs, ws
 from app.api.static import UIFiles
@@ -26,6 +29,7 @@ from app.core.security import configure_password_hashing
 from app.realtime.gateway import RealtimeService
 from app.services.database_checks import check_at_start
 from app.services.sweeper import sweep_forever
+from app.services.temp_files import sweep_stale_temp_files, sweep_temp_files_forever
 from app.services.users import UserService
 from app.storage.git_store import GitStore
 from app.vault.refs import reconcile
@@ -50,12 +54,14 @@ async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     url = await to_thread.run_sync(resolve_database_url, settings)
-    engine = create_engine(url)
+    engine = create_engine(url, pre_ping=settings.database_pool_pre_ping)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.store = GitStore.in_data_dir(settings.data_dir)
     await app.state.store.ensure_repo()
-    sweeper = None
+    tmp_dir, max_age = settings.data_dir / "tmp", settings.temp_file_max_age_seconds
+    await to_thread.run_sync(sweep_stale_temp_files, tmp_dir, max_age)
+    sweeper = temp_sweeper = None
     realtime = app.state.realtime = RealtimeService(settings, app.state.sessionmaker, url)
     try:
         await check_at_start(app.state.sessionmaker, production=settings.env == "production")
@@ -67,14 +73,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         except Exception as exc:  # the database may be down at start: serve (readyz says so), the sweep retries
             logger.warning("could not check the git refs against the catalog at start (%s)", type(exc).__name__)
         sweeper = asyncio.create_task(sweep_forever(app.state.sessionmaker, settings, app.state.store))
+        temp_sweeper = asyncio.create_task(sweep_temp_files_forever(tmp_dir, max_age, settings.temp_sweep_seconds))
         await realtime.start()
         yield
     finally:
         await realtime.stop()
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for task in (sweeper, temp_sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await engine.dispose()
 
 
@@ -87,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Parts data management for CNC/CAM shops: versioned files, check-out locks, audit.",
         lifespan=lifespan,
+        # Our own /docs (app/api/docs.py): FastAPI's loads Swagger UI from a CDN and runs an inline script.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -95,6 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(git.router)
     app.include_router(lfs.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(RetryReadsOnLostConnection)
+    app.include_router(docs.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -121,6 +121,27 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
                 f"{ws['ratio']:.2f}",
             ]
         )
+    if f := results.get("nc_facts"):
+        out.append(
+            [
+                f"7. NC program facts (Python, off the event loop) of a {f['bytes'] / 1e6:.0f} MB program, "
+                f"{_n(f['lines'])} lines",
+                f"{_ms(f['facts_s'] * 1000)}; uploading the same file: {_ms(f['upload_s'] * 1000)} "
+                f"(facts ÷ upload {f['facts_over_upload']:.2f})",
+                f"{_ms(f['floor_s'] * 1000)}: disk write + fsync",
+                f"{f['ratio']:.2f}",
+            ]
+        )
+    if o := results.get("nc_open"):
+        out.append(
+            [
+                "7. open that program in headless Chromium: click on Program to backplot drawn",
+                f"{_ms(o['open_s'] * 1000)} (target {o['target_open_s']:.0f} s); longest main-thread task "
+                f"{o['longest_task_ms']:.0f} ms (target {o['target_longest_task_ms']:.0f} ms)",
+                f"{_ms(o['floor_s'] * 1000)}: the page fetching the same bytes",
+                f"{o['ratio']:.2f}",
+            ]
+        )
     return out
 
 

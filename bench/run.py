@@ -2,8 +2,8 @@
 
 Settings (environment): BENCH_QUICK=1 for a tiny smoke run; BENCH_SCALES, BENCH_VERSIONS, BENCH_ROUNDS,
 BENCH_WARMUP, BENCH_RACERS, BENCH_RACE_ROUNDS, BENCH_LOCK_CLIENTS, BENCH_LOCK_SECONDS, BENCH_UPLOAD_MIB,
-BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH to change one size; BENCH_ONLY (say
-`transfer,race`) to run only some benchmarks while profiling; BENCH_TMP (default
+BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH, BENCH_NC_MB, BENCH_NC_RUNS to change one size;
+BENCH_ONLY (say `transfer,race`) to run only some benchmarks while profiling; BENCH_TMP (default
 .bench-tmp) and BENCH_RESULTS (default bench/results.json) for where things go; DATABASE_URL to use that
 PostgreSQL server (the role needs CREATEDB) instead of an embedded one. See bench/README.md.
 """
@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from app.core.db import asyncpg_dsn
-from bench import fanout, history, listing, locks, nginx, race, report, stack, transfer
+from bench import fanout, history, listing, locks, nc, nginx, race, report, stack, transfer
 from bench.capture import capture_app
 from bench.session import Bench, Config
 from tests.db import create_users
@@ -75,6 +75,8 @@ def config_from_env() -> Config:
         ws_clients=whole("BENCH_WS_CLIENTS", 500, 10),
         ws_rounds=whole("BENCH_WS_ROUNDS", 20, 2),
         search=env.get("BENCH_SEARCH") or "j004",
+        nc_bytes=int(number("BENCH_NC_MB", 20, 1) * 1_000_000),
+        nc_runs=whole("BENCH_NC_RUNS", 3, 1),
         only=frozenset(filter(None, (env.get("BENCH_ONLY") or "").split(","))),
         tmp=tmp_root / f"run-{os.getpid()}",
         results=Path(env.get("BENCH_RESULTS") or ROOT / "bench" / "results.json").absolute(),
@@ -160,6 +162,10 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
                 results.update(moved)
             if config.wants("fanout"):
                 results.update(await timed("6. WebSocket fan-out", seconds, fanout.run(bench)))
+            if config.wants("nc"):
+                measured, nc_notes = await timed("7. NC programs", seconds, nc.run(bench))
+                results.update(measured)
+                notes += nc_notes
             machine = {
                 "nproc": len(os.sched_getaffinity(0)),
                 "cores": os.cpu_count(),
@@ -218,6 +224,8 @@ def main() -> int:
             "ws_clients": config.ws_clients,
             "ws_rounds": config.ws_rounds,
             "search": config.search,
+            "nc_bytes": config.nc_bytes,
+            "nc_runs": config.nc_runs,
             "only": sorted(config.only),
         },
         "results": results,

@@ -28,7 +28,9 @@ class Config:
     ws_clients: int  # WebSockets listening (benchmark 6)
     ws_rounds: int  # check-outs whose events they wait for
     search: str  # the listing benchmark's `q=`
-    only: frozenset[str]  # run only these benchmarks (listing, history, race, locks, transfer, fanout); empty: all
+    nc_bytes: int  # size of the NC program (benchmark 7)
+    nc_runs: int  # its facts, uploads and browser opens
+    only: frozenset[str]  # run only these benchmarks (listing, history, race, locks, transfer, fanout, nc); empty: all
     tmp: Path  # this run's scratch folder, removed at the end
     results: Path
 

@@ -22,6 +22,7 @@ from app.core.db import asyncpg_dsn, resolve_migration_url
 from app.core.security import create_access_token
 from app.models import Role
 from app.schemas.user import UserCreate
+from app.services.paths import name_sort_key, path_key
 from tests.db import create_database, drop_database
 from tests.deploy.native import start_entrypoint, stop, wait_for
 from tests.live_server import SECRET_KEY, free_port, server_env
@@ -116,11 +117,11 @@ async def seed_catalog(url: str, paths: list[str], blob_sha: str, commit_sha: st
             author, holder = users[BENCH_USER], users[HOLDER]
             new = await conn.fetch(
                 """
-                INSERT INTO files (path, path_key, size, blob_sha, head_commit, version,
+                INSERT INTO files (path, path_key, sort_key, size, blob_sha, head_commit, version,
                                    created_by, created_at, updated_by, updated_at)
-                SELECT p, lower(p), $4, $2, $3, 1,
+                SELECT p, k, s, $4, $2, $3, 1,
                        $1, now() - g * interval '1 minute', $1, now() - g * interval '1 minute'
-                FROM unnest($5::text[]) WITH ORDINALITY AS t(p, g)
+                FROM unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(p, k, s, g)
                 RETURNING id
                 """,
                 author,
@@ -128,13 +129,15 @@ async def seed_catalog(url: str, paths: list[str], blob_sha: str, commit_sha: st
                 commit_sha,
                 size,
                 paths,
+                [path_key(p) for p in paths],
+                [name_sort_key(path_key(p)) for p in paths],
             )
             ids = [r["id"] for r in new]
             await conn.execute(
                 """
-                INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_id, author_name,
-                                           message, created_at)
-                SELECT id, 1, head_commit, blob_sha, size, created_by, $1, 'seeded by bench', created_at
+                INSERT INTO file_versions (file_id, version, path, commit_sha, blob_sha, size, author_id,
+                                           author_name, message, created_at)
+                SELECT id, 1, path, head_commit, blob_sha, size, created_by, $1, 'seeded by bench', created_at
                 FROM files WHERE id = ANY($2)
                 """,
                 BENCH_USER,

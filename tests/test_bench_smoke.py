@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from bench.nginx import nginx_binary
+from tests.e2e.conftest import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = (60, 120)
@@ -56,6 +57,7 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
         "BENCH_UPLOAD_MIB": "1",
         "BENCH_WS_CLIENTS": "8",
         "BENCH_WS_ROUNDS": "2",
+        "BENCH_NC_MB": "0.2",
         "BENCH_TMP": str(tmp_path / "scratch"),
         "BENCH_RESULTS": str(results),
         "PYTHONPATH": str(ROOT),
@@ -116,6 +118,13 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
     assert len(ws["sockets_per_worker"]) == 2 and min(ws["sockets_per_worker"]) > 0
     positive(found, "ws_fanout", ("from_request_p50_ms", "from_request_p99_ms", "floor_p50_ms", "ratio"))
     assert isinstance(ws["p50_ms"], float)  # from the response: negative when the event beat it
+
+    # 7. NC programs: the facts against a disk write and an upload, and the browser from click to drawn.
+    assert found["nc_facts"]["bytes"] >= 200_000 and found["nc_facts"]["lines"] > 10_000
+    positive(found, "nc_facts", ("facts_s", "floor_s", "ratio", "upload_s", "facts_over_upload"))
+    if CHROMIUM.exists():
+        positive(found, "nc_open", ("open_s", "floor_s", "ratio"))
+        assert found["nc_open"]["longest_task_ms"] >= 0
 
     assert document["nproc"] > 0 and document["python"] and document["date"]
     assert len(document["commit"].split("-")[0]) == 40

@@ -118,3 +118,17 @@ def test_presence_staleness_must_leave_room_for_a_missed_heartbeat() -> None:
         Settings(_env_file=None, ws_presence_sweep_seconds=5, ws_presence_stale_seconds=8)  # type: ignore[call-arg]
     s = Settings(_env_file=None, ws_presence_sweep_seconds=1, ws_presence_stale_seconds=2)  # type: ignore[call-arg]
     assert s.ws_presence_stale_seconds == 2
+
+
+def test_nc_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NC_EXTENSIONS", "NC, .mpf ,min")
+    monkeypatch.setenv("RAPID_RATE_MM_MIN", "24000")
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.nc_extensions == [".nc", ".mpf", ".min"]
+    assert s.rapid_rate_mm_min == 24000
+
+
+def test_the_rapid_rate_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAPID_RATE_MM_MIN", "0")
+    with pytest.raises(ValidationError, match="rapid_rate_mm_min"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

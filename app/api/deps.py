@@ -23,11 +23,13 @@ from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
 from app.services.files import FileService
+from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
 from app.services.health import HealthService
 from app.services.lfs_locks import LfsLockService
 from app.services.lifecycle import LifecycleService
 from app.services.locks import LockService
+from app.services.moves import MoveService
 from app.services.users import UserService
 from app.vault.pipeline import Vault
 
@@ -130,8 +132,9 @@ def get_user_service(session: SessionDep) -> UserService:
     return UserService(session)
 
 
-def get_audit_service(session: SessionDep) -> AuditService:
-    return AuditService(session)
+def get_audit_service(request: Request, session: SessionDep) -> AuditService:
+    # The sessionmaker is for the CSV export, which reads while its response streams (after `session` closed).
+    return AuditService(session, request.app.state.sessionmaker)
 
 
 def get_health_service(request: Request) -> HealthService:
@@ -155,6 +158,20 @@ def get_file_service(session: SessionDep, settings: SettingsDep, vault: VaultDep
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+def get_folder_service(session: SessionDep, vault: VaultDep) -> FolderService:
+    return FolderService(session, vault)
+
+
+FolderServiceDep = Annotated[FolderService, Depends(get_folder_service)]
+
+
+def get_move_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> MoveService:
+    return MoveService(session, settings, vault)
+
+
+MoveServiceDep = Annotated[MoveService, Depends(get_move_service)]
 
 
 def get_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LockService:

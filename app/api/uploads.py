@@ -7,6 +7,7 @@ would be on disk in full before we could refuse it; this parser stops at the fir
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from python_multipart import MultipartParser
 from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect
 
-from app.core.errors import BadRequest, TooLarge, UnsupportedType
+from app.core.errors import BadRequest, InsufficientStorage, TooLarge, UnsupportedType
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 1000
@@ -148,7 +149,8 @@ class _Collector:
 
     def close(self) -> None:
         for opened in self._opened:
-            opened.close()
+            with contextlib.suppress(OSError):  # on a full disk closing flushes, and fails again
+                opened.close()
 
 
 def _boundary(request: Request) -> bytes:
@@ -179,6 +181,10 @@ async def receive_multipart(request: Request, tmp_dir: Path, max_file_bytes: int
             raise BadRequest("The upload was interrupted") from None
         except (ValueError, IndexError) as exc:  # python-multipart's parse errors
             raise BadRequest(f"Malformed multipart body: {exc}") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the temp file could not grow: disk or quota full
+                raise InsufficientStorage() from None
+            raise
         if not collector.ended:
             raise BadRequest("The upload was truncated: the multipart body has no closing boundary")
         yield collector.form

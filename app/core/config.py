@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.nc import DEFAULT_NC_EXTENSIONS, DEFAULT_RAPID_RATE_MM_MIN
+
 # The value shipped in .env.example; production refuses to start with it.
 EXAMPLE_SECRET_KEY = "change-me-to-a-long-random-string"
 
@@ -29,7 +31,7 @@ SECRET_FILE_SETTINGS = (
 )
 
 DEFAULT_EXTENSIONS = (
-    ".mcam,.nc,.tap,.gcode,.ngc,.txt,.pdf,.step,.stp,.dxf,.igs,.iges,.stl,.csv,.md,.xlsx,.docx,.png,.jpg"
+    ".mcam,.nc,.tap,.gcode,.ngc,.eia,.mpf,.h,.txt,.pdf,.step,.stp,.dxf,.igs,.iges,.stl,.csv,.md,.xlsx,.docx,.png,.jpg"
 )
 
 
@@ -47,6 +49,10 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str | None = None
+    # Test each pooled connection before use (a round trip per checkout). Off, a connection that died
+    # (database restart) fails its first statement instead; GET and HEAD requests then run once more on a
+    # fresh connection and other requests answer 503 with Retry-After.
+    database_pool_pre_ping: bool = True
     data_dir: Path = Path(".data")
     secret_key: str | None = None
     access_token_expire_minutes: int = Field(default=12 * 60, ge=1)
@@ -55,6 +61,17 @@ class Settings(BaseSettings):
 
     allowed_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: DEFAULT_EXTENSIONS.split(","))
     max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    # Every request body the app reads into memory (JSON, forms: everything but uploads and check-ins,
+    # which stream to disk under MAX_UPLOAD_BYTES) is refused with 413 past this many bytes.
+    max_json_body_bytes: int = Field(default=1024**2, ge=1024)
+    # Files under DATA_DIR/tmp not written to for this long are left by a killed worker's upload: swept at
+    # start-up and every TEMP_SWEEP_SECONDS (app/services/temp_files.py says why that is safe).
+    temp_file_max_age_seconds: float = Field(default=3600, gt=0)
+    temp_sweep_seconds: float = Field(default=300, gt=0)
+
+    # NC programs: which files are programs, and the rapid rate their estimated cycle time assumes.
+    nc_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_NC_EXTENSIONS))
+    rapid_rate_mm_min: float = Field(default=DEFAULT_RAPID_RATE_MM_MIN, gt=0, le=1_000_000)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)
@@ -115,7 +132,8 @@ class Settings(BaseSettings):
     first_admin_password_file: Path | None = None
 
     # --- camvault doctor -----------------------------------------------------------------------------
-    # Free space under DATA_DIR below which doctor reports a problem (uploads are spooled there, Git packs there).
+    # Free space under DATA_DIR below which doctor reports a problem (uploads are spooled there, Git packs there)
+    # and /readyz reports "disk": "low" (status "degraded", still 200: reads and uploads that fit still work).
     min_free_disk_bytes: int = Field(default=5 * 1024**3, ge=0)
 
     @model_validator(mode="before")
@@ -138,7 +156,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name.upper()}_FILE: cannot read {source}: {exc.strerror}") from None
         return data
 
-    @field_validator("allowed_extensions", mode="before")
+    @field_validator("allowed_extensions", "nc_extensions", mode="before")
     @classmethod
     def _parse_extensions(cls, value: object) -> object:
         value = _split_csv(value)

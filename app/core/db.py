@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
+import asyncpg
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -97,9 +100,50 @@ def json_dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+# What connecting raises while the server is down, restarting or full: OSError covers a refused TCP port
+# and a unix socket that is gone; asyncpg's own cover "starting up / shutting down" and "too many clients".
+_CONNECT_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+class DatabaseConnectError(ConnectionError):
+    """Connecting to PostgreSQL failed: the server is down, restarting or out of connections.
+
+    Still an OSError, as what it replaces was, so code that treats an unreachable database as an OSError keeps
+    doing so; but one of our own, which the error handler can tell from any other OSError and answer with 503.
+    """
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    # SQLAlchemy passes a failed connect's exception through unwrapped (an OSError for a refused port or a
+    # missing socket): named here, where it can only mean the database.
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except _CONNECT_OUTAGES as exc:
+        raise DatabaseConnectError(f"cannot connect to the database: {type(exc).__name__}: {exc}") from exc
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """A statement failed because its connection died (server restarted, backend terminated): the pool has
+    dropped that connection, and the same request on a fresh one may well succeed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, json_serializer=json_dumps
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=pre_ping,
+        json_serializer=json_dumps,
+        connect_args={"async_creator_fn": _connect},
     )
 
 

@@ -76,11 +76,20 @@ class TooManyAttempts(DomainError):
 class LockHeld(Conflict):
     """Someone else holds the lock; the answer names who, since when and until when."""
 
-    def __init__(self, holder: str, since: datetime, until: datetime | None, *, status_code: int = 409) -> None:
+    def __init__(
+        self,
+        holder: str,
+        since: datetime,
+        until: datetime | None,
+        *,
+        status_code: int = 409,
+        message: str | None = None,
+    ) -> None:
         # The body's one definition is the schema the OpenAPI document shows (imported here: schemas sit above).
         from app.schemas.errors import LockHeldDetail
 
-        body = LockHeldDetail(message=f"File is checked out by {holder}", holder=holder, since=since, until=until)
+        text = message or f"File is checked out by {holder}"
+        body = LockHeldDetail(message=text, holder=holder, since=since, until=until)
         super().__init__(body.model_dump(mode="json"))
         self.status_code = status_code
 
@@ -100,6 +109,15 @@ class StorageUnavailable(DomainError):
     status_code = 503
 
     def __init__(self, detail: str = "The vault could not store the change; nothing was changed. Try again.") -> None:
+        super().__init__(detail, headers={"Retry-After": "5"})
+
+
+class DatabaseUnavailable(DomainError):
+    """PostgreSQL cannot be reached (restarting, stopped, out of connections): try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, detail: str = "The database is unavailable; try again in a few seconds.") -> None:
         super().__init__(detail, headers={"Retry-After": "5"})
 
 

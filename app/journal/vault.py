@@ -58,6 +58,58 @@ class FileRestored(Entry):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FileMoved(Entry):
+    """A file was renamed or moved (alone, or with its folder: `folder` then names the folder's old path).
+
+    The file keeps its id, versions and lock; `path` is where it is now.
+    """
+
+    action = "file.moved"
+    event = "file_moved"
+    audit_only = frozenset({"commit"})
+    file_id: int
+    path: str
+    old_path: str
+    user: str
+    commit: str
+    folder: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderCreated(Entry):
+    """A folder was made (empty: it lives in the catalog until a file is put in it)."""
+
+    action = "folder.created"
+    event = "folder_created"
+    path: str
+    user: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderMoved(Entry):
+    """A folder was renamed or moved with everything in it (one commit when it held files, else none)."""
+
+    action = "folder.moved"
+    event = "folder_moved"
+    audit_only = frozenset({"commit"})
+    path: str
+    old_path: str
+    user: str
+    files: int
+    commit: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FolderDeleted(Entry):
+    """An empty folder was removed."""
+
+    action = "folder.deleted"
+    event = "folder_deleted"
+    path: str
+    user: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class FileLocked(Entry):
     action = "lock.checkout"
     event = "file_locked"

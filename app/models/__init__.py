@@ -2,7 +2,8 @@
 
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
-from app.models.file import File, FileVersion, Lock
+from app.models.file import File, FileVersion, Folder, Lock
+from app.models.login_throttle import LoginThrottle
 from app.models.lifecycle import FileRevision, FileState, Review, ReviewApproval, ReviewStatus
 from app.models.presence import Presence
 from app.models.token import RevokedToken
@@ -16,8 +17,10 @@ __all__ = [
     "FileRevision",
     "FileState",
     "FileVersion",
+    "Folder",
     "Lock",
     "LockHistory",
+    "LoginThrottle",
     "Presence",
     "Review",
     "ReviewApproval",

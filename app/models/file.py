@@ -29,7 +29,8 @@ class File(Base):
         Index("uq_files_live_path_key", "path_key", unique=True, postgresql_where=text("deleted_at IS NULL")),
         Index("ix_files_updated_at_id", "updated_at", "id"),
         Index("ix_files_size_id", "size", "id"),
-        Index("ix_files_path_id", "path", "id"),
+        # The name order (natural, case-insensitive; app/services/paths.py name_sort_key) with keyset paging.
+        Index("ix_files_sort_key_id", "sort_key", "id"),
         # Search is a substring match on path_key (LIKE '%q%'); a trigram index answers it, and its count,
         # without reading every path (make bench: the cost grew with the vault before).
         Index(
@@ -49,6 +50,8 @@ class File(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     path: Mapped[str] = mapped_column(String(1024))
     path_key: Mapped[str] = mapped_column(String(1024))
+    # Computed in Python from path_key (no ICU needed), compared byte by byte whatever the database's collation.
+    sort_key: Mapped[str] = mapped_column(String(1600, collation="C"))
     size: Mapped[int] = mapped_column(BigInteger)
     blob_sha: Mapped[str] = mapped_column(String(64))
     head_commit: Mapped[str] = mapped_column(String(64))
@@ -80,6 +83,8 @@ class FileVersion(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     file_id: Mapped[int] = mapped_column(ForeignKey("files.id"))
     version: Mapped[int] = mapped_column(Integer)
+    # Where the file was when this version was made: a file keeps its id (and history) across renames.
+    path: Mapped[str] = mapped_column(String(1024))
     commit_sha: Mapped[str] = mapped_column(String(64))
     blob_sha: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -100,3 +105,21 @@ class Lock(Base):
     message: Mapped[str] = mapped_column(String(1000), server_default="")
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Folder(Base):
+    """A folder someone made: kept here until it is deleted, so it exists even while it holds no file.
+
+    Git cannot hold an empty folder, so this row is the folder's only record until a file is put in it;
+    folders that only hold files need no row (the files' paths make them). A rename or move of a folder moves
+    its row and every row below it with its files.
+    """
+
+    __tablename__ = "folders"
+    __table_args__ = (Index("uq_folders_path_key", "path_key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    path_key: Mapped[str] = mapped_column(String(1024))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -5,9 +5,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, tuple_
+from sqlalchemy import func, or_, select, text, tuple_
 
-from app.models import AuditEvent
+from app.models import AuditEvent, User
 from app.repositories.base import Repository
 
 LOGIN_FAILED = "auth.login_failed"
@@ -25,6 +25,17 @@ class AuditRow:
     details: str  # JSON text
     client_ip: str | None
     request_id: str | None
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit rows a search (or an export) shows."""
+
+    actor: str | None = None
+    action: str | None = None
+    target: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -65,65 +76,33 @@ class AuditRepository(Repository[AuditEvent]):
         elif notification is not None:
             await self.session.execute(_NOTIFY_ONLY, params)
 
-    async def search(
-        self,
-        *,
-        actor: str | None,
-        action: str | None,
-        target: str | None,
-        since: datetime | None,
-        until: datetime | None,
-        before: tuple[datetime, int] | None,
-        limit: int,
-    ) -> Sequence[AuditEvent]:
+    async def search(self, f: AuditFilter, *, before: tuple[datetime, int] | None, limit: int) -> Sequence[AuditEvent]:
         """Newest first; `before` is the (at, id) of the last row of the previous page."""
         stmt = select(AuditEvent)
-        if actor:
-            stmt = stmt.where(func.lower(AuditEvent.actor_name) == actor.lower())
-        if action:
-            # "lock" matches "lock.checkout", "lock.release", ...; a full name matches itself.
-            stmt = stmt.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".")))
-        if target:
-            stmt = stmt.where(AuditEvent.target.contains(target, autoescape=True))
-        if since:
-            stmt = stmt.where(AuditEvent.at >= since)
-        if until:
-            stmt = stmt.where(AuditEvent.at < until)
+        if f.actor:
+            # Who acted, by any part of their username, full name or email (`ann` finds anna and Anna Weber);
+            # the row's own actor name too (`system`, and names of rows whose user no longer matches).
+            who = f.actor.lower()
+            people = select(User.id).where(
+                or_(
+                    func.lower(User.username).contains(who, autoescape=True),
+                    func.lower(User.full_name).contains(who, autoescape=True),
+                    func.lower(User.email).contains(who, autoescape=True),
+                )
+            )
+            stmt = stmt.where(
+                or_(AuditEvent.actor_id.in_(people), func.lower(AuditEvent.actor_name).contains(who, autoescape=True))
+            )
+        if f.action:
+            # A prefix, even inside a word: `lock` finds `lock.checkout`, `lock.force` finds `lock.force_released`.
+            stmt = stmt.where(AuditEvent.action.startswith(f.action, autoescape=True))
+        if f.target:
+            stmt = stmt.where(AuditEvent.target.contains(f.target, autoescape=True))
+        if f.since:
+            stmt = stmt.where(AuditEvent.at >= f.since)
+        if f.until:
+            stmt = stmt.where(AuditEvent.at < f.until)
         if before:
             stmt = stmt.where(tuple_(AuditEvent.at, AuditEvent.id) < tuple_(*before))
         stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def failed_logins(
-        self, *, username: str, client_ip: str | None, window_start: datetime
-    ) -> tuple[list[datetime], list[datetime]]:
-        """Times of failed logins in the window: for this username (since its last success) and for this address."""
-        last_success = (
-            select(func.max(AuditEvent.at))
-            .where(
-                AuditEvent.action == LOGIN_SUCCEEDED,
-                or_(
-                    func.lower(AuditEvent.target) == username.lower(),
-                    AuditEvent.details["login"].astext == username.lower(),
-                ),
-            )
-            .scalar_subquery()
-        )
-        by_user = select(AuditEvent.at).where(
-            AuditEvent.action == LOGIN_FAILED,
-            func.lower(AuditEvent.target) == username.lower(),
-            AuditEvent.at >= window_start,
-            or_(last_success.is_(None), AuditEvent.at > last_success),
-        )
-        user_times = list((await self.session.execute(by_user.order_by(AuditEvent.at))).scalars())
-        ip_times: list[datetime] = []
-        if client_ip:
-            by_ip = select(AuditEvent.at).where(
-                and_(
-                    AuditEvent.action == LOGIN_FAILED,
-                    AuditEvent.client_ip == client_ip,
-                    AuditEvent.at >= window_start,
-                )
-            )
-            ip_times = list((await self.session.execute(by_ip.order_by(AuditEvent.at))).scalars())
-        return user_times, ip_times

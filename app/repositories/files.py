@@ -31,6 +31,8 @@ class FileFilter:
     recursive: bool = True
     state: FileState | None = None  # the lifecycle state (app/models/lifecycle.py)
     released_only: bool = False  # the shop floor's view: files with a current revision, not obsolete
+    # (low, high): every sort key inside `folder` lies strictly between them (app/services/paths.py folder_sort_range)
+    sort_range: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,25 @@ class FileRepository(Repository[File]):
         stmt = select(File).where(File.path_key == path_key, File.deleted_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def live_under_for_update(self, folder_key: str) -> Sequence[File]:
+        """Every live file inside a folder (any depth), row-locked in id order (a folder move's files)."""
+        stmt = (
+            select(File)
+            .where(File.deleted_at.is_(None), *_in_folder(folder_key, recursive=True))
+            .order_by(File.id)
+            .with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def any_live_under(self, folder_key: str) -> bool:
+        stmt = select(File.id).where(File.deleted_at.is_(None), *_in_folder(folder_key, recursive=True)).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def live_key_of(self, file_id: int) -> str | None:
+        """The path key of a live file, read without loading (or locking) its row."""
+        stmt = select(File.path_key).where(File.id == file_id, File.deleted_at.is_(None))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
     async def get_for_update(self, file_id: int) -> File | None:
         stmt = select(File).where(File.id == file_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -142,6 +163,9 @@ class FileRepository(Repository[File]):
         stmt = stmt.where(File.deleted_at.is_not(None) if f.deleted else File.deleted_at.is_(None))
         if f.folder is not None:
             stmt = stmt.where(*_in_folder(f.folder, recursive=f.recursive))
+        if f.sort_range is not None:
+            # The folder's files again, said so that the name-order index can answer it.
+            stmt = stmt.where(File.sort_key > f.sort_range[0], File.sort_key < f.sort_range[1])
         if f.q:
             stmt = stmt.where(File.path_key.contains(f.q.casefold(), autoescape=True))
         if f.status == "checked_out":
@@ -209,7 +233,7 @@ class FileRepository(Repository[File]):
 
 def sort_column(sort: SortKey, *, released: bool) -> Any:
     if sort == "name":
-        return File.path
+        return File.sort_key
     if released:
         return {"size": FileRevision.size, "updated": FileRevision.released_at}[sort]
     return {"size": File.size, "updated": File.updated_at}[sort]
@@ -295,9 +319,14 @@ class VersionRepository(Repository[FileVersion]):
         stmt = stmt.order_by(FileVersion.version.desc()).limit(limit)
         return [(v, label) for v, label in (await self.session.execute(stmt)).all()]
 
-    async def versions_by_commit(self, file_id: int) -> dict[str, int]:
-        stmt = select(FileVersion.commit_sha, FileVersion.version).where(FileVersion.file_id == file_id)
-        return {c: v for c, v in (await self.session.execute(stmt)).all()}
+    async def up_to(self, file_id: int, version: int) -> Sequence[FileVersion]:
+        """Versions 1 to `version` of a file, oldest first."""
+        stmt = (
+            select(FileVersion)
+            .where(FileVersion.file_id == file_id, FileVersion.version <= version)
+            .order_by(FileVersion.version)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
 
     async def all_for_files(self) -> Sequence[tuple[File, FileVersion]]:
         stmt = (
@@ -309,11 +338,11 @@ class VersionRepository(Repository[FileVersion]):
 
 
 async def find_by_origin(session: Any, path: str, first_commit: str) -> File | None:
-    """The catalog file whose version 1 was made by this commit at this path."""
+    """The catalog file whose version 1 was made by this commit at this path (wherever the file is now)."""
     stmt = (
         select(File)
         .join(FileVersion, FileVersion.file_id == File.id)
-        .where(File.path == path, FileVersion.version == 1, FileVersion.commit_sha == first_commit)
+        .where(FileVersion.path == path, FileVersion.version == 1, FileVersion.commit_sha == first_commit)
     )
     return (await session.execute(stmt)).scalar_one_or_none()  # type: ignore[no-any-return]
 

@@ -14,11 +14,11 @@ async def live_paths(session: AsyncSession) -> list[tuple[int, str]]:
 
 
 async def version_commits(session: AsyncSession) -> list[tuple[str, int, str, str]]:
-    """(path, version, commit sha, blob sha) of every version the catalog holds, deleted files' included."""
+    """(path made at, version, commit sha, blob sha) of every version the catalog holds, deleted files' included."""
     rows = await session.execute(
-        select(File.path, FileVersion.version, FileVersion.commit_sha, FileVersion.blob_sha)
-        .join(File, File.id == FileVersion.file_id)
-        .order_by(File.path, FileVersion.version)
+        select(FileVersion.path, FileVersion.version, FileVersion.commit_sha, FileVersion.blob_sha).order_by(
+            FileVersion.path, FileVersion.version
+        )
     )
     return [tuple(row) for row in rows]  # type: ignore[misc]
 

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, any_, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from app.models import File, Lock, LockHistory, User
 from app.repositories.base import Repository
@@ -113,6 +113,19 @@ class LockRepository(Repository[Lock]):
             stmt = stmt.where(func.lower(User.username) == holder.lower())
         if released_only:
             stmt = stmt.where(floor_condition())
+        return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]
+
+    async def held_by_others(self, file_ids: Sequence[int], user_id: int) -> Sequence[tuple[Lock, File, str]]:
+        """Live locks on these files that someone other than `user_id` holds, with the file and the holder's name."""
+        stmt = (
+            select(Lock, File, User.username)
+            .join(File, File.id == Lock.file_id)
+            .join(User, User.id == Lock.user_id)
+            # One array parameter, however many files a folder holds (a bind parameter each would run out).
+            .where(Lock.file_id == any_(cast(list(file_ids), ARRAY(Integer))), Lock.user_id != user_id)
+            .where(live_lock_condition())
+            .order_by(File.path)
+        )
         return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]
 
     async def held_by(self, user_id: int) -> Sequence[tuple[Lock, File]]:

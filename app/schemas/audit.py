@@ -15,6 +15,8 @@ class AuditEventOut(BaseModel):
     actor_name: str | None
     action: str
     target: str | None
+    file_id: int | None = None
+    subject_user_id: int | None = None
     details: dict[str, Any]
     client_ip: str | None
     request_id: str | None

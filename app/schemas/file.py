@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import Text
 
 
 class LockInfo(BaseModel):
@@ -38,6 +40,10 @@ class ReviewInfo(BaseModel):
 class FileOut(BaseModel):
     id: int
     path: str
+    sort_key: str = Field(
+        description="The file's place in the name order (natural, case-insensitive): compare these keys by code "
+        "point to put a file where `sort=name` lists it"
+    )
     size: int
     version: int
     blob_sha: str
@@ -55,6 +61,17 @@ class FileOut(BaseModel):
     )
     revision: RevisionInfo | None = Field(default=None, description="The current revision (the floor gets it)")
     review: ReviewInfo | None = None
+    cooldown_user_id: int | None = Field(
+        default=None, description="Who may check the file out during the cooldown (its last editor)"
+    )
+
+
+class Notice(BaseModel):
+    """Something the client should tell its user although the request succeeded (an empty file, …)."""
+
+    code: str = Field(description="`empty_file`: the file has 0 bytes, almost always a failed export")
+    message: str
+    file: str | None = Field(default=None, description="The file it is about, as the client named it")
 
 
 class DownloadLink(BaseModel):
@@ -71,7 +88,34 @@ class FilePage(BaseModel):
 class FolderOut(BaseModel):
     name: str
     path: str
-    files: int = Field(description="Live files in this folder and below")
+    files: int = Field(description="Live files in this folder and below (0: an empty folder someone made)")
+    empty: bool = Field(default=False, description="Holds no file and no folder: it can be deleted")
+
+
+class FolderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Text = Field(max_length=1024, description="The folder's path, e.g. `jobs/1042/fixtures`")
+
+
+class FolderMoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Text = Field(max_length=1024, description="The folder to rename or move")
+    to: Text = Field(max_length=1024, description="Its new path, e.g. `archive/1042`")
+
+
+class FolderMoveOut(BaseModel):
+    folder: FolderOut
+    old_path: str
+    files: list[FileOut] = Field(description="Every file that moved, at its new path")
+    commit: str | None = Field(description="The one commit of the move; null when the folder held no file")
+
+
+class FileMoveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: Text = Field(max_length=1024, description="The file's new path (a new name, another folder, or both)")
 
 
 class FolderList(BaseModel):
@@ -82,10 +126,12 @@ class FolderList(BaseModel):
 class UploadOut(BaseModel):
     files: list[FileOut]
     commit: str
+    warnings: list[Notice] = Field(default_factory=list)
 
 
 class VersionOut(BaseModel):
     version: int
+    path: str = Field(description="Where the file was when this version was made (files keep history across moves)")
     commit: str
     blob_sha: str
     size: int
@@ -99,6 +145,12 @@ class HistoryPage(BaseModel):
     path: str
     items: list[VersionOut]
     next_cursor: str | None
+
+
+class FileKind(BaseModel):
+    version: int
+    size: int
+    text: bool = Field(description="Text (at most 4 MiB, UTF-8, no NUL): blame and line diffs are offered for it")
 
 
 class TextDiff(BaseModel):

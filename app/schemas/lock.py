@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import Text
-from app.schemas.file import FileOut, LockInfo
+from app.schemas.file import FileOut, LockInfo, Notice
 
 
 class CheckOutIn(BaseModel):
@@ -26,6 +26,7 @@ class CheckInOut(BaseModel):
     head_version: int
     kept_lock: bool
     message: str
+    warnings: list[Notice] = Field(default_factory=list)
 
 
 class LockOut(BaseModel):

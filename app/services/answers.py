@@ -28,6 +28,7 @@ def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
     named: dict[str, Any] = {
         "id": f.id,
         "path": f.path,
+        "sort_key": f.sort_key,
         "created_at": f.created_at,
         "created_by": row.created_by,
         "lock": lock,
@@ -68,6 +69,7 @@ def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
         deleted_at=f.deleted_at,
         deleted_by=row.deleted_by,
         cooldown_until=cooldown,
+        cooldown_user_id=f.cooldown_user_id if cooldown else None,
         state=f.state,  # type: ignore[arg-type]  # the column's check constraint holds it to the four states
         revision=revision,
         review=review,
@@ -101,6 +103,7 @@ def lock_out(lock: Lock, file: File, holder: str) -> LockOut:
 def version_out(v: FileVersion, revision: str | None = None) -> VersionOut:
     return VersionOut(
         version=v.version,
+        path=v.path,
         commit=v.commit_sha,
         blob_sha=v.blob_sha,
         size=v.size,

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.config import Settings
-from app.core.errors import BadRequest, BasicAuthRequired, Conflict, Forbidden, TooManyAttempts, Unauthorized
-from app.core.request_context import client_ip_var
+from app.core.errors import BadRequest, BasicAuthRequired, Conflict, Forbidden, Unauthorized
 from app.core.security import (
     ACCESS_TOKEN_PREFIX,
     TokenClaims,
@@ -27,11 +25,11 @@ from app.core.security import (
 from app.journal.accounts import LoggedIn, LoggedOut, LoginFailed, PasswordChanged, UserRegistered
 from app.models import Role, User
 from app.repositories.access_tokens import AccessTokenRepository
-from app.repositories.audit import AuditRepository
 from app.repositories.tokens import RevokedTokenRepository
 from app.repositories.users import UserRepository
 from app.schemas.auth import TokenOut
 from app.schemas.user import PasswordChange, UserOut, UserRegister
+from app.services.login_throttle import LoginThrottleService
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +42,13 @@ class AuthService:
         self.settings = settings
         self.users = UserRepository(session)
         self.tokens = RevokedTokenRepository(session)
+        self.throttle = LoginThrottleService(session, settings)
 
     async def login(self, login: str, password: str) -> TokenOut:
         if "\x00" in login:  # the OAuth2 form is not validated by a schema; PostgreSQL text cannot hold NUL
             raise BadRequest("The username must not contain NUL characters")
-        await self._refuse_if_throttled(login)
         user = await self.users.get_by_login(login)
+        attempt = await self.throttle.count_attempt(login, user)
         valid, new_hash = await to_thread.run_sync(verify_password, password, user.password_hash if user else None)
         if not valid or user is None or not user.is_active:
             reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
@@ -59,6 +58,7 @@ class AuthService:
             raise Unauthorized(BAD_CREDENTIALS)
         if new_hash is not None:
             user.password_hash = new_hash
+        await self.throttle.succeeded(attempt)
         await journal.append(
             self.session, LoggedIn(user_id=user.id, username=user.username, login=login.lower()), actor=user
         )
@@ -73,11 +73,12 @@ class AuthService:
         """The active user behind HTTP Basic credentials: username or email, and a password or access token.
 
         Git clients send these on every request, so a success is not audited (the web login is); a failure
-        is, as a failed login, and counts toward the same throttling.
+        is, as a failed login, and counts toward the same throttling. A live access token is taken before
+        the throttle is asked: it is 256 random bits, not a guessable password, so someone else's wrong
+        passwords must not stop a user's git client.
         """
         if "\x00" in login or "\x00" in secret or not login:
             raise BasicAuthRequired(BAD_CREDENTIALS)
-        await self._refuse_if_throttled(login)
         user = await self.users.get_by_login(login)
         if user is not None and user.is_active and secret.startswith(ACCESS_TOKEN_PREFIX):
             tokens = AccessTokenRepository(self.session)
@@ -92,6 +93,7 @@ class AuthService:
                 await self.session.commit()
                 return user
         # Not a live token of this user: it may still be a password that happens to look like one.
+        attempt = await self.throttle.count_attempt(login, user)
         valid, _ = await to_thread.run_sync(verify_password, secret, user.password_hash if user else None)
         if not valid or user is None or not user.is_active:
             reason = "bad_password" if user and not valid else "unknown_user" if user is None else "inactive"
@@ -99,23 +101,9 @@ class AuthService:
             await self.session.commit()
             logger.info("basic auth failed login=%s reason=%s", login, reason)
             raise BasicAuthRequired(BAD_CREDENTIALS)
+        await self.throttle.succeeded(attempt)
+        await self.session.commit()
         return user
-
-    async def _refuse_if_throttled(self, login: str) -> None:
-        window = timedelta(seconds=self.settings.login_failure_window_seconds)
-        now = datetime.now(UTC)
-        by_user, by_ip = await AuditRepository(self.session).failed_logins(
-            username=login, client_ip=client_ip_var.get(), window_start=now - window
-        )
-        retry_at: datetime | None = None
-        if len(by_user) >= self.settings.login_max_failures_per_user:
-            # Allowed again once enough of the failures have aged out of the window.
-            retry_at = by_user[-self.settings.login_max_failures_per_user] + window
-        if len(by_ip) >= self.settings.login_max_failures_per_ip:
-            ip_retry = by_ip[-self.settings.login_max_failures_per_ip] + window
-            retry_at = max(retry_at, ip_retry) if retry_at else ip_retry
-        if retry_at is not None:
-            raise TooManyAttempts(math.ceil((retry_at - now).total_seconds()))
 
     async def authenticate(self, token: str | None) -> tuple[User, TokenClaims]:
         """The active user a bearer token belongs to; the role comes from the database, now."""

@@ -187,7 +187,7 @@ class DoctorService:
 
     async def _rows_git_lacks(self) -> list[str]:
         in_git = {
-            (path_key(file.path), version.commit, version.blob)
+            (path_key(version.path), version.commit, version.blob)
             for file in replay(await self._commits())
             for version in file.versions
         }

@@ -29,11 +29,11 @@ from app.schemas.file import (
     BinarySide,
     BlameLine,
     BlameOut,
+    FileKind,
     FileOut,
     FilePage,
-    FolderList,
-    FolderOut,
     HistoryPage,
+    Notice,
     TextDiff,
     UploadOut,
 )
@@ -41,9 +41,16 @@ from app.services import roles
 from app.services.answers import file_out, version_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
-from app.services.paths import join_folder, normalise_folder, normalise_vault_path, path_key
+from app.services.paths import (
+    folder_sort_range,
+    join_folder,
+    normalise_folder,
+    normalise_vault_path,
+    path_key,
+    versioned_name,
+)
 from app.services.visibility import View, require_released, require_visible, view_of
-from app.storage.git_store import TreeChange
+from app.storage.git_store import TreeChange, split_lines
 from app.vault.pipeline import Vault, commit_message
 
 logger = logging.getLogger(__name__)
@@ -65,10 +72,23 @@ class IncomingFile:
 class Content:
     """Which bytes a download names: one version of a file (HTTP ranges and ETags are the route's)."""
 
-    path: str
+    name: str  # the download's file name
     version: int
     blob_sha: str
     size: int
+
+
+def basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+def empty_file_notice(name: str) -> Notice:
+    """A 0-byte file is accepted (it may be meant) but is almost always a CAM export that failed: say so."""
+    return Notice(
+        code="empty_file",
+        message=f"{name} is empty (0 bytes); if that is not what you meant, check the export and check in again",
+        file=name,
+    )
 
 
 def is_text(data: bytes) -> bool:
@@ -136,15 +156,17 @@ class FileService:
         if deleted:
             roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
         floor = view_of(viewer, self.settings, released_only=released_only).floor
+        folder_key = path_key(normalise_folder(folder)) if folder is not None else None
         filters = FileFilter(
             q=q,
             status=status,
             holder=holder,
             deleted=deleted,
-            folder=path_key(normalise_folder(folder)) if folder is not None else None,
+            folder=folder_key,
             recursive=recursive or folder is None,
             state=state,
             released_only=floor,
+            sort_range=folder_sort_range(folder_key) if folder_key and sort == "name" else None,
         )
         after: tuple[Any, int] | None = None
         if cursor:
@@ -156,23 +178,10 @@ class FileService:
         next_cursor = None
         if len(rows) > limit:
             shown = file_out(page[-1], floor=floor)  # the cursor holds the sort value the reader was shown
-            value: Any = {"name": shown.path, "size": shown.size, "updated": shown.updated_at}[sort]
+            value: Any = {"name": shown.sort_key, "size": shown.size, "updated": shown.updated_at}[sort]
             next_cursor = encode_cursor(value, shown.id)
         total = await self.files.count(filters)
         return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
-
-    async def folders(self, parent: str, user: User, *, released_only: bool = False) -> FolderList:
-        """The folders directly inside `parent` ("" = the top of the vault) that hold live files (that the reader
-        may see: on the floor, released ones)."""
-        parent = normalise_folder(parent)
-        floor = view_of(user, self.settings, released_only=released_only).floor
-        rows = await self.files.subfolders(path_key(parent), released_only=floor)
-        return FolderList(
-            parent=parent,
-            folders=[
-                FolderOut(name=name, path=f"{parent}/{name}" if parent else name, files=count) for name, count in rows
-            ],
-        )
 
     async def resolve_version(
         self,
@@ -218,8 +227,14 @@ class FileService:
     ) -> Content:
         view = self.view(user)
         row = await self.get_row(file_id, view)
+        file = row.file
         v = await self.resolve_version(row, view, version=version, commit=commit, revision=revision)
-        return Content(row.file.path, v.version, v.blob_sha, v.size)
+        # An older version is named for what it is (`OP10.v1.nc`, with the name it had then), so it is never
+        # taken for the current program on the floor; the latest (on the floor: the current revision) keeps
+        # the file's name.
+        current = row.revision.version if view.floor and row.revision else file.version
+        name = basename(file.path) if v.version == current else versioned_name(v.path, v.version)
+        return Content(name, v.version, v.blob_sha, v.size)
 
     def stream(self, content: Content, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes `start` to `end` (inclusive) of the content, streamed whatever its size."""
@@ -237,6 +252,15 @@ class FileService:
         next_cursor = encode_cursor(page[-1][0].version) if len(rows) > limit else None
         return HistoryPage(path=file.path, items=[version_out(v, label) for v, label in page], next_cursor=next_cursor)
 
+    async def kind(self, file_id: int, user: User, version: int | None) -> FileKind:
+        """Whether a version is text (blame and line diffs are offered) or binary: read from Git, so not part of
+        the history's answer, which the catalog alone gives."""
+        view = self.view(user)
+        row = await self.get_row(file_id, view, include_deleted=not view.floor)
+        v = await self.resolve_version(row, view, version=version)
+        text = v.size <= TEXT_LIMIT_BYTES and is_text(await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES))
+        return FileKind(version=v.version, size=v.size, text=text)
+
     async def diff(self, file_id: int, user: User, from_version: int, to_version: int | None) -> TextDiff | BinaryDiff:
         view = self.view(user)
         row = await self.get_row(file_id, view, include_deleted=not view.floor)
@@ -250,8 +274,8 @@ class FileService:
                 lines = difflib.unified_diff(
                     old.decode().splitlines(keepends=True),
                     new.decode().splitlines(keepends=True),
-                    fromfile=f"{file.path}@v{a.version}",
-                    tofile=f"{file.path}@v{b.version}",
+                    fromfile=f"{a.path}@v{a.version}",
+                    tofile=f"{b.path}@v{b.version}",
                 )
                 return TextDiff(path=file.path, from_version=a.version, to_version=b.version, diff="".join(lines))
         sides = [BinarySide(version=v.version, size=v.size, blob_sha=v.blob_sha) for v in (a, b)]
@@ -264,27 +288,37 @@ class FileService:
         )
 
     async def blame(self, file_id: int, user: User, version: int | None) -> BlameOut:
+        """Who wrote each line of a version: its versions before it, in order, wherever the file was then.
+
+        Follows the file by id through the catalog (like `git log --follow`, without guessing renames from
+        paths), so blame works across renames and moves, and an old version's blame at the path it had.
+        On the floor the version must be released; the lines' origins may be any earlier version (who wrote
+        a line, never its bytes).
+        """
         view = self.view(user)
         row = await self.get_row(file_id, view, include_deleted=not view.floor)
         file = row.file
         v = await self.resolve_version(row, view, version=version)
-        by_commit = await self.versions.versions_by_commit(file.id)
-        if v.size > TEXT_LIMIT_BYTES or not is_text(await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES)):
+        data = await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES) if v.size <= TEXT_LIMIT_BYTES else b""
+        if v.size > TEXT_LIMIT_BYTES or not is_text(data):
             raise BadRequest("Blame is only available for text files")
-        lines = await self.store.history.blame(v.commit_sha, file.path)
+        versions = await self.versions.up_to(file.id, v.version)
+        origins = await self.store.history.line_origins([(x.blob_sha, x.size) for x in versions], TEXT_LIMIT_BYTES)
+        authors = await self.store.history.authors(sorted({versions[i].commit_sha for i in set(origins)}))
+        lines = [line.removesuffix(b"\r").decode() for line in split_lines(data)]
         return BlameOut(
-            path=file.path,
+            path=v.path,
             version=v.version,
             lines=[
                 BlameLine(
-                    line=i,
-                    version=by_commit.get(line.commit),
-                    commit=line.commit,
-                    author=line.author,
-                    date=line.date,
-                    text=line.text,
+                    line=number,
+                    version=versions[origin].version,
+                    commit=versions[origin].commit_sha,
+                    author=authors.get(versions[origin].commit_sha, versions[origin].author_name),
+                    date=versions[origin].created_at,
+                    text=text,
                 )
-                for i, line in enumerate(lines, start=1)
+                for number, (origin, text) in enumerate(zip(origins, lines, strict=True), start=1)
             ],
         )
 
@@ -334,7 +368,8 @@ class FileService:
                 await w.journal(entry, actor=user)
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
-        return UploadOut(files=[file_out(r) for r in rows], commit=commit.commit_sha)
+        warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]
+        return UploadOut(files=[file_out(r) for r in rows], commit=commit.commit_sha, warnings=warnings)
 
     async def delete(self, file_id: int, admin: User, *, force: bool) -> FileOut:
         async with self.vault.write() as w:

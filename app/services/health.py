@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from pathlib import Path
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.repositories.health import ping
@@ -11,6 +14,9 @@ from app.storage.git_store import GitStore
 logger = logging.getLogger(__name__)
 
 READINESS_TIMEOUT_SECONDS = 3.0
+# The one check that reports without making the worker unready: every worker shares the disk, and reads (and
+# uploads that fit) still work on a low one.
+DISK_CHECK = "disk"
 
 
 class HealthService:
@@ -18,7 +24,8 @@ class HealthService:
         self.sessionmaker = sessionmaker
         self.store = store
 
-    async def readiness(self) -> dict[str, str]:
+    async def readiness(self, *, data_dir: Path | None = None, min_free_disk_bytes: int = 0) -> dict[str, str]:
+        """Each check's state: "ok" or what is wrong; with a data_dir, also disk: "ok" or "low" (DISK_CHECK)."""
         checks: dict[str, str] = {}
         try:
             async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), self.sessionmaker() as session:
@@ -43,4 +50,32 @@ class HealthService:
             checks["git_refs"] = f"stale ref lock: {names}; the sweep removes it, or delete it by hand"
         else:
             checks["git_refs"] = "ok"
+        if data_dir is not None and min_free_disk_bytes > 0:
+            low = await to_thread.run_sync(disk_space_problems, data_dir, min_free_disk_bytes)
+            for problem in low:
+                logger.warning("readiness: %s", problem)
+            checks[DISK_CHECK] = "low" if low else "ok"
         return checks
+
+
+def disk_space_problems(data_dir: Path, min_free_bytes: int) -> list[str]:
+    """What is short of space under DATA_DIR (the vault, temporary uploads): one line per filesystem with less
+    than min_free_bytes available, for /readyz and `camvault doctor`. Empty when all is well."""
+    problems: list[str] = []
+    seen: set[int] = set()
+    for path in (data_dir / "vault.git", data_dir / "tmp", data_dir):
+        try:
+            device = path.stat().st_dev
+            stats = os.statvfs(path)
+        except OSError:
+            continue  # not made yet (tmp appears with the first upload)
+        if device in seen:
+            continue
+        seen.add(device)
+        free = stats.f_bavail * stats.f_frsize
+        if free < min_free_bytes:
+            problems.append(
+                f"low disk space: {free // 1024**2} MiB free for {path}, "
+                f"below MIN_FREE_DISK_BYTES ({min_free_bytes // 1024**2} MiB)"
+            )
+    return problems

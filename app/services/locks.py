@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Cooldown, LockHeld, NotFound
+from app.core.errors import Conflict, Cooldown, LockHeld, NotFound, UnsupportedType
 from app.journal.vault import (
     CheckedIn,
     FileLocked,
@@ -33,8 +33,9 @@ from app.repositories.users import UserRepository
 from app.schemas.file import FileOut
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
-from app.services.files import IncomingFile
+from app.services.files import IncomingFile, empty_file_notice
 from app.services.lifecycle import LifecycleService
+from app.services.paths import check_extension, extension_of
 from app.services.visibility import view_of
 from app.storage.git_store import TreeChange
 from app.vault.pipeline import Vault, VaultWrite, commit_message
@@ -146,11 +147,15 @@ class LockService:
         keep_locked: bool,
         base_version: int | None,
     ) -> CheckInOut:
+        if content is not None:
+            check_extension(content.filename, self.settings.allowed_extensions)
         # The content's blob is written (and hashed, once) before the transaction and the file's row lock.
         blob = (await self.vault.stage([content.source]))[0] if content is not None else None
         async with self.vault.write() as w:
             file = await self._live_file(file_id)
             await self._own_live_lock(file, user)
+            if content is not None:
+                _same_type(content.filename, file.path)
             new_version = False
             note = "Released without changes"
             if blob is not None:
@@ -197,8 +202,14 @@ class LockService:
             )
             await w.journal(entry, actor=user)
             out = await self._file_now(file)
+        warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []
         return CheckInOut(
-            file=out, new_version=new_version, head_version=out.version, kept_lock=keep_locked, message=note
+            file=out,
+            new_version=new_version,
+            head_version=out.version,
+            kept_lock=keep_locked,
+            message=note,
+            warnings=warnings,
         )
 
     async def renew(self, file_id: int, user: User) -> LockChangeOut:
@@ -304,6 +315,16 @@ def _locked(kind: type[FileLocked], file: File, lock: Lock, user: User) -> FileL
         until=lock.expires_at,
         version=file.version,
     )
+
+
+def _same_type(filename: str, path: str) -> None:
+    """A new version keeps its file's type: checking a PDF in over `OP20.nc` is refused (415, naming both)."""
+    given, expected = extension_of(filename), extension_of(path)
+    if given != expected:
+        raise UnsupportedType(
+            f"{filename!r} is a {given or 'file without an extension'}, but {path!r} is a {expected} file: "
+            f"a new version must have the same type (check in a {expected} file, or upload this one as a new file)"
+        )
 
 
 def _when(at: datetime | None) -> str:

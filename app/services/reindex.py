@@ -1,11 +1,12 @@
 """`camvault reindex`: rebuild the catalog (files, file_versions, file_revisions, states) from the Git history.
 
 Git is the source of truth for content. Each camvault commit carries trailers naming the
-action and the user, so replaying the first-parent history of `main` gives back every file, version,
-deletion and restore, and replaying `released` (app/vault/released.py) every revision with who released
-and approved it, and whether each file is released or obsolete. Rows already in the catalog are kept and
-completed, never duplicated: running it twice changes nothing the second time. Open reviews are the
-database's (a file with one stays `in_review`).
+action and the user (and, for a rename or move, the old and new path), so replaying the
+first-parent history of `main` gives back every file, version (with the path it was made at), rename,
+move, deletion and restore, and replaying `released` (app/vault/released.py) every revision with who
+released and approved it, and whether each file is released or obsolete. Rows already in the catalog are
+kept and completed, never duplicated: running it twice changes nothing the second time. Open reviews are
+the database's (a file with one stays `in_review`).
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from app.repositories.lifecycle import ReviewRepository, RevisionRepository
 from app.repositories.refs import VaultRefRepository
 from app.repositories.users import UserRepository
 from app.services.lifecycle import state_with_revision
-from app.services.paths import path_key
+from app.services.paths import is_inside, moved_path, name_sort_key, path_key
 from app.services.revision_labels import seq_of_any
 from app.storage.git_store import CommitInfo, GitStore
-from app.vault.pipeline import MAIN
+from app.vault.pipeline import MAIN, MOVE_ACTION
 from app.vault.released import ACTIONS, RELEASED, parse_released
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class _Version:
     number: int
+    path: str
     commit: str
     blob: str
     size: int
@@ -66,15 +68,30 @@ class ReindexReport:
     states_updated: int = 0  # files whose state or current revision the released branch corrected
 
 
-def _trailers(message: str) -> tuple[str, str | None, str | None]:
-    """(user message, action, username) from a camvault commit message."""
+def trailers(message: str) -> tuple[str, dict[str, str]]:
+    """(user message, {trailer: value}) from a camvault commit message."""
     lines = message.rstrip("\n").split("\n")
     found: dict[str, str] = {}
     while lines and ":" in lines[-1] and lines[-1].startswith("Camvault-"):
         key, value = lines.pop().split(":", 1)
         found[key] = value.strip()
     body = "\n".join(lines[1:]).strip()  # drop the subject line
-    return body, found.get("Camvault-Action"), found.get("Camvault-User")
+    return body, found
+
+
+def _move(commit: CommitInfo, found: dict[str, str], live: dict[str, _File], who: str) -> None:
+    """A rename or move (`Camvault-From`, `Camvault-To`: a file's paths, or a folder's): every live file at or
+    under the old path goes to its new path, keeping its versions. The commit's additions are those same
+    files at their new paths, so they add nothing."""
+    old, new = found.get("Camvault-From", ""), found.get("Camvault-To", "")
+    old_key = path_key(old)
+    moving = [live.pop(k) for k in [k for k in live if is_inside(k, old_key)]]
+    for moved in moving:
+        target = new if path_key(moved.path) == old_key else moved_path(moved.path, old, new)
+        if target != moved.path:  # (a change of case of a folder leaves some of its files as they were)
+            moved.path = target
+            moved.head_commit, moved.updated_at, moved.updated_by = commit.sha, commit.authored_at, who
+        live[path_key(moved.path)] = moved
 
 
 def replay(commits: list[CommitInfo]) -> list[_File]:
@@ -82,8 +99,12 @@ def replay(commits: list[CommitInfo]) -> list[_File]:
     deleted: dict[str, _File] = {}
     everything: list[_File] = []
     for commit in commits:
-        message, action, username = _trailers(commit.message)
-        who = username or commit.author_name
+        message, found = trailers(commit.message)
+        action = found.get("Camvault-Action")
+        who = found.get("Camvault-User") or commit.author_name
+        if action == MOVE_ACTION:
+            _move(commit, found, live, who)
+            continue
         for change in commit.changes:
             key = path_key(change.path)
             if change.status == "D":
@@ -105,6 +126,7 @@ def replay(commits: list[CommitInfo]) -> list[_File]:
             current.versions.append(
                 _Version(
                     len(current.versions) + 1,
+                    change.path,
                     commit.sha,
                     change.blob.sha,
                     change.blob.size,
@@ -166,7 +188,7 @@ class ReindexService:
 
         for replayed in replay(commits):
             first, last = replayed.versions[0], replayed.versions[-1]
-            file = await find_by_origin(self.session, replayed.path, first.commit)
+            file = await find_by_origin(self.session, first.path, first.commit)
             known = await version_commits(self.session, file.id) if file is not None else {}
             # Never two versions from one commit, never a version before the catalog's latest: only the commits
             # after the last one the catalog knows are added (an older release could leave a commit on the branch
@@ -176,6 +198,9 @@ class ReindexService:
             report.versions_skipped += len(replayed.versions) - len(tail) - len(known_at)
             number = max(known.values(), default=0)
             state = {
+                "path": replayed.path,
+                "path_key": path_key(replayed.path),
+                "sort_key": name_sort_key(path_key(replayed.path)),
                 "size": last.size,
                 "blob_sha": last.blob,
                 "head_commit": replayed.head_commit,
@@ -187,8 +212,6 @@ class ReindexService:
             }
             if file is None:
                 file = File(
-                    path=replayed.path,
-                    path_key=path_key(replayed.path),
                     created_at=first.at,
                     created_by=await user_id(first.author),
                     **state,
@@ -206,6 +229,7 @@ class ReindexService:
                     FileVersion(
                         file_id=file.id,
                         version=number,
+                        path=v.path,
                         commit_sha=v.commit,
                         blob_sha=v.blob,
                         size=v.size,

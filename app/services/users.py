@@ -91,6 +91,10 @@ class UserService:
         if new_active is not None and new_active != user.is_active:
             changes["is_active"] = [user.is_active, new_active]
             user.is_active = new_active
+            if not new_active:
+                # Ends every token made so far for good: bearer, access and download tokens all carry the
+                # version, so reactivating the account later does not bring any of them back.
+                user.token_version += 1
         # The approver flag (audited like any change): a viewer never approves, so becoming one clears it.
         approver = fields.get("is_approver")
         if approver is None and user.role == Role.viewer and user.is_approver:

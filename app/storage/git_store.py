@@ -4,7 +4,7 @@
 - `runner.py`: the one way the `git` program is run;
 - `writes.py`: blobs, trees and commit objects, ref moves;
 - `reads.py`: refs, small blobs, blob streams;
-- `history.py`: the first-parent log and blame.
+- `history.py`: the first-parent log, and where each line of a file's versions came from (blame).
 
 `GitStore` holds one of each for one repository. Only the write pipeline (`app/vault/`) writes.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.storage.history import BlameLine, CommitInfo, FileChange, GitHistory
+from app.storage.history import CommitInfo, FileChange, GitHistory, split_lines
 from app.storage.reads import BlobTooLarge, GitReads
 from app.storage.repository import MAIN, VaultRepository, ref_name, repository_path
 from app.storage.runner import GitStoreError, RefLocked, StorageFull
@@ -22,7 +22,6 @@ from app.storage.writes import BlobInfo, CommitResult, GitWrites, Identity, RefM
 
 __all__ = [
     "MAIN",
-    "BlameLine",
     "BlobInfo",
     "BlobTooLarge",
     "CommitInfo",
@@ -37,6 +36,7 @@ __all__ = [
     "TreeChange",
     "TreeConflict",
     "ref_name",
+    "split_lines",
 ]
 
 

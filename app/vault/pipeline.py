@@ -6,7 +6,7 @@
       <rules>          the service reads rows FOR UPDATE and decides (repositories)
       commit()         the ref row FOR UPDATE (the cluster's turn to write to Git), the tree and commit
                        objects on the catalog's head, the ref row moved to the new commit
-      catalog updates  add_files / add_version / mark_deleted / mark_restored (file rows, versions)
+      catalog updates  add_files / add_version / mark_moved / mark_deleted / mark_restored (file rows, versions)
       journal()        audit row + NOTIFY per change, one statement each
     write() closes     COMMIT: the change exists from here on
                        then the Git ref moves (forward only); a failure there is repaired by the sweep
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,9 @@ from app.core.config import Settings
 from app.core.errors import Conflict, InsufficientStorage, StorageUnavailable
 from app.models import File, FileVersion, User
 from app.repositories.files import FileRepository, VersionRepository
+from app.repositories.folders import FolderRepository
 from app.repositories.refs import VaultRefRepository
+from app.services.paths import name_sort_key
 from app.storage.git_store import (
     BlobInfo,
     CommitResult,
@@ -54,10 +56,20 @@ def identity(user: User) -> Identity:
     return Identity(name=user.full_name or user.username, email=user.email or f"{user.username}@camvault.invalid")
 
 
-def commit_message(summary: str, action: str, user: User, body: str = "") -> str:
-    """A readable subject plus trailers from which `camvault reindex` rebuilds the catalog."""
+# A rename or move (of a file or a folder): its commit says `Camvault-From: <old path>` and `Camvault-To: <new path>`.
+MOVE_ACTION = "move"
+
+
+def commit_message(
+    summary: str, action: str, user: User, body: str = "", trailers: Mapping[str, str] | None = None
+) -> str:
+    """A readable subject plus trailers from which `camvault reindex` rebuilds the catalog.
+
+    Trailer values are single lines: paths are (no control characters, no outer whitespace).
+    """
     text = summary if not body.strip() else f"{summary}\n\n{body.strip()}"
-    return f"{text}\n\nCamvault-Action: {action}\nCamvault-User: {user.username}\n"
+    extra = "".join(f"Camvault-{key}: {value}\n" for key, value in (trailers or {}).items())
+    return f"{text}\n\nCamvault-Action: {action}\nCamvault-User: {user.username}\n{extra}"
 
 
 class Vault:
@@ -135,7 +147,11 @@ class VaultWrite:
         await self.files.lock_paths(keys)
 
     async def refuse_clashes(self, paths: Sequence[str], keys: Sequence[str]) -> None:
-        """409 when a path would be a folder of a live file, or a file where live files are (any case)."""
+        """409 when a path would be a folder of a live file, or a file where live files or a folder are (any case)."""
+        folder = await FolderRepository(self.session).any_of(keys)
+        if folder is not None:
+            path = next(p for p, k in zip(paths, keys, strict=True) if k == folder.path_key)
+            raise Conflict(f"{folder.path!r} is a folder in the vault; {path!r} cannot be a file")
         for path, key in zip(paths, keys, strict=True):
             clash = await self.files.clashing(key)
             if clash is None:
@@ -195,6 +211,7 @@ class VaultWrite:
             file = File(
                 path=path,
                 path_key=key,
+                sort_key=name_sort_key(key),
                 size=blob.size,
                 blob_sha=blob.sha,
                 head_commit=commit.commit_sha,
@@ -226,6 +243,11 @@ class VaultWrite:
         await self.session.flush()
         return version
 
+    def mark_moved(self, file: File, path: str, key: str, commit: CommitResult, *, by: User) -> None:
+        """The file is at `path` from this commit on; its id, versions (each with the path it had) and lock stay."""
+        file.path, file.path_key, file.sort_key = path, key, name_sort_key(key)
+        file.head_commit, file.updated_at, file.updated_by = commit.commit_sha, commit.committed_at, by.id
+
     def mark_deleted(self, file: File, commit: CommitResult, *, by: User) -> None:
         file.deleted_at, file.deleted_by, file.head_commit = commit.committed_at, by.id, commit.commit_sha
 
@@ -239,6 +261,7 @@ class VaultWrite:
         return FileVersion(
             file_id=file.id,
             version=file.version,
+            path=path,
             commit_sha=commit.commit_sha,
             blob_sha=blob.sha,
             size=blob.size,

@@ -134,6 +134,19 @@ async def test_wrong_basic_credentials_are_audited_and_throttled(
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
 
 
+async def test_a_live_token_still_works_while_wrong_passwords_throttle_the_account(
+    client: httpx.AsyncClient, anna: dict[str, str]
+) -> None:
+    secret = str((await make_token(client, anna))["token"])
+    for _ in range(5):
+        assert (await client.get(LOCKS, headers=basic("anna", "wrong password"))).status_code == 401
+    assert (await client.get(LOCKS, headers=basic("anna", PASSWORD))).status_code == 429
+    # Someone else's guessing must not stop the user's git client: a token is not a guessable password.
+    assert (await client.get(LOCKS, headers=basic("anna", secret))).status_code == 200
+    # A dead or wrong token is a failed password like any other, and throttled like one.
+    assert (await client.get(LOCKS, headers=basic("anna", "cvt_not-a-real-token"))).status_code == 429
+
+
 @pytest.mark.parametrize(
     "header",
     [None, "Bearer abc", "Basic !!!not-base64", "Basic " + base64.b64encode(b"no-colon").decode()],

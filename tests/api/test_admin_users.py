@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Role, User
 from tests.conftest import PASSWORD, Login, MakeUser, sql
+from tests.vault import upload_one
 
 Admin = tuple[User, dict[str, str]]
 
@@ -145,6 +148,36 @@ async def test_deactivated_user_is_rejected_at_once_and_cannot_log_in(
     await client.patch(f"/api/admin/users/{anna.id}", json={"is_active": True}, headers=admin[1])
     assert (await client.post("/api/auth/token", json={"login": "anna", "password": PASSWORD})).status_code == 200
     assert await sql(db, "SELECT count(*) FROM users WHERE username='anna'") == [(1,)]
+
+
+async def test_reactivation_does_not_revive_any_token_made_before_the_deactivation(
+    client: httpx.AsyncClient, admin: Admin, make_user: MakeUser, login: Login
+) -> None:
+    anna = await make_user("anna")
+    headers = await login("anna")
+    made = await client.post("/api/users/me/access-tokens", json={"name": "git"}, headers=headers)
+    assert made.status_code == 201, made.text
+    access = made.json()["token"]
+    part = await upload_one(client, headers, "op10.nc", b"G0 X0\n")
+    link = await client.post(f"/api/files/{part['id']}/download-link", headers=headers)
+    assert link.status_code == 200, link.text
+    assert (await client.get(link.json()["url"])).status_code == 200
+    basic = {"Authorization": "Basic " + base64.b64encode(f"anna:{access}".encode()).decode()}
+    locks = "/git/vault.git/info/lfs/locks"
+    assert (await client.get(locks, headers=basic)).status_code == 200
+
+    r = await client.post(f"/api/admin/users/{anna.id}/deactivate", headers=admin[1])
+    assert r.status_code == 200
+    r = await client.patch(f"/api/admin/users/{anna.id}", json={"is_active": True}, headers=admin[1])
+    assert r.status_code == 200 and r.json()["is_active"] is True
+
+    assert (await client.get("/api/users/me", headers=headers)).status_code == 401
+    assert (await client.get(locks, headers=basic)).status_code == 401
+    assert (await client.get(link.json()["url"])).status_code == 401
+    # The account itself is back: a new login and new tokens work.
+    fresh = await login("anna")
+    assert (await client.get("/api/users/me", headers=fresh)).status_code == 200
+    assert (await client.get("/api/users/me/access-tokens", headers=fresh)).json() == []
 
 
 async def test_there_is_no_hard_delete(client: httpx.AsyncClient, admin: Admin, make_user: MakeUser) -> None:

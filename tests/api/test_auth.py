@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import bcrypt
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.main import create_app
 from app.models import Role
 from tests.conftest import PASSWORD, Login, MakeUser, sql
 
@@ -203,6 +206,66 @@ async def test_repeated_failures_from_one_address_answer_429(
     other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.9", 1)), base_url="http://t")  # type: ignore[arg-type]
     async with other:
         assert (await other.post("/api/auth/token", json={"login": "anna", "password": PASSWORD})).status_code == 200
+
+
+async def test_failures_by_username_and_by_email_count_against_one_account(
+    client: httpx.AsyncClient, make_user: MakeUser, db: AsyncSession
+) -> None:
+    await make_user("anna", email="anna@example.com")
+    for login in ("anna", "ANNA@example.com", "Anna", "anna@EXAMPLE.com", "anna"):
+        r = await client.post("/api/auth/token", json={"login": login, "password": "nope-nope"})
+        assert r.status_code == 401, login
+    for login in ("anna@example.com", "anna"):
+        assert (await client.post("/api/auth/token", json={"login": login, "password": PASSWORD})).status_code == 429
+    # The count lives in its own table (one row for the account, one for the address); the audit log
+    # keeps the record of every failure.
+    [(failures,)] = await sql(db, "SELECT failures FROM login_throttles WHERE key LIKE 'user:%'")
+    assert failures == 5
+    audited = await sql(db, "SELECT count(*) FROM audit_events WHERE action = 'auth.login_failed'")
+    assert audited == [(5,)]
+
+
+async def test_unknown_logins_are_counted_per_typed_name(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    for _ in range(5):
+        r = await client.post("/api/auth/token", json={"login": "ghost", "password": "nope-nope"})
+        assert r.status_code == 401
+    assert (await client.post("/api/auth/token", json={"login": "GHOST", "password": "x"})).status_code == 429
+    assert (await client.post("/api/auth/token", json={"login": "ghost2", "password": "x"})).status_code == 401
+    # What was typed is kept only as a digest (people type passwords into the login field).
+    keys = [k for (k,) in await sql(db, "SELECT key FROM login_throttles")]
+    assert not any("ghost" in str(k) for k in keys), keys
+
+
+async def test_the_count_ends_with_its_window(settings: Settings, make_user: MakeUser) -> None:
+    await make_user("anna")
+    short = create_app(settings.model_copy(update={"login_failure_window_seconds": 2}))
+    async with (
+        short.router.lifespan_context(short),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=short, client=("203.0.113.8", 1)), base_url="http://t"
+        ) as c,
+    ):
+        for _ in range(5):
+            assert (await c.post("/api/auth/token", json={"login": "anna", "password": "no"})).status_code == 401
+        r = await c.post("/api/auth/token", json={"login": "anna", "password": PASSWORD})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) <= 2
+        deadline = time.monotonic() + 10
+        while r.status_code == 429 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            r = await c.post("/api/auth/token", json={"login": "anna", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+
+
+async def test_rows_whose_window_ended_go_when_new_keys_come(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    await db.execute(
+        text(
+            "INSERT INTO login_throttles VALUES ('login:stale', 3, now() - interval '1 hour'), ('login:live', 1, now())"
+        )
+    )
+    await db.commit()
+    assert (await client.post("/api/auth/token", json={"login": "someone", "password": "no"})).status_code == 401
+    keys = {k for (k,) in await sql(db, "SELECT key FROM login_throttles")}
+    assert "login:stale" not in keys and "login:live" in keys
 
 
 async def test_change_password_needs_the_old_one_and_revokes_older_tokens(

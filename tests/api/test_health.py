@@ -15,7 +15,7 @@ async def test_healthz_answers_without_a_database(client: httpx.AsyncClient) -> 
 async def test_readyz_checks_the_database(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200
-    assert r.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok"}
+    assert r.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok", "disk": "ok"}
 
 
 async def test_readyz_is_503_when_the_git_store_is_gone(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -26,7 +26,7 @@ async def test_readyz_is_503_when_the_git_store_is_gone(client: httpx.AsyncClien
     finally:
         repo.with_name("moved-away.git").rename(repo)
     assert r.status_code == 503
-    assert r.json()["checks"] == {"database": "ok", "git": "unavailable", "git_refs": "ok"}
+    assert r.json()["checks"] == {"database": "ok", "git": "unavailable", "git_refs": "ok", "disk": "ok"}
     assert (await client.get("/readyz")).status_code == 200
 
 

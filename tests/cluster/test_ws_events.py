@@ -94,6 +94,19 @@ async def test_every_event_type_reaches_clients_on_both_workers(
         assert (await via_b.post(f"/api/files/{fid}/restore", headers=boss)).is_success
         await everyone_sees(clients, "file_restored", file_id=fid, user="boss", version=2)
 
+        # Renames and moves, of a file and of its folder (one file_moved per file, then the folder's event).
+        r = await via_a.post(f"/api/files/{fid}/move", json={"path": "cells/op21.nc"}, headers=bob)
+        assert r.status_code == 200, r.text
+        await everyone_sees(clients, "file_moved", file_id=fid, path="cells/op21.nc", old_path="cells/op20.nc")
+        assert (await via_b.post("/api/folders", json={"path": "cells/empty"}, headers=bob)).status_code == 201
+        await everyone_sees(clients, "folder_created", path="cells/empty", user="bob")
+        r = await via_a.post("/api/folders/move", json={"path": "cells", "to": "cells-2026"}, headers=bob)
+        assert r.status_code == 200, r.text
+        await everyone_sees(clients, "file_moved", file_id=fid, path="cells-2026/op21.nc", folder="cells")
+        await everyone_sees(clients, "folder_moved", path="cells-2026", old_path="cells", files=1, user="bob")
+        assert (await via_b.delete("/api/folders", params={"path": "cells-2026/empty"}, headers=bob)).is_success
+        await everyone_sees(clients, "folder_deleted", path="cells-2026/empty", user="bob")
+
         for client in clients:
             assert all("at" in m and "type" in m for m in client.seen)
 

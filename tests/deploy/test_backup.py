@@ -206,7 +206,8 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
                 assert (await new.post(f"/api/files/{old['id']}/restore", headers=admin)).status_code == 200
                 assert await _history(new, old["id"], admin) == old_history
                 # And the restored vault takes new versions: the lock is anna's, so is the check-in.
-                r = await new.post(f"/api/files/{op10['id']}/checkin", files={"file": ("x", b"G0 X1\n")}, headers=anna)
+                content = {"file": ("op10.nc", b"G0 X1\n")}
+                r = await new.post(f"/api/files/{op10['id']}/checkin", files=content, headers=anna)
                 assert r.status_code == 200 and r.json()["new_version"] is True, r.text
 
         # Restoring again would overwrite a live installation: refused, and nothing changes.

@@ -20,6 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from app.api.static import CONTENT_SECURITY_POLICY as CSP
 from app.core.config import EXAMPLE_SECRET_KEY
 from app.models import Role
 from app.schemas.user import UserCreate
@@ -166,13 +167,19 @@ async def test_ui_static_files_and_proxied_paths_through_nginx(stack: Stack) -> 
 
         # Each of these reaches the app (it alone sets X-Request-ID), not the index.html fallback.
         docs = await client.get("/docs")
-        assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+        # Swagger UI comes from the app, under the UI's own strict policy (one copy of it: Nginx's).
+        assert docs.status_code == 200 and docs.headers.get_list("content-security-policy") == [CSP]
+        assert docs.headers.get_list("x-frame-options") == ["DENY"]
+        assert '<script type="module" src="/docs/docs.js">' in docs.text
+        bundle = await client.get("/docs/swagger-ui-bundle.js")
+        assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+        assert bundle.headers.get_list("content-security-policy") == [CSP]
         openapi = await client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
         assert openapi.json()["info"]["title"] == "camvault"
         assert openapi.headers["content-encoding"] == "gzip"  # gzip_proxied: the app's JSON too
         assert (await client.get("/healthz")).json()["status"] == "ok"
         ready = await client.get("/readyz", headers={"X-Request-ID": "through-nginx-1"})
-        assert ready.json()["checks"] == {"database": "ok", "git": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "git": "ok", "git_refs": "ok", "disk": "ok"}
         assert ready.headers["x-request-id"] == "through-nginx-1"
         unauthenticated = await client.get("/api/files")
         assert unauthenticated.status_code == 401 and unauthenticated.headers["content-type"] == "application/json"
@@ -218,7 +225,8 @@ async def test_big_upload_and_download_and_413_through_nginx(stack: Stack) -> No
         )
         assert too_big.status_code == 413, too_big.text
         assert too_big.headers["content-type"] == "application/json"
-        assert too_big.json() == {"detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes"}
+        # The app's answer names the file that was too big; Nginx's own 413 (below) cannot.
+        assert too_big.json() == {"detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes", "file": "big.nc"}
         _assert_security_headers(too_big)
         # Nothing was kept: no file, no commit, no audit row, no temporary file (the app's or Nginx's).
         listing = (await client.get("/api/files", params={"q": "big"}, headers=headers)).json()
@@ -391,7 +399,8 @@ async def test_a_file_of_exactly_the_app_limit_passes_nginx_with_its_headroom(st
                 "/api/files", files={"files": ("over.nc", os.urandom(STACK_MAX_UPLOAD + 1))}, headers=headers
             )
             assert over.status_code == 413 and over.json() == {
-                "detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes"
+                "detail": f"Upload exceeds the limit of {STACK_MAX_UPLOAD} bytes",
+                "file": "over.nc",
             }
             assert "x-request-id" in over.headers  # the app's answer, not Nginx's
             # A JSON route takes 1 MiB at most: a bigger body never reaches the app.

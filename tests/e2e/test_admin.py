@@ -74,7 +74,7 @@ def test_admin_deletes_and_restores_a_file(stack: Stack, open_session: OpenSessi
     expect(page.locator(".file-header")).to_contain_text("Deleted")
     expect(row(bob, "old/op5.nc")).to_have_count(0, timeout=2_000)  # gone from the other list live
 
-    page.get_by_role("link", name="← old").click()
+    page.locator(".breadcrumbs").get_by_role("link", name="old", exact=True).click()
     page.get_by_label("Show deleted").check()
     deleted = row(page, "old/op5.nc")
     expect(deleted.locator(".status")).to_have_text("Deleted")

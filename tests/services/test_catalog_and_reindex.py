@@ -22,11 +22,11 @@ from tests.vault import check_in, git, upload, upload_one
 Headers = dict[str, str]
 
 FILE_COLUMNS = (
-    "f.path, f.path_key, f.size, f.blob_sha, f.head_commit, f.version, f.created_by, f.created_at, "
+    "f.path, f.path_key, f.sort_key, f.size, f.blob_sha, f.head_commit, f.version, f.created_by, f.created_at, "
     "f.updated_by, f.updated_at, f.deleted_at, f.deleted_by"
 )
 VERSION_COLUMNS = (
-    "f.path, v.version, v.commit_sha, v.blob_sha, v.size, v.author_id, v.author_name, v.message, v.created_at"
+    "f.path, v.version, v.path, v.commit_sha, v.blob_sha, v.size, v.author_id, v.author_name, v.message, v.created_at"
 )
 
 
@@ -73,9 +73,8 @@ async def assert_catalog_matches_git(db: AsyncSession, repo: Path) -> None:
     expected = {
         (sha, path) for sha, action, changes in history if action in ("upload", "checkin") for _, path in changes
     }
-    rows = await sql(
-        db, "SELECT v.commit_sha, f.path, v.blob_sha FROM file_versions v JOIN files f ON f.id = v.file_id"
-    )
+    # (A version is made at the path it had then: v.path; the file may have moved since.)
+    rows = await sql(db, "SELECT v.commit_sha, v.path, v.blob_sha FROM file_versions v")
     assert {(c, p) for c, p, _ in rows} == expected
     assert len(rows) == len(expected)
     for commit, path, blob in rows:
@@ -99,13 +98,20 @@ async def people(make_user: MakeUser, login: Login) -> tuple[Headers, Headers, H
 
 
 async def _random_history(client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], seed: int) -> None:
-    """A seeded mix of uploads, check-ins (new and identical content), deletes, restores and reuse of paths."""
+    """A seeded mix of uploads, check-ins (new and identical content), deletes, restores, renames, moves of files
+    and of whole folders, and reuse of paths."""
     rng = random.Random(seed)
     anna, ben, boss = people
     files: list[dict[str, Any]] = []
+    ops = ["upload", "upload", "checkin", "checkin", "checkin", "delete", "restore", "same", "rename", "folder"]
     for step in range(40):
-        op = rng.choice(["upload", "upload", "checkin", "checkin", "checkin", "delete", "restore", "same"])
+        op = rng.choice(ops)
         who = rng.choice([anna, ben])
+        if op == "folder":  # a whole folder renamed or moved (and sometimes back, or onto a taken name: 409)
+            old, new = rng.choice([("jobs", "archive/jobs"), ("archive/jobs", "jobs"), ("jobs", "Jobs"), ("", "x")])
+            r = await client.post("/api/folders/move", json={"path": old, "to": new}, headers=who)
+            assert r.status_code in (200, 400, 404, 409), r.text
+            continue
         if op == "upload" or not files:
             name = rng.choice(["op10.nc", "op20.nc", "Fixture.mcam", "setup.pdf", "notes.txt"])
             r = await upload(client, who, {name: f"{step} {rng.random()}\n".encode()}, folder=rng.choice(["", "jobs"]))
@@ -114,6 +120,15 @@ async def _random_history(client: httpx.AsyncClient, people: tuple[Headers, Head
                 files.append(r.json()["files"][0])
             continue
         f = rng.choice(files)
+        if op == "rename":
+            name = rng.choice(["op10.nc", "op20.nc", "OP10.nc", "renamed.nc", "Fixture.mcam", "notes.txt"])
+            current = (await client.get(f"/api/files/{f['id']}", headers=who)).json()
+            if current.get("path", "").rsplit(".", 1)[-1] != name.rsplit(".", 1)[-1]:
+                continue  # (a rename may change the type, but check-ins then need the new one; keep it simple)
+            to = rng.choice(["", "jobs/", "archive/jobs/", "elsewhere/"]) + name
+            r = await client.post(f"/api/files/{f['id']}/move", json={"path": to}, headers=who)
+            assert r.status_code in (200, 400, 404, 409), r.text
+            continue
         if op in ("checkin", "same"):
             if (
                 await client.post(f"/api/files/{f['id']}/checkout", json={"message": op}, headers=who)
@@ -222,8 +237,9 @@ async def test_reindex_never_makes_two_versions_of_one_commit_after_an_old_relea
     async with app.state.sessionmaker() as session:
         await session.execute(
             text(
-                "INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_id, author_name, "
-                "message, created_at) SELECT id, 2, :c, :blob, 2, created_by, 'anna', '', now() FROM files"
+                "INSERT INTO file_versions (file_id, version, path, commit_sha, blob_sha, size, author_id, "
+                "author_name, message, created_at) SELECT id, 2, path, :c, :blob, 2, created_by, 'anna', '', now() "
+                "FROM files"
             ),
             {"c": c, "blob": blob_c},
         )
@@ -237,3 +253,49 @@ async def test_reindex_never_makes_two_versions_of_one_commit_after_an_old_relea
     assert done.returncode == 0, done.stderr
     assert "0 versions added" in done.stdout and "1 commits skipped" in done.stdout
     assert await sql(db, "SELECT version, commit_sha FROM file_versions ORDER BY version") == [(1, a), (2, c)]
+
+
+async def test_reindex_after_renames_and_folder_moves_rebuilds_the_same_catalog(
+    client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], db: AsyncSession, settings: Settings
+) -> None:
+    """Renames come back from their trailers (Camvault-From/To): every file keeps its id's history, every
+    version the path it was made at, and a path freed by a move can be taken by a new file."""
+    anna, ben, boss = people
+    op10 = await upload_one(client, anna, "jobs/1042/OP10.nc", b"G0 X0\n")
+    sheet = await upload_one(client, anna, "jobs/1042/setup.pdf", b"%PDF-1.4 v1\n")
+    assert (await check_in_version(client, ben, op10["id"], b"G0 X1\n")) == 2
+    r = await client.post(f"/api/files/{op10['id']}/move", json={"path": "jobs/1042/op10-rough.nc"}, headers=anna)
+    assert r.status_code == 200, r.text
+    r = await client.post("/api/folders/move", json={"path": "jobs/1042", "to": "archive/2026/1042"}, headers=ben)
+    assert r.status_code == 200, r.text
+    assert (await check_in_version(client, ben, op10["id"], b"G0 X2\n")) == 3  # (ben: no cooldown for him)
+    again = await upload_one(client, ben, "jobs/1042/OP10.nc", b"new program at the old path\n")
+    r = await client.delete(f"/api/files/{sheet['id']}", headers=boss)
+    assert r.status_code == 200, r.text
+    before = await catalog_snapshot(db)
+    paths = await sql(db, "SELECT version, path FROM file_versions WHERE file_id = :f ORDER BY version", f=op10["id"])
+    assert paths == [(1, "jobs/1042/OP10.nc"), (2, "jobs/1042/OP10.nc"), (3, "archive/2026/1042/op10-rough.nc")]
+    await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
+
+    # Lose the whole catalog of files and versions; reindex rebuilds it from Git alone, equal in every column.
+    await db.execute(text("DELETE FROM locks"))
+    await db.execute(text("DELETE FROM lock_history"))
+    await db.execute(text("DELETE FROM file_versions"))
+    await db.execute(text("DELETE FROM files"))
+    await db.commit()
+    done = camvault(settings, "reindex")
+    assert done.returncode == 0, done.stderr
+    assert await catalog_snapshot(db) == before
+    await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
+    rebuilt = await sql(db, "SELECT path, version FROM files WHERE deleted_at IS NULL ORDER BY path")
+    assert rebuilt == [("archive/2026/1042/op10-rough.nc", 3), ("jobs/1042/OP10.nc", 1)]
+    assert again["path"] == "jobs/1042/OP10.nc"
+    again_run = camvault(settings, "reindex")
+    assert "0 files added, 0 updated, 0 versions added" in again_run.stdout
+
+
+async def check_in_version(client: httpx.AsyncClient, who: Headers, file_id: object, data: bytes) -> int:
+    assert (await client.post(f"/api/files/{file_id}/checkout", json={"message": "m"}, headers=who)).status_code == 200
+    r = await check_in(client, who, file_id, data, message="next")
+    assert r.status_code == 200, r.text
+    return int(r.json()["head_version"])

@@ -92,8 +92,8 @@ async def test_a_catalog_row_git_lacks_and_a_commit_the_catalog_lacks(
     # A version whose commit is not in Git (as if the vault were restored from an older backup than the database).
     await db.execute(
         text(
-            "INSERT INTO file_versions (file_id, version, commit_sha, blob_sha, size, author_name, created_at)"
-            " SELECT id, 2, repeat('ab', 20), repeat('cd', 20), 3, 'anna', now() FROM files WHERE path = :p"
+            "INSERT INTO file_versions (file_id, version, path, commit_sha, blob_sha, size, author_name, created_at)"
+            " SELECT id, 2, path, repeat('ab', 20), repeat('cd', 20), 3, 'anna', now() FROM files WHERE path = :p"
         ),
         {"p": "fixtures/vise.step"},
     )
@@ -125,7 +125,8 @@ async def test_names_that_break_the_current_rules(
     for path in ("jobs/ op20.nc", "jobs/.git/op30.nc"):
         await db.execute(
             text(
-                "INSERT INTO files (path, path_key, size, blob_sha, head_commit, version) VALUES (:p, :k, 0, '', '', 1)"
+                "INSERT INTO files (path, path_key, sort_key, size, blob_sha, head_commit, version) "
+                "VALUES (:p, :k, :k, 0, '', '', 1)"
             ),
             {"p": path, "k": path.lower()},
         )
@@ -136,7 +137,8 @@ async def test_names_that_break_the_current_rules(
     assert names.summary.startswith("2 of 4 live paths break the current name rules")
     assert names.details == [
         "'jobs/ op20.nc': Path component ' op20.nc' has leading or trailing whitespace",
-        "'jobs/.git/op30.nc': Path component '.git' is not allowed",
+        "'jobs/.git/op30.nc': Path component '.git' is not allowed: it is '.git' (the repository itself) to Git on "
+        "Windows or macOS, and Git refuses to check it out",
     ]
 
 

@@ -78,9 +78,6 @@ class TestStore(GitStore):
     async def fsck(self) -> bool:
         return await self.repo.fsck()
 
-    async def blame(self, commit: str, path: str):  # type: ignore[no-untyped-def]
-        return await self.history.blame(commit, path)
-
     async def read_blob(self, sha: str, limit: int) -> bytes:
         return await self.reads.read_blob(sha, limit)
 
@@ -402,18 +399,21 @@ async def test_stream_unknown_blob_fails(store: TestStore) -> None:
         _ = [c async for c in store.stream_blob("1" * 40)]
 
 
-async def test_blame_names_the_commit_of_each_line(store: TestStore, files: MakeFile) -> None:
-    first = await store.write([Change("p.nc", files("G0 X0\nG1 X1\nM30\n"))], author=ANN, message="v1")
-    second = await store.write([Change("p.nc", files("G0 X0\nG1 X2 (Ø fix)\nM30\n"))], author=BOB, message="v2")
-
-    lines = await store.blame(second.commit_sha, "p.nc")
-    assert [(line.line_no, line.commit, line.author, line.text) for line in lines] == [
-        (1, first.commit_sha, ANN.name, "G0 X0"),
-        (2, second.commit_sha, BOB.name, "G1 X2 (Ø fix)"),
-        (3, first.commit_sha, ANN.name, "M30"),
-    ]
-    assert all(line.date.tzinfo is not None for line in lines)
-    assert [line.commit for line in await store.blame(first.commit_sha, "p.nc")] == [first.commit_sha] * 3
+async def test_line_origins_follow_a_sequence_of_blobs_not_a_path(store: TestStore, files: MakeFile) -> None:
+    """Blame over a file's versions wherever they were: here three blobs at three different paths."""
+    first = await store.write([Change("a/p.nc", files("G0 X0\nG1 X1\nM30\n"))], author=ANN, message="v1")
+    second = await store.write([Change("b/q.nc", files("G0 X0\nG1 X2 (Ø fix)\nM30\n"))], author=BOB, message="v2")
+    third = await store.write([Change("c/r.nc", files("N1 G0 X0\nG1 X2 (Ø fix)\nM30"))], author=ANN, message="v3")
+    blobs = [(r.blobs[p].sha, r.blobs[p].size) for r, p in ((first, "a/p.nc"), (second, "b/q.nc"), (third, "c/r.nc"))]
+    assert await store.history.line_origins(blobs[:1], 1 << 20) == [0, 0, 0]
+    assert await store.history.line_origins(blobs[:2], 1 << 20) == [0, 1, 0]
+    # A changed line, and a last line without its newline, belong to the version that changed them.
+    assert await store.history.line_origins(blobs, 1 << 20) == [2, 1, 2]
+    # A version too big to read (or binary) hands every line of the next one to that one.
+    assert await store.history.line_origins(blobs, 10) == []
+    assert await store.history.line_origins([blobs[0], (blobs[1][0], 1 << 30), blobs[2]], 1 << 20) == [2, 2, 2]
+    names = await store.history.authors([first.commit_sha, second.commit_sha])
+    assert names == {first.commit_sha: ANN.name, second.commit_sha: BOB.name}
 
 
 async def test_move_ref_goes_forward_never_back_and_repairs_a_foreign_tip(

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import AdminUser, AuditServiceDep, UserServiceDep
 from app.api.params import Cursor, Limit, NoNul, UserId
 from app.api.responses import errors
 from app.models import Role
+from app.repositories.audit import AuditFilter
 from app.schemas.audit import AuditPage
 from app.schemas.common import INT32_MAX
 from app.schemas.user import PasswordReset, UserCreate, UserList, UserOut, UserUpdate
@@ -56,19 +58,41 @@ async def deactivate_user(user_id: UserId, admin: AdminUser, users: UserServiceD
     return UserOut.model_validate(await users.deactivate(user_id, actor=admin))
 
 
-@router.get("/audit", response_model=AuditPage, responses=errors(400))
-async def audit_log(
-    admin: AdminUser,
-    audit: AuditServiceDep,
-    actor: Annotated[str | None, Query(max_length=64, description="Username of who acted"), NoNul] = None,
-    action: Annotated[str | None, Query(max_length=64, description="Action, or a prefix such as `user`"), NoNul] = None,
+def audit_filter(
+    actor: Annotated[
+        str | None, Query(max_length=64, description="Any part of the actor's username, full name or email"), NoNul
+    ] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="Action or its start: `lock`, `lock.force`, `file.moved`"), NoNul
+    ] = None,
     target: Annotated[str | None, Query(max_length=1100, description="Substring of the target"), NoNul] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 50,
+) -> AuditFilter:
+    return AuditFilter(actor=actor, action=action, target=target, since=since, until=until)
+
+
+AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]
+
+
+@router.get("/audit", response_model=AuditPage, responses=errors(400))
+async def audit_log(
+    admin: AdminUser, audit: AuditServiceDep, filters: AuditFilterDep, cursor: Cursor = None, limit: Limit = 50
 ) -> AuditPage:
     """Newest first; pass `next_cursor` back as `cursor` for the next page."""
-    return await audit.search(
-        actor=actor, action=action, target=target, since=since, until=until, cursor=cursor, limit=limit
+    return await audit.search(filters, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/audit/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}, "description": "The filtered audit log as CSV, newest first"}},
+)
+async def audit_export(admin: AdminUser, audit: AuditServiceDep, filters: AuditFilterDep) -> StreamingResponse:
+    """Every row the same filters match (all pages), streamed as CSV (UTF-8 with a BOM, for spreadsheets)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        audit.export_csv(filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="camvault-audit-{stamp}.csv"'},
     )

@@ -12,12 +12,15 @@ from app.api.deps import (
     AuthServiceDep,
     DownloadUser,
     FileServiceDep,
+    MoveServiceDep,
     ReaderUser,
     SettingsDep,
     StreamingWriter,
+    WriterUser,
 )
 from app.api.params import Cursor, FileId, Limit, NoNul, OptionalRevision, OptionalVersion
 from app.api.responses import errors
+from app.api.routes import folders
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
 from app.models import FileState
@@ -26,6 +29,8 @@ from app.schemas.file import (
     BinaryDiff,
     BlameOut,
     DownloadLink,
+    FileKind,
+    FileMoveIn,
     FileOut,
     FilePage,
     FolderList,
@@ -99,8 +104,7 @@ def satisfiable(byte_range: tuple[int | None, int | None], size: int) -> tuple[i
     return first, size - 1 if last is None else min(last, size - 1)
 
 
-def content_disposition(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
+def content_disposition(name: str) -> str:
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
@@ -150,15 +154,8 @@ async def list_files(
     )
 
 
-@router.get("/folders", response_model=FolderList)
-async def list_folders(
-    user: ReaderUser,
-    files: FileServiceDep,
-    parent: Annotated[str, Query(max_length=1024, description="Folder to look in; empty for the top"), NoNul] = "",
-    released_only: Annotated[bool, Query(description="Count released files only (always so for viewers)")] = False,
-) -> FolderList:
-    """The folders directly inside `parent` that hold files, with how many files each holds (at any depth)."""
-    return await files.folders(parent, user, released_only=released_only)
+# The older address of GET /api/folders: the same route.
+router.add_api_route("/folders", folders.list_folders, methods=["GET"], response_model=FolderList)
 
 
 @router.post(
@@ -241,13 +238,14 @@ async def download(
     """The latest version, a version number, the version made by a commit (either branch's), or a revision
     label (`?revision=B`); streamed. Viewers get the current revision as "latest" and released versions only.
 
-    `ETag` is the Git blob id: `If-None-Match` answers 304, `Range: bytes=a-b` answers 206.
+    `ETag` is the Git blob id: `If-None-Match` answers 304, `Range: bytes=a-b` answers 206. An older version
+    is named `OP10.v1.nc` (the name it had then, with its version), the latest keeps the file's name.
     """
     content = await files.content(file_id, user, version=version, commit=commit, revision=revision)
     headers = {
         "ETag": f'"{content.blob_sha}"',
         "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition(content.path),
+        "Content-Disposition": content_disposition(content.name),
         "X-Camvault-Version": str(content.version),
         "Cache-Control": "private, no-cache",
     }
@@ -295,10 +293,24 @@ async def diff(
     return await files.diff(file_id, user, from_, to)
 
 
+@router.get("/{file_id}/kind", response_model=FileKind, responses=errors(404))
+async def kind(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> FileKind:
+    """Whether a version (default: the latest) is text, for which blame is offered, or binary."""
+    return await files.kind(file_id, user, version)
+
+
 @router.get("/{file_id}/blame", response_model=BlameOut, responses=errors(400, 404))
 async def blame(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> BlameOut:
     """Per line of a text file: the version, author and date that last changed it."""
     return await files.blame(file_id, user, version)
+
+
+@router.post("/{file_id}/move", response_model=FileOut, responses=errors(400, 404, 409, 415, 503))
+async def move_file(file_id: FileId, body: FileMoveIn, user: WriterUser, moves: MoveServiceDep) -> FileOut:
+    """Rename a file or move it to another folder (`path` is its whole new path): one commit, and the file
+    keeps its id, versions, lock and history. 409 while someone else has it checked out, or when the new path
+    is taken (any case); the same name rules as an upload (400/415)."""
+    return await moves.move_file(file_id, user, body.path)
 
 
 @router.delete("/{file_id}", response_model=FileOut, responses=errors(404, 409, 503))

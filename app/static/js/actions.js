@@ -2,6 +2,7 @@
 // The same buttons appear in the file list and on the file page.
 import { api, download, sendForm, session } from "./api.js";
 import { basename, h, time } from "./dom.js";
+import { cooldownLeft, whileCooling } from "./cooldown.js";
 import { checkOutAllowed, lifecycleButtons } from "./lifecycle.js";
 import { confirmDialog, field, formDialog, toast } from "./ui.js";
 
@@ -35,7 +36,11 @@ export function fileActions(file, changed, { compact = false } = {}) {
   buttons.push(button("Download", run(() => download(file.id, name).then(() => null))));
   if (can.write()) {
     if (!file.lock) {
-      if (checkOutAllowed(file)) buttons.push(button("Check out", run(() => checkOut(file)), "primary"));
+      if (checkOutAllowed(file)) {
+        const checkOutButton = button("Check out", run(() => checkOut(file)), "primary");
+        if (cooldownLeft(file) > 0) whileCooling(checkOutButton, file);
+        buttons.push(checkOutButton);
+      }
     } else if (heldByMe(file)) {
       buttons.push(button("Check in", run(() => checkIn(file)), "primary"));
       buttons.push(button("Renew", run(() => renew(file))));
@@ -44,6 +49,7 @@ export function fileActions(file, changed, { compact = false } = {}) {
       buttons.push(button("Force release", run(() => forceRelease(file)), "danger"));
     }
   }
+  if (can.write() && !compact) buttons.push(button("Rename / move", run(() => move(file))));
   buttons.push(...lifecycleButtons(file, button, run));
   if (can.admin() && !compact) buttons.push(button("Delete", run(() => remove(file)), "danger"));
   return h("div", { class: "actions" }, buttons);
@@ -62,8 +68,31 @@ async function checkOut(file) {
   return answer.file;
 }
 
+/** The file's extension, lower-cased (".nc"), or "" without one. */
+export function extensionOf(name) {
+  const base = basename(name);
+  const dot = base.lastIndexOf(".");
+  return dot > 0 ? base.slice(dot).toLowerCase() : "";
+}
+
+/** A warning (or null) when the file chosen for a check-in is not called what the vault file is called. */
+function nameWarning(chosen, file) {
+  const expected = basename(file.path);
+  if (!chosen || chosen.name === expected) return null;
+  if (extensionOf(chosen.name) !== extensionOf(expected)) {
+    return `“${chosen.name}” is not a ${extensionOf(expected)} file: it will be refused. A new version of ${expected} must have the same type.`;
+  }
+  return `The chosen file is called “${chosen.name}”, not “${expected}”. Check that it is the right program before checking it in.`;
+}
+
 async function checkIn(file) {
-  const input = h("input", { type: "file", name: "file" });
+  const input = h("input", { type: "file", name: "file", accept: extensionOf(file.path) || null });
+  const warning = h("p", { class: "form-warning", role: "alert", hidden: true });
+  input.addEventListener("change", () => {
+    const text = nameWarning(input.files[0], file);
+    warning.hidden = !text;
+    warning.replaceChildren(text || "");
+  });
   const message = h("textarea", { name: "message", rows: 3, maxlength: 4000 });
   const keep = h("input", { type: "checkbox", name: "keep_locked" });
   const progress = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload progress" });
@@ -72,6 +101,7 @@ async function checkIn(file) {
     body: [
       h("p", {}, `Head is version ${file.version}. Choose the edited file to make version ${file.version + 1}, or leave it empty to just give the lock back.`),
       field("New content (optional)", input),
+      warning,
       field("What changed?", message),
       h("label", { class: "check" }, keep, " Keep it checked out"),
       progress,
@@ -95,7 +125,23 @@ async function checkIn(file) {
     answer.new_version ? `Version ${answer.head_version} of ${file.path} checked in` : `${file.path} checked in; content unchanged, no new version`,
     "success",
   );
+  for (const notice of answer.warnings || []) toast(notice.message, "warning");
   return answer.file;
+}
+
+async function move(file) {
+  const to = h("input", { name: "path", required: true, maxlength: 1024, value: file.path, autocomplete: "off" });
+  const answer = await formDialog({
+    title: `Rename or move ${basename(file.path)}`,
+    body: [
+      field("New path", to, "A new name, another folder (jobs/1043/…), or both. Its history, versions and lock stay with it."),
+    ],
+    submitLabel: "Rename / move",
+    submit: () => api.post(`/api/files/${file.id}/move`, { path: to.value.trim() }),
+  });
+  if (!answer) return null;
+  toast(`${file.path} is now ${answer.path}`, "success");
+  return answer;
 }
 
 // Renew, release and force-release answer the file as it is now: nothing to fetch again.

@@ -1,19 +1,28 @@
 // Talking to /api: the bearer token, JSON errors, uploads with progress.
-// The token lives in sessionStorage: it survives a reload but not closing the browser.
+// The token lives in localStorage: every tab of this browser shares it (Ctrl+click opens a tab that is
+// logged in), it survives a reload and a restart until it expires or anyone logs out. The trade-off (a
+// script injected into the page could read it) is described in the README; the strict CSP is the guard.
 
 const TOKEN_KEY = "camvault.token";
 const listeners = new Set();
 
 export const session = {
   get token() {
-    return sessionStorage.getItem(TOKEN_KEY);
+    return localStorage.getItem(TOKEN_KEY);
   },
   set token(value) {
-    if (value) sessionStorage.setItem(TOKEN_KEY, value);
-    else sessionStorage.removeItem(TOKEN_KEY);
+    if (value) localStorage.setItem(TOKEN_KEY, value);
+    else localStorage.removeItem(TOKEN_KEY);
   },
   user: null,
 };
+
+/** Called with the new token (or null) when another tab of this browser logs in or out. */
+export function onTokenChangedElsewhere(fn) {
+  window.addEventListener("storage", (event) => {
+    if (event.key === TOKEN_KEY || event.key === null) fn(event.key === null ? null : event.newValue);
+  });
+}
 
 /** Called with a reason whenever the server says the token is no longer good (any 401). */
 export function onUnauthorized(fn) {
@@ -135,6 +144,7 @@ export function sendForm(path, form, onProgress) {
  * all of it in the tab's memory first).
  */
 export async function download(fileId, name, version) {
+  // The server names the file (an older version: `OP10.v1.nc`); `name` is what the link says meanwhile.
   const link = await api.post(`/api/files/${fileId}/download-link`, undefined, { version });
   const anchor = document.createElement("a");
   anchor.href = link.url;
@@ -142,4 +152,33 @@ export async function download(fileId, name, version) {
   document.body.append(anchor);
   anchor.click();
   anchor.remove();
+}
+
+/** GET a file the API builds (a CSV export) with the bearer token, and hand it to the browser as a download. */
+export async function downloadExport(path, query, fallbackName) {
+  const url = new URL(path, location.origin);
+  for (const [key, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null) url.searchParams.set(key, value);
+  }
+  let response;
+  try {
+    response = await fetch(url, { headers: { Authorization: `Bearer ${session.token}` } });
+  } catch {
+    throw new ApiError(0, "The server cannot be reached; check your connection.");
+  }
+  if (!response.ok) {
+    const error = await errorFrom(response);
+    if (response.status === 401) unauthorized(error.message);
+    throw error;
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const name = /filename="([^"]+)"/.exec(disposition)?.[1] || fallbackName;
+  const href = URL.createObjectURL(await response.blob());
+  const anchor = document.createElement("a");
+  anchor.href = href;
+  anchor.download = name;
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
 }

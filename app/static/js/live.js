@@ -13,6 +13,12 @@ export const live = {
   status: "offline", // connecting | live | reconnecting | offline
   online: [],
   me: null,
+  skew: 0, // server clock minus this browser's, in ms (from hello): countdowns use the server's time
+
+  /** The server's "now", in ms since the epoch. */
+  now() {
+    return Date.now() + this.skew;
+  },
 
   on(type, fn) {
     if (!handlers.has(type)) handlers.set(type, new Set());
@@ -103,6 +109,7 @@ function receive(message) {
     case "hello":
       attempt = 0;
       live.me = message.you;
+      if (message.server_time) live.skew = Date.parse(message.server_time) - Date.now();
       live.online = message.online_users;
       setStatus("live");
       if (greeted) emit("reconnected", message);
@@ -147,6 +154,10 @@ export const EVENT_TYPES = [
   "file_obsoleted",
   "file_reinstated",
   "files_adopted",
+  "file_moved",
+  "folder_created",
+  "folder_moved",
+  "folder_deleted",
   "user_connected",
   "user_disconnected",
   "viewing",
@@ -160,8 +171,12 @@ export const VAULT_EVENTS = [
   "file_uploaded",
   "file_deleted",
   "file_restored",
+  "file_moved",
   ...LIFECYCLE_EVENTS,
 ];
+
+/** Every message that says a folder changed. */
+export const FOLDER_EVENTS = ["folder_created", "folder_moved", "folder_deleted"];
 
 /** Who caused an event (null when nobody did, e.g. an expiry): their own actions need no toast. */
 export function actorOf(m) {
@@ -198,6 +213,14 @@ export function describeEvent(m) {
       return `${m.user} reinstated ${m.path}`;
     case "files_adopted":
       return `${m.user} released ${m.files} file${m.files === 1 ? "" : "s"} as revision ${m.revision}`;
+    case "file_moved":
+      return `${m.user} moved ${m.old_path} to ${m.path}`;
+    case "folder_created":
+      return `${m.user} made the folder ${m.path}`;
+    case "folder_moved":
+      return `${m.user} moved the folder ${m.old_path} to ${m.path}`;
+    case "folder_deleted":
+      return `${m.user} deleted the folder ${m.path}`;
     default:
       return m.type;
   }

@@ -1,10 +1,12 @@
 // Start-up, the header (connection, online users, account) and hash routing between views.
 import { can } from "./actions.js";
-import { api, onUnauthorized, request, session } from "./api.js";
+import { showActivity } from "./activity.js";
+import { api, onTokenChangedElsewhere, onUnauthorized, request, session } from "./api.js";
 import { h, replace } from "./dom.js";
+import { installShortcuts } from "./keys.js";
 import { policy } from "./lifecycle.js";
-import { actorOf, describeEvent, live, VAULT_EVENTS } from "./live.js";
-import { field, formDialog, toast } from "./ui.js";
+import { live } from "./live.js";
+import { clearNotices, field, formDialog } from "./ui.js";
 import { renderAudit, renderUsers } from "./views/admin.js";
 import { renderFile } from "./views/file.js";
 import { renderFiles } from "./views/files.js";
@@ -25,6 +27,7 @@ function routeParts() {
 
 function render() {
   dispose();
+  clearNotices(); // they were about the page being left
   if (!session.user) return showLogin();
   const { parts, params } = routeParts();
   const [view, ...rest] = parts;
@@ -149,12 +152,20 @@ live.on("unauthorized", (m) => {
   session.user = null;
   showLogin(`Please log in again: ${m.reason}`);
 });
-// Other people's actions as toasts, whatever the page shows; the shop floor hears only what reaches it.
-const FLOOR_NEWS = new Set(["file_released", "file_obsoleted", "file_reinstated", "files_adopted"]);
-for (const type of [...VAULT_EVENTS, "files_adopted"]) {
-  live.on(type, (m) => actorOf(m) !== live.me?.username && (!policy.floor || FLOOR_NEWS.has(type)) && toast(describeEvent(m)));
-}
+// Other people's actions as notices, whatever the page shows.
+showActivity();
+installShortcuts();
 window.addEventListener("hashchange", () => session.user && render());
+// Every tab of this browser shares one session: a login or logout in one is one in all.
+onTokenChangedElsewhere((token) => {
+  if (!token) {
+    session.user = null;
+    showLogin("You logged out in another tab.");
+  } else {
+    live.disconnect(); // a new session (maybe another user): start again with it
+    start();
+  }
+});
 
 if (session.token) start();
 else showLogin();

@@ -4,6 +4,7 @@
 // marked with the reason and the others are sent again without it.
 import { sendForm } from "./api.js";
 import { formatSize, h, replace } from "./dom.js";
+import { toast } from "./ui.js";
 
 const REASONS = {
   409: "Already exists",
@@ -13,7 +14,9 @@ const REASONS = {
 
 export function uploadPanel(getFolder, onUploaded) {
   const list = h("ul", { class: "upload-list", "aria-label": "Uploads" });
-  const input = h("input", { type: "file", multiple: true, id: "upload-input", class: "visually-hidden" });
+  // Not a tab stop of its own: the "Upload files…" label is the control (Enter or Space opens the picker).
+  const input = h("input", { type: "file", multiple: true, id: "upload-input", class: "visually-hidden", tabindex: -1, "aria-hidden": "true" });
+  const message = h("input", { type: "text", name: "message", maxlength: 4000, placeholder: "What is this upload? (optional)", autocomplete: "off" });
   const picker = h("label", { for: "upload-input", class: "button primary", tabindex: 0 }, "Upload files…");
   picker.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") {
@@ -25,12 +28,21 @@ export function uploadPanel(getFolder, onUploaded) {
     start([...input.files]);
     input.value = "";
   });
-  const panel = h("section", { class: "upload-panel", "aria-label": "Upload" }, picker, input, h("span", { class: "muted" }, " or drop files anywhere on this page"), list);
+  const panel = h(
+    "section",
+    { class: "upload-panel", "aria-label": "Upload" },
+    h("label", { class: "field upload-message" }, h("span", {}, "Upload message"), message),
+    picker,
+    input,
+    h("span", { class: "muted" }, " or drop files anywhere on this page"),
+    list,
+  );
 
   let chain = Promise.resolve(); // one batch at a time, in the order they were picked or dropped
 
   function start(files) {
     const folder = getFolder();
+    const text = message.value.trim();
     const entries = files.map((file) => {
       const bar = h("progress", { max: file.size || 1, value: 0, "aria-label": `Progress of ${file.name}` });
       const state = h("span", { class: "upload-state" }, "waiting");
@@ -38,7 +50,7 @@ export function uploadPanel(getFolder, onUploaded) {
       list.prepend(item);
       return { file, bar, state, item };
     });
-    chain = chain.then(() => send(entries, folder));
+    chain = chain.then(() => send(entries, folder, text));
   }
 
   function fail(entry, message, status) {
@@ -49,11 +61,12 @@ export function uploadPanel(getFolder, onUploaded) {
     entry.state.setAttribute("role", "alert");
   }
 
-  async function send(entries, folder) {
+  async function send(entries, folder, text) {
     let pending = entries;
     while (pending.length) {
       const form = new FormData();
       form.set("folder", folder);
+      form.set("message", text);
       for (const { file } of pending) form.append("files", file, file.name);
       // Where each file's bytes start in the body (parts are sent in order; headers are small).
       let offset = 0;
@@ -81,6 +94,16 @@ export function uploadPanel(getFolder, onUploaded) {
           item.classList.add("done");
           replace(state, `version ${created.version}`);
         });
+        // A 0-byte file is stored, but is almost always a failed export: say so where it shows.
+        for (const warning of answer.warnings || []) {
+          const entry = pending.find((e) => e.file.name === warning.file);
+          if (entry) {
+            entry.item.classList.add("warned");
+            replace(entry.state, `version 1 — ${warning.message}`);
+          }
+          toast(warning.message, "warning");
+        }
+        if (message.value.trim() === text) message.value = "";
         onUploaded(answer.files);
         return;
       } catch (err) {

@@ -1,5 +1,5 @@
 // Admin pages: users (create, role, deactivate, reset password, release locks) and the audit log.
-import { api } from "../api.js";
+import { api, downloadExport } from "../api.js";
 import { h, replace, time } from "../dom.js";
 import { field, formDialog, toast } from "../ui.js";
 
@@ -176,8 +176,8 @@ export function renderUsers(root) {
 
 export function renderAudit(root) {
   const inputs = {
-    actor: h("input", { name: "actor", autocomplete: "off" }),
-    action: h("input", { name: "action", list: "audit-actions", autocomplete: "off" }),
+    actor: h("input", { name: "actor", autocomplete: "off", placeholder: "username, name or email" }),
+    action: h("input", { name: "action", list: "audit-actions", autocomplete: "off", placeholder: "e.g. lock or lock.force" }),
     target: h("input", { name: "target", autocomplete: "off" }),
     since: h("input", { name: "since", type: "datetime-local" }),
     until: h("input", { name: "until", type: "datetime-local" }),
@@ -185,7 +185,7 @@ export function renderAudit(root) {
   const actions = h(
     "datalist",
     { id: "audit-actions" },
-    ["auth", "file", "lock", "user", "lock.checkout", "lock.checkin", "lock.force_released", "file.uploaded", "file.deleted"].map((a) => h("option", { value: a })),
+    ["auth", "file", "folder", "lock", "user", "lock.checkout", "lock.checkin", "lock.force_released", "file.uploaded", "file.moved", "file.deleted"].map((a) => h("option", { value: a })),
   );
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Load older");
@@ -194,18 +194,18 @@ export function renderAudit(root) {
   let shown = 0;
 
   const iso = (local) => (local ? new Date(local).toISOString() : undefined);
+  // The filters as the server takes them: the list and the CSV export use the same.
+  const filters = () => ({
+    actor: inputs.actor.value.trim() || undefined,
+    action: inputs.action.value.trim() || undefined,
+    target: inputs.target.value.trim() || undefined,
+    since: iso(inputs.since.value),
+    until: iso(inputs.until.value),
+  });
 
   async function load(first) {
     try {
-      const page = await api.get("/api/admin/audit", {
-        actor: inputs.actor.value.trim() || undefined,
-        action: inputs.action.value.trim() || undefined,
-        target: inputs.target.value.trim() || undefined,
-        since: iso(inputs.since.value),
-        until: iso(inputs.until.value),
-        cursor: first ? undefined : cursor,
-        limit: PAGE,
-      });
+      const page = await api.get("/api/admin/audit", { ...filters(), cursor: first ? undefined : cursor, limit: PAGE });
       if (first) {
         body.replaceChildren();
         shown = 0;
@@ -219,7 +219,7 @@ export function renderAudit(root) {
             h("td", {}, e.actor_name ?? "—"),
             h("td", { class: "mono" }, e.action),
             h("td", {}, e.target ?? ""),
-            h("td", { class: "details mono" }, Object.keys(e.details || {}).length ? JSON.stringify(e.details) : ""),
+            h("td", { class: "details" }, detailFields(e.details)),
             h("td", { class: "mono" }, e.client_ip ?? ""),
           ),
         );
@@ -244,7 +244,15 @@ export function renderAudit(root) {
     actions,
     h("button", { type: "submit", class: "primary" }, "Filter"),
     h("button", { type: "reset" }, "Clear"),
+    h("button", { type: "button", onclick: exportCsv }, "Export CSV"),
   );
+  async function exportCsv() {
+    try {
+      await downloadExport("/api/admin/audit/export", filters(), "camvault-audit.csv");
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  }
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     load(true);
@@ -261,4 +269,22 @@ export function renderAudit(root) {
   );
   load(true);
   return () => {};
+}
+
+/** An audit row's details as labelled fields ("holder: anna"), not raw JSON. */
+function detailFields(details) {
+  const entries = Object.entries(details || {});
+  if (!entries.length) return "";
+  const shown = (value) => {
+    if (value === null || value === undefined) return "—";
+    if (Array.isArray(value)) return value.map(shown).join(" → ");
+    if (typeof value === "object") return Object.entries(value).map(([k, v]) => `${k}: ${shown(v)}`).join(", ");
+    if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) return new Date(value).toLocaleString();
+    return String(value);
+  };
+  return h(
+    "dl",
+    { class: "detail-fields" },
+    entries.map(([key, value]) => [h("dt", {}, key.replaceAll("_", " ")), h("dd", {}, shown(value))]),
+  );
 }

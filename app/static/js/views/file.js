@@ -1,35 +1,66 @@
 // One file: its lock, metadata and actions, and the history, diff and blame tabs.
 import { fileActions, lockDetails, lockStatus } from "../actions.js";
 import { api, download } from "../api.js";
+import { compareForm } from "../compare.js";
+import { cooldownLeft } from "../cooldown.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
+import { breadcrumbs } from "../folders.js";
 import { policy, reviewDetails, stateBadge } from "../lifecycle.js";
 import { live, VAULT_EVENTS } from "../live.js";
-import { toast } from "../ui.js";
-import { filesHref } from "./files.js";
+import { NC_TABS, ncTabLinks, ncVersionLinks, renderNcTab } from "../nc/viewer.js";
+import { redrawKeepingFocus, toast } from "../ui.js";
 
-// #/file/17, #/file/17/diff/2/3, #/file/17/blame, #/file/17/blame/2
+/** `OP10.v1.nc` for version 1 of `jobs/OP10.nc` (the server names downloads of older versions so). */
+export function versionedName(path, version) {
+  const name = basename(path);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 ? `${name.slice(0, dot)}.v${version}${name.slice(dot)}` : `${name}.v${version}`;
+}
+
+// #/file/17, #/file/17/diff/2/3, #/file/17/blame, #/file/17/blame/2, #/file/17/program/2, #/file/17/compare/2/3
 export function renderFile(root, parts) {
   const fileId = Number(parts[0]);
   const tab = parts[1] || "history";
   let file = null;
+  let leaveTab = () => {};
+  let versions = null; // the first page of the history, for the compare form
+  let text = false; // the latest version is text: the Blame tab is offered
 
   const header = h("section", { class: "file-header" });
   const viewers = h("p", { class: "viewers", "aria-live": "polite" });
   const content = h("section", { class: "file-tab" });
-  const tabs = h(
-    "nav",
-    { class: "tabs", "aria-label": "File views" },
-    h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
-    h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame"),
-    tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
-  );
+  const tabs = h("nav", { class: "tabs", "aria-label": "File views" });
+  let ncLinks = null; // Program/Text and Compare, once the file is known
+  // Blame is offered for text files only (it would only say so for a binary one).
+  function showTabs() {
+    replace(
+      tabs,
+      h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
+      ncLinks,
+      text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
+      tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
+    );
+  }
+  async function loadVersions() {
+    const [page, kind] = await Promise.all([
+      api.get(`/api/files/${fileId}/versions`, { limit: 50 }),
+      api.get(`/api/files/${fileId}/kind`),
+    ]);
+    versions = page;
+    text = kind.text;
+    showTabs();
+  }
   replace(root, header, viewers, tabs, content);
 
   function showHeader() {
+    redrawKeepingFocus(header, () => drawHeader());
+  }
+
+  function drawHeader() {
     const folder = dirname(file.path);
-    replace(
+    return replace(
       header,
-      h("nav", { class: "breadcrumbs", "aria-label": "Folder" }, h("a", { href: filesHref(folder) }, folder ? `← ${folder}` : "← Vault")),
+      breadcrumbs(folder),
       h("h1", { class: "path" }, file.path),
       h(
         "p",
@@ -57,14 +88,14 @@ export function renderFile(root, parts) {
         h("dd", {}, time(file.updated_at), ` by ${file.updated_by ?? "?"}`),
         h("dt", {}, "Created"),
         h("dd", {}, time(file.created_at), ` by ${file.created_by ?? "?"}`),
-        file.cooldown_until && new Date(file.cooldown_until) > new Date() ? [h("dt", {}, "Cooldown"), h("dd", {}, "until ", time(file.cooldown_until))] : null,
+        cooldownLeft(file) > 0 ? [h("dt", {}, "Cooldown"), h("dd", {}, "others can check it out from ", time(file.cooldown_until))] : null,
         file.deleted_at ? [h("dt", {}, "Deleted"), h("dd", {}, time(file.deleted_at), ` by ${file.deleted_by ?? "?"}`)] : null,
       ),
       fileActions(file, (changed) => {
         const versionChanged = changed.version !== file.version;
         file = changed;
         showHeader();
-        if (versionChanged && tab === "history") showTab();
+        if (versionChanged) loadVersions().then(() => tab === "history" && showTab());
       }),
     );
   }
@@ -78,6 +109,8 @@ export function renderFile(root, parts) {
     try {
       file = await api.get(`/api/files/${fileId}`);
       showHeader();
+      ncLinks = ncTabLinks(file, tab);
+      showTabs();
       return true;
     } catch (err) {
       replace(header, h("h1", {}, "File not found"), h("p", {}, err.message), h("a", { href: "#/files" }, "Back to the vault"));
@@ -87,9 +120,12 @@ export function renderFile(root, parts) {
 
   async function showTab() {
     try {
-      if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]));
+      if (NC_TABS.has(tab)) {
+        leaveTab();
+        leaveTab = renderNcTab(content, file, tab, parts.slice(2));
+      } else if (tab === "diff") await showDiff(content, fileId, Number(parts[2]), Number(parts[3]), versions?.items);
       else if (tab === "blame") await showBlame(content, fileId, parts[2] ? Number(parts[2]) : undefined);
-      else await showHistory(content, file);
+      else await showHistory(content, file, versions, text);
     } catch (err) {
       replace(content, h("p", { class: "form-error", role: "alert" }, err.message));
     }
@@ -98,14 +134,15 @@ export function renderFile(root, parts) {
   const changedHere = (m) => {
     if (m.file_id !== fileId) return;
     const historyChanged = ["file_uploaded", "file_released"].includes(m.type);
-    loadFile().then((ok) => ok && historyChanged && tab === "history" && showTab());
+    loadFile().then((ok) => ok && historyChanged && loadVersions().then(() => tab === "history" && showTab()));
   };
   const unsubscribe = [
     ...VAULT_EVENTS.map((t) => live.on(t, changedHere)),
     live.on("presence", showViewers),
   ];
 
-  loadFile().then((ok) => {
+  showTabs();
+  Promise.all([loadFile(), loadVersions().catch(() => null)]).then(([ok]) => {
     if (!ok) return;
     document.title = `${basename(file.path)} · camvault`;
     showTab();
@@ -115,15 +152,16 @@ export function renderFile(root, parts) {
   return () => {
     unsubscribe.forEach((off) => off());
     live.viewing(null);
+    leaveTab();
   };
 }
 
-async function showHistory(content, file) {
+async function showHistory(content, file, first, text) {
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Load more versions");
   let cursor = null;
   async function load() {
-    const page = await api.get(`/api/files/${file.id}/versions`, { cursor, limit: 50 });
+    const page = cursor || !first ? await api.get(`/api/files/${file.id}/versions`, { cursor, limit: 50 }) : first;
     for (const [index, v] of page.items.entries()) {
       // The version before this one in the list (the floor lists released versions only).
       const older = page.items[index + 1]?.version ?? (policy.floor ? null : v.version - 1);
@@ -134,8 +172,8 @@ async function showHistory(content, file) {
           h("td", { class: "num" }, `v${v.version}`),
           h("td", { class: "revision" }, v.revision ?? ""),
           h("td", {}, time(v.created_at)),
-          h("td", {}, v.author),
-          h("td", { class: "message" }, v.message),
+          h("td", { dataset: { label: "Author" } }, v.author),
+          h("td", { class: "message" }, v.message, v.path !== file.path ? h("span", { class: "muted version-path", title: v.path }, ` (as ${v.path})`) : null),
           h("td", { class: "num" }, formatSize(v.size)),
           h(
             "td",
@@ -143,9 +181,10 @@ async function showHistory(content, file) {
             h(
               "div",
               { class: "actions" },
-              h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, basename(file.path), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
-            older >= 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${older}/${v.version}` }, "Diff with previous") : null,
-              h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}` }, "Blame"),
+              h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, v.version === file.version ? basename(file.path) : versionedName(v.path, v.version), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
+              older >= 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${older}/${v.version}` }, "Diff with previous") : null,
+              text ? h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}`, "aria-label": `Blame version ${v.version}` }, "Blame") : null,
+              ncVersionLinks(file, v.version),
             ),
           ),
         ),
@@ -163,12 +202,15 @@ async function showHistory(content, file) {
     body,
   );
   await load();
-  replace(content, h("div", { class: "table-wrap" }, table), more);
+  replace(content, compareForm(file.id, first?.items || []), h("div", { class: "table-wrap" }, table), more);
 }
 
-export async function showDiff(content, fileId, from, to) {
+export async function showDiff(content, fileId, from, to, versions) {
   const diff = await api.get(`/api/files/${fileId}/diff`, { from, to });
-  const title = h("h2", {}, `Changes from version ${diff.from_version} to ${diff.to_version}`);
+  const title = [
+    compareForm(fileId, versions || [], { from: diff.from_version, to: diff.to_version }),
+    h("h2", {}, `Changes from version ${diff.from_version} to ${diff.to_version}`),
+  ];
   if (diff.kind === "binary") {
     replace(
       content,

@@ -2,10 +2,14 @@
 import { can, fileActions, lockStatus } from "../actions.js";
 import { api, session } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
-import { stateBadge, policy } from "../lifecycle.js";
-import { LIFECYCLE_EVENTS, live } from "../live.js";
-import { field, toast } from "../ui.js";
+import { breadcrumbs, filesHref, folderPanel } from "../folders.js";
+import { policy, stateBadge } from "../lifecycle.js";
+import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
+import { fileOrder, place, remember } from "../sorting.js";
+import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
+
+export { filesHref };
 
 const PAGE = 50;
 const SORTS = [
@@ -13,10 +17,6 @@ const SORTS = [
   ["size", "Size"],
   ["updated", "Updated"],
 ];
-
-export function filesHref(folder) {
-  return folder ? `#/files?folder=${encodeURIComponent(folder)}` : "#/files";
-}
 
 export function renderFiles(root, params) {
   const folder = params.get("folder") || "";
@@ -47,7 +47,8 @@ export function renderFiles(root, params) {
   const releasedOnly = h("input", { type: "checkbox", name: "released_only" });
   const floorNote = h("p", { class: "floor-note", id: "floor-note" });
   const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
-  const folders = h("ul", { class: "folders", "aria-label": "Folders" });
+  const folderView = folderPanel(folder, () => state.releasedOnly);
+  const folders = folderView.list;
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Load more");
   const headers = h("tr");
@@ -115,8 +116,8 @@ export function renderFiles(root, params) {
     const label = state.q || state.deleted ? file.path : basename(file.path);
     const tr = h(
       "tr",
-      { dataset: { fileId: file.id, path: file.path } },
-      h("td", { class: "name" }, h("a", { href: `#/file/${file.id}` }, label)),
+      { dataset: { fileId: file.id, path: file.path, focusScope: `file:${file.id}` } },
+      h("td", { class: "name" }, h("a", { href: `#/file/${file.id}`, title: file.path }, label)),
       h("td", { class: "num", dataset: { label: "Size" } }, formatSize(file.size)),
       h("td", { class: "num version", dataset: { label: "Version" } }, `v${file.version}`),
       h("td", { class: "lifecycle", dataset: { label: "State" } }, stateBadge(file)),
@@ -125,7 +126,12 @@ export function renderFiles(root, params) {
       h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
     );
     if (file.lock) tr.classList.add("locked");
-    return tr;
+    return remember(tr, file);
+  }
+
+  /** Show `tr` where the current sort puts it (or leave it for a later page); true when it is shown. */
+  function placeRow(tr, file) {
+    return place(body, tr, file, fileOrder(state.sort, state.order), Boolean(state.cursor));
   }
 
   function update(file) {
@@ -136,10 +142,13 @@ export function renderFiles(root, params) {
       rows.delete(file.id);
       return;
     }
-    const fresh = row(file);
-    old.replaceWith(fresh);
-    rows.set(file.id, fresh);
-    fresh.classList.add("flash");
+    const fresh = redrawKeepingFocus(old, () => row(file));
+    if (placeRow(fresh, file)) {
+      rows.set(file.id, fresh);
+      fresh.classList.add("flash");
+    } else {
+      rows.delete(file.id); // it moved past the loaded pages: it comes with its page
+    }
   }
 
   function query(cursor) {
@@ -191,19 +200,7 @@ export function renderFiles(root, params) {
     replace(summary, rows.size === 0 ? `No ${where}.` : `Showing ${rows.size} of ${state.total} ${where}.`);
   }
 
-  async function loadFolders() {
-    try {
-      const list = await api.get("/api/files/folders", { parent: folder, released_only: state.releasedOnly ? "true" : undefined });
-      replace(
-        folders,
-        list.folders.map((f) =>
-          h("li", {}, h("a", { href: filesHref(f.path), class: "folder" }, f.name), h("span", { class: "muted" }, ` ${f.files} file${f.files === 1 ? "" : "s"}`)),
-        ),
-      );
-    } catch (err) {
-      toast(err.message, "error");
-    }
-  }
+  const loadFolders = () => folderView.reload();
 
   function reload() {
     folders.hidden = Boolean(state.q || state.deleted);
@@ -246,14 +243,38 @@ export function renderFiles(root, params) {
       if (rows.has(file.id)) return update(file);
       if (state.lifecycle && file.state !== state.lifecycle) return;
       const tr = row(file);
-      rows.set(file.id, tr);
-      body.prepend(tr);
-      tr.classList.add("flash");
+      if (placeRow(tr, file)) {
+        rows.set(file.id, tr);
+        tr.classList.add("flash");
+      }
       state.total += 1;
       showSummary();
     } catch {
       /* gone again already */
     }
+  }
+  // A file renamed or moved: drop it if it left, show it if it came, else redraw it where it sorts now.
+  async function moved(message) {
+    if (!rows.has(message.file_id)) return belongsHere(message.path) ? added(message) : null;
+    if (state.deleted || belongsHere(message.path) || (state.q && inScope(message.path))) return refresh(message.file_id);
+    rows.get(message.file_id).remove();
+    rows.delete(message.file_id);
+    state.total -= 1;
+    showSummary();
+  }
+  function inScope(path) {
+    return path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "");
+  }
+  // A folder made, moved or deleted: if it is this one (or holds it), follow it; else redraw the folder list.
+  function folderChanged(message) {
+    const open = folder.toLowerCase();
+    const old = (message.old_path || "").toLowerCase();
+    if (message.type === "folder_moved" && old && (open === old || open.startsWith(`${old}/`))) {
+      location.hash = filesHref(message.path + folder.slice(old.length));
+      return;
+    }
+    const parents = [message.path, message.old_path].filter(Boolean).map((p) => dirname(p).toLowerCase());
+    if (parents.some((p) => p === open || p.startsWith(open ? `${open}/` : "")) || !open) loadFolders();
   }
   const unsubscribe = [
     live.on("file_locked", (m) => rows.has(m.file_id) && refresh(m.file_id)),
@@ -277,16 +298,12 @@ export function renderFiles(root, params) {
       live.on(type, (m) => (rows.has(m.file_id) ? refresh(m.file_id) : type === "file_released" || type === "file_reinstated" ? added(m) : null)),
     ),
     live.on("files_adopted", reload),
+    live.on("file_moved", moved),
+    ...FOLDER_EVENTS.map((type) => live.on(type, folderChanged)),
     live.on("resync", reload),
     live.on("reconnected", reload),
   ];
 
-  const crumbs = [h("a", { href: filesHref("") }, "Vault")];
-  let path = "";
-  for (const part of folder ? folder.split("/") : []) {
-    path = path ? `${path}/${part}` : part;
-    crumbs.push(" / ", h("a", { href: filesHref(path) }, part));
-  }
   const uploader = can.write()
     ? uploadPanel(
         () => folder,
@@ -296,7 +313,7 @@ export function renderFiles(root, params) {
 
   replace(
     root,
-    h("nav", { class: "breadcrumbs", "aria-label": "Folder" }, crumbs),
+    breadcrumbs(folder),
     h(
       "div",
       { class: "toolbar" },
@@ -305,6 +322,7 @@ export function renderFiles(root, params) {
       policy.floor ? null : field("State", lifecycle),
       policy.floor ? null : h("label", { class: "check" }, releasedOnly, " Released only"),
       can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
+      folderView.newButton,
     ),
     floorNote,
     uploader?.panel,

@@ -1,0 +1,16 @@
+// Choosing a version of a file (the Program and Compare tabs).
+import { api } from "../api.js";
+import { h } from "../dom.js";
+
+/** A select of the file's versions (newest 200); choosing one calls `onChoose(version)`. */
+export async function versionSelect(fileId, current, label, onChoose) {
+  const page = await api.get(`/api/files/${fileId}/versions`, { limit: 200 });
+  const select = h(
+    "select",
+    { "aria-label": label },
+    page.items.map((v) => h("option", { value: v.version, selected: v.version === current }, `v${v.version} · ${v.author}${v.message ? ` · ${v.message}` : ""}`)),
+  );
+  if (!page.items.some((v) => v.version === current)) select.prepend(h("option", { value: current, selected: true }, `v${current}`));
+  select.addEventListener("change", () => onChoose(Number(select.value)));
+  return select;
+}

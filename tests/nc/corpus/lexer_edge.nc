@@ -1,0 +1,17 @@
+%
+:1202 (ISO PROGRAM NUMBER)
+; SEMICOLON COMMENT LINE
+g21 g90 g17 g94
+t9 m6 ; lowercase tool with comment
+s7000 m3
+n5 g0x0y0z5
+/G1 Z-1. F100.
+g1x10.y0 f200 (NO SPACES)
+G01 X+20.0 Y-.5
+X 30. Y 0.
+  G1   X40.   Y0.
+G1 X50. (FIRST) (SECOND)
+X1.2.3
+G1 X60. *12
+M30
+%
