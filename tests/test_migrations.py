@@ -100,7 +100,7 @@ async def test_replicas_starting_together_migrate_one_at_a_time(server_url: str,
 
 
 def test_the_lifecycle_migration_puts_existing_files_in_wip_and_goes_back(server_url: str) -> None:
-    """0010 on an install with files: every file `wip` with no revision, nobody an approver; down and up again."""
+    """0009 on an install with files: every file `wip` with no revision, nobody an approver; down and up again."""
     url = asyncio.run(create_database(server_url, prefix="mig10"))
 
     async def run(*statements: str) -> list[list[tuple[object, ...]]]:

@@ -3,8 +3,8 @@
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
 from app.models.file import File, FileVersion, Folder, Lock
-from app.models.login_throttle import LoginThrottle
 from app.models.lifecycle import FileRevision, FileState, Review, ReviewApproval, ReviewStatus
+from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
 from app.models.token import RevokedToken
 from app.models.user import Role, User

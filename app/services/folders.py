@@ -16,8 +16,8 @@ from app.models import Folder, User
 from app.repositories.files import FileRepository
 from app.repositories.folders import FolderRepository
 from app.schemas.file import FolderList, FolderOut
-from app.services.visibility import view_of
 from app.services.paths import name_sort_key, normalise_folder, normalise_folder_path, path_key
+from app.services.visibility import view_of
 from app.vault.pipeline import Vault
 
 

@@ -405,6 +405,23 @@ class LifecycleService:
         change = TreeChange(file.path, blob)
         await self._floor_commit(w, file, current, change, by=admin, action="restore", summary=f"Restore {file.path}")
 
+    async def follow_moves(self, w: VaultWrite, moved: Sequence[tuple[File, str]], by: User, summary: str) -> None:
+        """Files were renamed or moved on `main` (each with its old path): the revisions of those on the floor move
+        with them on the released branch, in one commit, so it never holds a file twice or at a stale path."""
+        on_floor = [
+            (file, old, revision)
+            for file, old in moved
+            if file.state != FileState.obsolete and (revision := await self._revision(file)) is not None
+        ]
+        if not on_floor:
+            return
+        infos, changes = [], []
+        for file, old, revision in on_floor:
+            version = await self._version(file, revision.version)
+            infos.append(ReleasedFile(revision.label, revision.version, version.commit_sha, file.path))
+            changes += [TreeChange(file.path, await self.vault.existing_blob(revision.blob_sha)), TreeChange(old, None)]
+        await w.commit(changes, author=by, message=released_message(summary, "move", by, infos), ref=RELEASED)
+
     # -- inside a write ----------------------------------------------------------------------------
 
     async def _live_file(self, file_id: int) -> File:

@@ -1,7 +1,7 @@
 """The `released` branch: its ref, and the commit messages from which `camvault reindex` rebuilds revisions.
 
 Its tree holds exactly the current revision of every released, non-obsolete, live file, at the file's path.
-Each release, adoption, obsolete, reinstate, delete or restore of a released file is one commit on it,
+Each release, adoption, obsolete, reinstate, delete, restore or move of a released file is one commit on it,
 authored by whoever did it (the last approver for a release). Its history is its own: its first commit has
 no parent, so cloning it never brings a work-in-progress object along.
 
@@ -34,8 +34,9 @@ from app.storage.git_store import ref_name
 
 RELEASED = ref_name("released")
 
-# release: through a review; adopt: camvault release-all; obsolete / reinstate; delete / restore (an admin).
-ACTIONS = ("release", "adopt", "obsolete", "reinstate", "delete", "restore")
+# release: through a review; adopt: camvault release-all; obsolete / reinstate; delete / restore (an admin);
+# move: a released file was renamed or moved on `main`, and its revision follows it here.
+ACTIONS = ("release", "adopt", "obsolete", "reinstate", "delete", "restore", "move")
 
 
 @dataclass(frozen=True)

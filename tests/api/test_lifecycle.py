@@ -393,6 +393,31 @@ async def test_deleting_takes_a_revision_off_the_released_branch_and_restoring_b
     assert restored["state"] == "wip"
 
 
+async def test_a_released_file_moves_on_the_released_branch_too(
+    client: httpx.AsyncClient, people: People, settings: Settings
+) -> None:
+    """Renaming or moving a released file (or its folder) moves its revision on `released`: the floor's clone
+    never holds it twice or at a stale path, and keeps the revision's bytes, not the work in progress."""
+    part = await upload_one(client, people.anna, "cell1/op10.nc", b"rev A\n")
+    await release(client, people.anna, people.bob, part["id"])
+    await new_version(client, people.anna, part["id"], b"work in progress\n")
+    wip = await upload_one(client, people.anna, "cell1/op20.nc", b"never released\n")
+
+    r = await client.post(f"/api/files/{part['id']}/move", json={"path": "cell1/OP10-main.nc"}, headers=people.anna)
+    assert r.status_code == 200, r.text
+    assert released_tree(settings) == {"cell1/OP10-main.nc": "rev A\n"}
+    assert "Camvault-Action: move" in released_log(settings)
+
+    r = await client.post("/api/folders/move", json={"path": "cell1", "to": "cells/1"}, headers=people.anna)
+    assert r.status_code == 200, r.text
+    assert released_tree(settings) == {"cells/1/OP10-main.nc": "rev A\n"}
+    assert (await client.get(f"/api/files/{wip['id']}", headers=people.olaf)).status_code == 404
+
+    await release(client, people.anna, people.bob, part["id"])
+    assert released_tree(settings) == {"cells/1/OP10-main.nc": "work in progress\n"}
+    assert (await client.get(f"/api/files/{part['id']}/content", headers=people.olaf)).content == b"work in progress\n"
+
+
 # ----- reading: revisions, downloads by label, reviews, the state filter ---------------------------------------
 
 
@@ -448,7 +473,7 @@ async def test_state_filter_and_released_only_listing(client: httpx.AsyncClient,
     ).json()
     assert floor["items"][0]["size"] == 3 and floor["total"] == 1
     folders = (await client.get("/api/files/folders", headers=people.olaf)).json()["folders"]
-    assert folders == [{"name": "s", "path": "s", "files": 1}]
+    assert folders == [{"name": "s", "path": "s", "files": 1, "empty": False}]
 
 
 # ----- the approver flag -----------------------------------------------------------------------------------

@@ -82,6 +82,11 @@ async def a_lifecycle_history(client: httpx.AsyncClient, anna: Headers, bob: Hea
     await new_version(client, anna, op80["id"], b"same\n")  # version 3: the content of revision A again
     assert (await release(client, anna, bob, op80["id"]))["released"] == "B"
 
+    op90 = await upload_one(client, anna, "jobs/op90.nc", b"90\n")
+    await release(client, anna, bob, op90["id"])
+    moved = await client.post(f"/api/files/{op90['id']}/move", json={"path": "moved/op90.nc"}, headers=anna)
+    assert moved.status_code == 200, moved.text
+
     r = await client.post(
         "/api/files",
         files=[("files", ("a.nc", b"a")), ("files", ("b.nc", b"b"))],
@@ -119,10 +124,11 @@ async def test_reindex_rebuilds_revisions_approvals_and_states_exactly(
         "jobs/op50.nc": ("released", "A"),
         "jobs/op60.nc": ("in_review", None),
         "jobs/op80.nc": ("released", "B"),
+        "moved/op90.nc": ("released", "A"),
         "legacy/a.nc": ("released", "C"),
         "legacy/b.nc": ("released", "C"),
     }
-    assert len(before[1]) == 10
+    assert len(before[1]) == 11
     assert before[1][1][:4] == ("jobs/op10.nc", 2, "B", 2) and before[1][1][-1] == ["boss"]
 
     # Lose every revision and state (and the catalog's row for the released branch).
@@ -134,7 +140,7 @@ async def test_reindex_rebuilds_revisions_approvals_and_states_exactly(
 
     done = camvault(settings, "reindex")
     assert done.returncode == 0, done.stderr
-    assert "10 revisions added" in done.stdout and "0 versions added" in done.stdout
+    assert "11 revisions added" in done.stdout and "0 versions added" in done.stdout
     assert await snapshot(db) == before
     again = camvault(settings, "reindex")
     assert "0 revisions added, 0 lifecycle states corrected" in again.stdout
@@ -142,7 +148,7 @@ async def test_reindex_rebuilds_revisions_approvals_and_states_exactly(
     head = git(settings.data_dir / "vault.git", "rev-parse", "released").strip()
     assert await sql(db, "SELECT commit_sha FROM vault_refs WHERE name = 'refs/heads/released'") == [(head,)]
     reindexed = await sql(db, "SELECT details->>'revisions_added' FROM audit_events WHERE action = 'vault.reindexed'")
-    assert reindexed == [("10",)]
+    assert reindexed == [("11",)]
 
 
 async def test_reindex_completes_a_lost_latest_revision(

@@ -36,7 +36,7 @@ export function renderFile(root, parts) {
     replace(
       tabs,
       h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
-      ncLinks,
+      text || NC_TABS.has(tab) ? ncLinks : null, // the text view and the NC tabs are for text files only
       text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
       tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
     );
