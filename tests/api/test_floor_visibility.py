@@ -78,7 +78,8 @@ async def test_listing_search_folders_and_metadata_show_released_revisions_only(
         assert all(f["version"] == 1 for f in items)
     assert (await client.get("/api/files", params={"q": "op20"}, headers=vault.olaf)).json()["items"] == []
     folders = (await client.get("/api/files/folders", headers=vault.olaf)).json()["folders"]
-    assert folders == [{"name": "jobs", "path": "jobs", "files": 1, "empty": False}]  # no "old": its only file is obsolete
+    # No "old": its only file is obsolete.
+    assert folders == [{"name": "jobs", "path": "jobs", "files": 1, "empty": False}]
 
     meta = (await client.get(f"/api/files/{vault.head['id']}", headers=vault.olaf)).json()
     revisions = (await client.get(f"/api/files/{vault.head['id']}/revisions", headers=vault.olaf)).json()["items"]
