@@ -27,6 +27,7 @@ from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
 from app.services.health import HealthService
 from app.services.lfs_locks import LfsLockService
+from app.services.lifecycle import LifecycleService
 from app.services.locks import LockService
 from app.services.moves import MoveService
 from app.services.users import UserService
@@ -180,6 +181,13 @@ def get_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep
 LockServiceDep = Annotated[LockService, Depends(get_lock_service)]
 
 
+def get_lifecycle_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LifecycleService:
+    return LifecycleService(session, settings, vault)
+
+
+LifecycleServiceDep = Annotated[LifecycleService, Depends(get_lifecycle_service)]
+
+
 def get_realtime(websocket: WebSocket) -> RealtimeService:
     return websocket.app.state.realtime  # type: ignore[no-any-return]
 
@@ -233,8 +241,8 @@ async def get_git_writer(user: GitUser) -> User:
 GitWriter = Annotated[User, Depends(get_git_writer)]
 
 
-def get_git_http_service(request: Request) -> GitHttpService:
-    return GitHttpService(request.app.state.store)
+def get_git_http_service(request: Request, settings: SettingsDep) -> GitHttpService:
+    return GitHttpService(request.app.state.store, settings)
 
 
 def get_lfs_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LfsLockService:

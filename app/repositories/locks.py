@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from app.models import File, Lock, LockHistory, User
 from app.repositories.base import Repository
-from app.repositories.files import live_lock_condition
+from app.repositories.files import floor_condition, live_lock_condition
 
 
 def _expiry(ttl_seconds: int) -> Any:
@@ -99,7 +99,9 @@ class LockRepository(Repository[Lock]):
         result = await self.session.execute(stmt.execution_options(populate_existing=True))
         return result.scalar_one_or_none()
 
-    async def live_with_files(self, holder: str | None = None) -> Sequence[tuple[Lock, File, str]]:
+    async def live_with_files(
+        self, holder: str | None = None, *, released_only: bool = False
+    ) -> Sequence[tuple[Lock, File, str]]:
         stmt = (
             select(Lock, File, User.username)
             .join(File, File.id == Lock.file_id)
@@ -109,6 +111,8 @@ class LockRepository(Repository[Lock]):
         )
         if holder:
             stmt = stmt.where(func.lower(User.username) == holder.lower())
+        if released_only:
+            stmt = stmt.where(floor_condition())
         return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]
 
     async def held_by_others(self, file_ids: Sequence[int], user_id: int) -> Sequence[tuple[Lock, File, str]]:
@@ -152,7 +156,13 @@ class LockRepository(Repository[Lock]):
         return bool((await self.session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar_one())
 
     async def live_page(
-        self, *, after_file_id: int | None, limit: int, file_id: int | None = None, path_key: str | None = None
+        self,
+        *,
+        after_file_id: int | None,
+        limit: int,
+        file_id: int | None = None,
+        path_key: str | None = None,
+        released_only: bool = False,
     ) -> Sequence[tuple[Lock, File, str]]:
         """Live locks on live files in file-id order (a stable keyset for paging), optionally one file's."""
         stmt = (
@@ -169,4 +179,6 @@ class LockRepository(Repository[Lock]):
             stmt = stmt.where(Lock.file_id == file_id)
         if path_key is not None:
             stmt = stmt.where(File.path_key == path_key)
+        if released_only:
+            stmt = stmt.where(floor_condition())
         return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]

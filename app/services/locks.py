@@ -34,7 +34,9 @@ from app.schemas.file import FileOut
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
 from app.services.files import IncomingFile, empty_file_notice
+from app.services.lifecycle import LifecycleService
 from app.services.paths import check_extension, extension_of
+from app.services.visibility import view_of
 from app.storage.git_store import TreeChange
 from app.vault.pipeline import Vault, VaultWrite, commit_message
 
@@ -52,6 +54,7 @@ class LockService:
         self.files = FileRepository(session)
         self.locks = LockRepository(session)
         self.users = UserRepository(session)
+        self.lifecycle = LifecycleService(session, settings, vault)
 
     async def _live_file(self, file_id: int) -> File:
         # FOR UPDATE orders us after a concurrent check-in of this file (which sets the cooldown),
@@ -72,6 +75,8 @@ class LockService:
     async def check_out(self, file_id: int, user: User, message: str) -> CheckOutOut:
         async with self.vault.write() as w:
             file = await self._live_file(file_id)
+            # In review or obsolete: 409. Decided on the locked row, so a submit racing this has one winner.
+            await self.lifecycle.refuse_check_out(file)
             now = datetime.now(UTC)
             if file.cooldown_until and file.cooldown_until > now and file.cooldown_user_id != user.id:
                 editor = await self.users.get(file.cooldown_user_id) if file.cooldown_user_id else None
@@ -169,6 +174,7 @@ class LockService:
                         message=commit_message(summary, "checkin", user, message),
                     )
                     version = await w.add_version(file, commit, author=user, message=message)
+                    self.lifecycle.after_new_version(file)
                     added = VersionAdded(
                         file_id=file.id,
                         path=file.path,
@@ -266,8 +272,10 @@ class LockService:
                 await self._force(w, lock, file, admin, holder.username)
         return ReleasedLocks(released=released)
 
-    async def list(self, holder: str | None) -> list[LockOut]:
-        rows = await self.locks.live_with_files(holder)
+    async def list(self, holder: str | None, user: User) -> list[LockOut]:
+        """Current locks; on the shop floor's view, those of files it sees only."""
+        floor = view_of(user, self.settings).floor
+        rows = await self.locks.live_with_files(holder, released_only=floor)
         return [lock_out(lock, file, name) for lock, file, name in rows]
 
     async def _expire(self, w: VaultWrite, file: File, holder_id: int, expired_at: datetime | None) -> None:
