@@ -42,7 +42,12 @@ async def file_busy(database_url: str, file_id: object, waiters: int) -> AsyncIt
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
             )
             while await conn.fetchval(waiting) < waiters:
-                assert time.monotonic() < deadline, "the requests never reached the file"
+                if time.monotonic() > deadline:
+                    sessions = await conn.fetch(
+                        "SELECT state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                    raise AssertionError(f"the requests never reached the file: {[dict(r) for r in sessions]}")
                 await asyncio.sleep(0.02)
     finally:
         await conn.close()

@@ -203,9 +203,12 @@ export function renderAudit(root) {
     until: iso(inputs.until.value),
   });
 
+  let generation = 0; // a new search makes every answer still on its way stale
   async function load(first) {
+    const mine = first ? ++generation : generation;
     try {
       const page = await api.get("/api/admin/audit", { ...filters(), cursor: first ? undefined : cursor, limit: PAGE });
+      if (mine !== generation) return; // an older search answered after a newer one started
       if (first) {
         body.replaceChildren();
         shown = 0;
