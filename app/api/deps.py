@@ -31,6 +31,7 @@ from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
 from app.services.health import HealthService
 from app.services.lfs_locks import LfsLockService
+from app.services.listing import FileExport
 from app.services.locks import LockService
 from app.services.moves import MoveService
 from app.services.users import UserService
@@ -161,6 +162,14 @@ async def get_file_service(session: SessionDep, settings: SettingsDep, vault: Va
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+async def get_file_export(request: Request) -> FileExport:
+    # Reads while its response streams, after the request's session has closed: sessions of its own.
+    return FileExport(request.app.state.sessionmaker)
+
+
+FileExportDep = Annotated[FileExport, Depends(get_file_export)]
 
 
 async def get_folder_service(session: SessionDep, vault: VaultDep) -> FolderService:

@@ -169,14 +169,15 @@ class FileRepository(Repository[File]):
         self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
     ) -> Sequence[FileRow]:
         """One page in keyset order: `after` is the (sort value, id) of the previous page's last row."""
-        column: Any = {"name": File.sort_key, "size": File.size, "updated": File.updated_at}[sort]
-        stmt = self._filtered(self._rows(), f)
-        if after is not None:
-            key = tuple_(column, File.id)
-            stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
-        order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
-        rows = await self.session.execute(stmt.order_by(*order).limit(limit))
-        return [FileRow(*r) for r in rows]
+        stmt = _keyset_page(self._filtered(self._rows(), f), sort, descending, after, limit)
+        return [FileRow(*r) for r in await self.session.execute(stmt)]
+
+    async def export_page(
+        self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
+    ) -> Sequence[Any]:
+        """As `search`, as plain named columns (no ORM objects): the whole-vault export reads these."""
+        stmt = _keyset_page(self._filtered(_export_rows(), f), sort, descending, after, limit)
+        return (await self.session.execute(stmt)).all()
 
     async def count(self, f: FileFilter) -> int:
         base = select(File.id).outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
@@ -220,6 +221,51 @@ def _file_rows() -> AnySelect:
         .outerjoin(updater, updater.id == File.updated_by)
         .outerjoin(deleter, deleter.id == File.deleted_by)
     )
+
+
+@cache
+def _export_rows() -> AnySelect:
+    """The export's columns: what `_file_rows` reads, minus what an export leaves out, as plain values."""
+    holder, creator, updater, deleter = (aliased(User) for _ in range(4))
+    live_lock = and_(Lock.file_id == File.id, live_lock_condition())
+    return (
+        select(
+            File.id,
+            File.path,
+            File.sort_key,
+            File.size,
+            File.version,
+            File.blob_sha,
+            File.head_commit,
+            File.created_at,
+            creator.username.label("created_by"),
+            File.updated_at,
+            updater.username.label("updated_by"),
+            File.deleted_at,
+            deleter.username.label("deleted_by"),
+            holder.username.label("holder"),
+            Lock.acquired_at.label("lock_since"),
+            Lock.expires_at.label("lock_until"),
+            Lock.message.label("lock_message"),
+        )
+        .outerjoin(Lock, live_lock)
+        .outerjoin(holder, holder.id == Lock.user_id)
+        .outerjoin(creator, creator.id == File.created_by)
+        .outerjoin(updater, updater.id == File.updated_by)
+        .outerjoin(deleter, deleter.id == File.deleted_by)
+    )
+
+
+def _keyset_page(
+    stmt: AnySelect, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
+) -> AnySelect:
+    """One page in (sort column, id) order; `after` is the previous page's last (sort value, id)."""
+    column: Any = {"name": File.sort_key, "size": File.size, "updated": File.updated_at}[sort]
+    if after is not None:
+        key = tuple_(column, File.id)
+        stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
+    order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
+    return stmt.order_by(*order).limit(limit)
 
 
 def _in_folder(folder_key: str, *, recursive: bool) -> list[ColumnElement[bool]]:

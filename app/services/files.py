@@ -21,7 +21,7 @@ from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import File, FileVersion, User
-from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
+from app.repositories.files import FileRepository, FileRow, VersionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
     BinaryDiff,
@@ -36,13 +36,11 @@ from app.schemas.file import (
     TextDiff,
     UploadOut,
 )
-from app.services import roles
 from app.services.answers import file_out, version_out
 from app.services.cursors import decode_cursor, encode_cursor
+from app.services.listing import ListingQuery, listing_filter
 from app.services.paths import (
-    folder_sort_range,
     join_folder,
-    normalise_folder,
     normalise_vault_path,
     path_key,
     versioned_name,
@@ -126,45 +124,25 @@ class FileService:
         return file_out(row)
 
     async def list(
-        self,
-        viewer: User,
-        *,
-        q: str | None = None,
-        status: Status | None = None,
-        holder: str | None = None,
-        folder: str | None = None,
-        recursive: bool = False,
-        deleted: bool = False,
-        sort: SortKey = "name",
-        descending: bool = False,
-        cursor: str | None = None,
-        limit: int = 50,
+        self, viewer: User, query: ListingQuery, *, cursor: str | None = None, limit: int = 50, count: bool = False
     ) -> FilePage:
-        if deleted:
-            roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
-        folder_key = path_key(normalise_folder(folder)) if folder is not None else None
-        filters = FileFilter(
-            q=q,
-            status=status,
-            holder=holder,
-            deleted=deleted,
-            folder=folder_key,
-            recursive=recursive or folder is None,
-            sort_range=folder_sort_range(folder_key) if folder_key and sort == "name" else None,
-        )
+        """One page of the listing; `total` only when asked for (`count`): it is a count of every match."""
+        filters = listing_filter(viewer, query)
         after: tuple[Any, int] | None = None
         if cursor:
-            sort_kind = {"name": str, "size": int, "updated": datetime}[sort]
+            sort_kind = {"name": str, "size": int, "updated": datetime}[query.sort]
             sort_value, last_id = decode_cursor(cursor, sort_kind, int)
             after = (sort_value, last_id)
-        rows = await self.files.search(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
+        rows = await self.files.search(
+            filters, sort=query.sort, descending=query.descending, after=after, limit=limit + 1
+        )
         page = list(rows[:limit])
         next_cursor = None
         if len(rows) > limit:
             last = page[-1].file
-            value: Any = {"name": last.sort_key, "size": last.size, "updated": last.updated_at}[sort]
+            value: Any = {"name": last.sort_key, "size": last.size, "updated": last.updated_at}[query.sort]
             next_cursor = encode_cursor(value, last.id)
-        total = await self.files.count(filters)
+        total = await self.files.count(filters) if count else None
         return FilePage(items=[file_out(r) for r in page], next_cursor=next_cursor, total=total)
 
     async def resolve_version(self, file: File, version: int | None, commit: str | None) -> FileVersion:
