@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, String, and_, any_, cast, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from app.models import File, FileVersion, Lock, User
@@ -80,19 +81,34 @@ class FileRepository(Repository[File]):
             {"keys": keys, "shared": [wanted[k] for k in keys]},
         )
 
-    async def clashing(self, path_key: str) -> File | None:
-        """A live file at one of the key's folders, or inside the key as a folder (a file/folder clash)."""
-        parts = path_key.split("/")
-        folders = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
-        stmt = (
-            select(File)
-            .where(
-                File.deleted_at.is_(None),
-                or_(File.path_key.in_(folders), File.path_key.startswith(path_key + "/", autoescape=True)),
-            )
-            .limit(1)
+    async def live_by_keys(self, path_keys: Sequence[str]) -> Sequence[File]:
+        """The live files at any of these keys, in one statement (one array parameter however many)."""
+        stmt = select(File).where(
+            File.path_key == any_(cast(list(path_keys), ARRAY(String))), File.deleted_at.is_(None)
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def clashing_any(self, path_keys: Sequence[str]) -> tuple[str, File] | None:
+        """A live file at a folder of one of the keys, or inside one of the keys as a folder, with that key.
+
+        Two statements however many keys: the folders of every key at once, then every key's inside at once
+        (a lateral probe per key, each answered by the path_key index as `clashing` is).
+        """
+        folders = sorted({"/".join(k.split("/")[:d]) for k in path_keys for d in range(1, k.count("/") + 1)})
+        if folders:
+            stmt = (
+                select(File)
+                .where(File.deleted_at.is_(None), File.path_key == any_(cast(folders, ARRAY(String))))
+                .limit(1)
+            )
+            found = (await self.session.execute(stmt)).scalar_one_or_none()
+            if found is not None:
+                return next(k for k in path_keys if k.startswith(found.path_key + "/")), found
+        inside = select(File).from_statement(_INSIDE_ANY).params(keys=list(path_keys))
+        found = (await self.session.execute(inside)).scalar_one_or_none()
+        if found is not None:
+            return next(k for k in path_keys if found.path_key.startswith(k + "/")), found
+        return None
 
     async def get_live_by_key(self, path_key: str) -> File | None:
         stmt = select(File).where(File.path_key == path_key, File.deleted_at.is_(None))
@@ -221,6 +237,14 @@ def _file_rows() -> AnySelect:
         .outerjoin(updater, updater.id == File.updated_by)
         .outerjoin(deleter, deleter.id == File.deleted_by)
     )
+
+
+# A live file inside any of the keys as a folder: per key, `path_key LIKE '<key, wildcards escaped>/%'`.
+_INSIDE_ANY = text(
+    "SELECT f.* FROM unnest(CAST(:keys AS text[])) AS t(k) CROSS JOIN LATERAL ("
+    "SELECT files.* FROM files WHERE files.deleted_at IS NULL AND files.path_key LIKE "
+    "replace(replace(replace(t.k, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%' LIMIT 1) AS f LIMIT 1"
+)
 
 
 @cache

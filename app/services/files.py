@@ -268,8 +268,9 @@ class FileService:
         summary = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
         async with self.vault.write() as w:
             await w.lock_paths(keys)
+            taken = {f.path_key: f for f in await self.files.live_by_keys(keys)}
             for path, key in zip(paths, keys, strict=True):
-                existing = await self.files.get_live_by_key(key)
+                existing = taken.get(key)
                 if existing is not None:
                     exists = Conflict(
                         f"{existing.path!r} already exists; new versions come through check-out and check-in"
@@ -283,11 +284,11 @@ class FileService:
                 message=commit_message(summary, "upload", user, message),
             )
             created = await w.add_files(commit, paths, keys, author=user, message=message)
-            for new in created:
-                entry = FileUploaded(
-                    file_id=new.id, path=new.path, user=user.username, size=new.size, commit=commit.commit_sha
-                )
-                await w.journal(entry, actor=user)
+            uploaded = [
+                FileUploaded(file_id=f.id, path=f.path, user=user.username, size=f.size, commit=commit.commit_sha)
+                for f in created
+            ]
+            await w.journal_many(uploaded, actor=user)
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]

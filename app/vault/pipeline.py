@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import journal
 from app.core.config import Settings
 from app.core.errors import Conflict, InsufficientStorage, StorageUnavailable
+from app.journal.entry import Entry
 from app.models import File, FileVersion, User
 from app.repositories.files import FileRepository, VersionRepository
 from app.repositories.folders import FolderRepository
@@ -147,13 +148,14 @@ class VaultWrite:
         if folder is not None:
             path = next(p for p, k in zip(paths, keys, strict=True) if k == folder.path_key)
             raise Conflict(f"{folder.path!r} is a folder in the vault; {path!r} cannot be a file")
-        for path, key in zip(paths, keys, strict=True):
-            clash = await self.files.clashing(key)
-            if clash is None:
-                continue
-            if clash.path_key.startswith(key + "/"):
-                raise Conflict(f"{path!r} is a folder in the vault (it holds {clash.path!r}); it cannot be a file")
-            raise Conflict(f"{clash.path!r} is a file in the vault; {path!r} cannot be inside it")
+        found = await self.files.clashing_any(keys)
+        if found is None:
+            return
+        key, clash = found
+        path = next(p for p, k in zip(paths, keys, strict=True) if k == key)
+        if clash.path_key.startswith(key + "/"):
+            raise Conflict(f"{path!r} is a folder in the vault (it holds {clash.path!r}); it cannot be a file")
+        raise Conflict(f"{clash.path!r} is a file in the vault; {path!r} cannot be inside it")
 
     async def commit(
         self, changes: Sequence[TreeChange], *, author: User, message: str, ref: str = MAIN
@@ -193,6 +195,10 @@ class VaultWrite:
 
     async def journal(self, entry: journal.Entry, *, actor: User | None) -> None:
         await journal.append(self.session, entry, actor=actor)
+
+    async def journal_many(self, entries: Sequence[Entry], *, actor: User | None) -> None:
+        """Several entries in one statement where they allow it (app/journal/entry.py append_many)."""
+        await journal.append_many(self.session, entries, actor=actor)
 
     # ----- catalog rows for a commit ------------------------------------------------------------------
 
