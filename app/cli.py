@@ -1,4 +1,4 @@
-"""The `camvault` command: serve, migrate, create-user, reindex, maintain, doctor."""
+"""The `camvault` command: serve, migrate, create-user, reindex, release-all, maintain, doctor."""
 
 from __future__ import annotations
 
@@ -108,11 +108,53 @@ async def _reindex(url: str, settings: Settings) -> str:
             if report.versions_skipped
             else ""
         )
+        + f"; {report.revisions_added} revisions added, {report.states_updated} lifecycle states corrected"
     )
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     print(asyncio.run(_reindex(resolve_database_url(settings), settings)))
+    return 0
+
+
+async def _release_all(url: str, settings: Settings, approver: str, folder: str | None, revision: str | None) -> str:
+    from app.core.errors import NotFound
+    from app.repositories.users import UserRepository
+    from app.services.lifecycle import LifecycleService
+    from app.storage.git_store import GitStore
+    from app.vault.pipeline import Vault
+
+    store = GitStore.in_data_dir(settings.data_dir)
+    await store.ensure_repo()
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await UserRepository(session).get_by_username(approver)
+            if user is None:
+                raise NotFound(f"No user {approver!r}")
+            service = LifecycleService(session, settings, Vault(session, store, settings))
+            out = await service.release_all(user, folder, revision)
+    finally:
+        await engine.dispose()
+    where = f"in {out.folder!r} and below" if out.folder else "in the vault"
+    skipped = ", ".join(f"{count} {why.replace('_', ' ')}" for why, count in sorted(out.skipped.items()))
+    return (
+        f"released {out.released} files {where} as revision {out.revision}, approved by {approver}"
+        + (f" (commit {out.commit[:12]} on the released branch)" if out.commit else "")
+        + (f"; skipped {skipped}" if skipped else "")
+    )
+
+
+def cmd_release_all(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        print(
+            asyncio.run(
+                _release_all(resolve_database_url(settings), settings, args.approver, args.folder, args.revision)
+            )
+        )
+    except DomainError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -209,6 +251,16 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("reindex", help="rebuild the file catalog from the Git history (idempotent)").set_defaults(
         func=cmd_reindex
     )
+
+    release_all = sub.add_parser(
+        "release-all",
+        help="adopt an existing library: release every never-released file (in --folder and below) at its head "
+        "version, in one audited step (files in review or obsolete are skipped)",
+    )
+    release_all.add_argument("--approver", required=True, help="the admin or approver releasing them (username)")
+    release_all.add_argument("--folder", help="only this folder and below (default: the whole vault)")
+    release_all.add_argument("--revision", help="the label to give them (default: the first, A or 1)")
+    release_all.set_defaults(func=cmd_release_all)
 
     sub.add_parser(
         "maintain", help="pack and prune the Git vault (git gc), then verify it (git fsck); safe while serving"

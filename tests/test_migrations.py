@@ -97,3 +97,46 @@ async def test_replicas_starting_together_migrate_one_at_a_time(server_url: str,
                 p.wait()
         await conn.close()
         await drop_database(url)
+
+
+def test_the_lifecycle_migration_puts_existing_files_in_wip_and_goes_back(server_url: str) -> None:
+    """0009 on an install with files: every file `wip` with no revision, nobody an approver; down and up again."""
+    url = asyncio.run(create_database(server_url, prefix="mig10"))
+
+    async def run(*statements: str) -> list[list[tuple[object, ...]]]:
+        conn = await asyncpg.connect(to_asyncpg_dsn(url))
+        try:
+            return [[tuple(r) for r in await conn.fetch(s)] for s in statements]
+        finally:
+            await conn.close()
+
+    try:
+        config = _config(url)
+        command.upgrade(config, "0006")
+        asyncio.run(
+            run(
+                "INSERT INTO users (username, password_hash, role) VALUES ('anna', 'x', 'user')",
+                "INSERT INTO files (path, path_key, size, blob_sha, head_commit, version, created_by) "
+                "VALUES ('jobs/op10.nc', 'jobs/op10.nc', 3, 'b', 'c', 2, 1), ('op20.nc', 'op20.nc', 1, 'b', 'c', 1, 1)",
+            )
+        )
+        command.upgrade(config, "head")
+        files, users = asyncio.run(
+            run("SELECT path, state, revision_id FROM files ORDER BY path", "SELECT username, is_approver FROM users")
+        )
+        assert files == [("jobs/op10.nc", "wip", None), ("op20.nc", "wip", None)]
+        assert users == [("anna", False)]
+        assert {"file_revisions", "reviews", "review_approvals"} <= asyncio.run(_tables(url))
+        command.check(config)
+
+        command.downgrade(config, "0006")
+        assert not {"file_revisions", "reviews", "review_approvals"} & asyncio.run(_tables(url))
+        [columns] = asyncio.run(
+            run("SELECT column_name FROM information_schema.columns WHERE table_name = 'files' ORDER BY 1")
+        )
+        assert ("state",) not in columns and ("revision_id",) not in columns
+        assert asyncio.run(run("SELECT count(*) FROM files")) == [[(2,)]]
+        command.upgrade(config, "head")
+        assert asyncio.run(run("SELECT DISTINCT state FROM files")) == [[("wip",)]]
+    finally:
+        asyncio.run(drop_database(url))

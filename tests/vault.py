@@ -80,6 +80,26 @@ async def new_version(
     return r.json()  # type: ignore[no-any-return]
 
 
+async def transition(
+    client: httpx.AsyncClient, headers: dict[str, str], file_id: object, action: str, comment: str | None = None
+) -> httpx.Response:
+    """A lifecycle action (submit, approve, reject, obsolete, reinstate), with a comment or none at all."""
+    body = {"comment": comment} if comment is not None else None
+    return await client.post(f"/api/files/{file_id}/{action}", json=body, headers=headers)
+
+
+async def release(
+    client: httpx.AsyncClient, submitter: dict[str, str], approver: dict[str, str], file_id: object
+) -> dict[str, object]:
+    """Submit the head version and approve it (RELEASE_APPROVALS=1): the answer of the approval."""
+    r = await transition(client, submitter, file_id, "submit")
+    assert r.status_code == 200, r.text
+    r = await transition(client, approver, file_id, "approve", "proved out")
+    assert r.status_code == 200, r.text
+    assert r.json()["released"], r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
 def git(repo: Path, *args: str, input: str | None = None) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, input=input

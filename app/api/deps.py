@@ -31,6 +31,7 @@ from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
 from app.services.health import HealthService
 from app.services.lfs_locks import LfsLockService
+from app.services.lifecycle import LifecycleService
 from app.services.listing import FileExport
 from app.services.locks import LockService
 from app.services.moves import MoveService
@@ -164,9 +165,9 @@ async def get_file_service(session: SessionDep, settings: SettingsDep, vault: Va
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 
 
-async def get_file_export(request: Request) -> FileExport:
+async def get_file_export(request: Request, settings: SettingsDep) -> FileExport:
     # Reads while its response streams, after the request's session has closed: sessions of its own.
-    return FileExport(request.app.state.sessionmaker)
+    return FileExport(request.app.state.sessionmaker, settings)
 
 
 FileExportDep = Annotated[FileExport, Depends(get_file_export)]
@@ -191,6 +192,13 @@ async def get_lock_service(session: SessionDep, settings: SettingsDep, vault: Va
 
 
 LockServiceDep = Annotated[LockService, Depends(get_lock_service)]
+
+
+async def get_lifecycle_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LifecycleService:
+    return LifecycleService(session, settings, vault)
+
+
+LifecycleServiceDep = Annotated[LifecycleService, Depends(get_lifecycle_service)]
 
 
 async def get_realtime(websocket: WebSocket) -> RealtimeService:
@@ -246,8 +254,8 @@ async def get_git_writer(user: GitUser) -> User:
 GitWriter = Annotated[User, Depends(get_git_writer)]
 
 
-async def get_git_http_service(request: Request) -> GitHttpService:
-    return GitHttpService(request.app.state.store)
+async def get_git_http_service(request: Request, settings: SettingsDep) -> GitHttpService:
+    return GitHttpService(request.app.state.store, settings)
 
 
 async def get_lfs_lock_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LfsLockService:

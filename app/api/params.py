@@ -12,6 +12,9 @@ from app.schemas.common import INT32_MAX, no_nul
 FileId = Annotated[int, Path(ge=1, le=INT32_MAX, description="File id")]
 UserId = Annotated[int, Path(ge=1, le=INT32_MAX, description="User id")]
 OptionalVersion = Annotated[int | None, Query(ge=1, le=INT32_MAX)]
+OptionalRevision = Annotated[
+    str | None, Query(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9]+$", description="A revision label: A, B, …")
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Cursor = Annotated[str | None, Query(max_length=2400, description="`next_cursor` of the previous page")]
 

@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     lock_sweep_seconds: float = Field(default=5, gt=0)
     edit_cooldown_seconds: int = Field(default=15, ge=0)
 
+    # Release lifecycle (README, "Release lifecycle"): revision labels (letters A, B, … Y, AA skipping I O Q S X Z,
+    # or numbers 1, 2, 3), how many distinct approvers release a file, whether a submitter may approve their own
+    # submission, and whether viewers (the shop floor) see work in progress or only released revisions.
+    revision_scheme: Literal["letters", "numeric"] = "letters"
+    release_approvals: int = Field(default=1, ge=1, le=10)
+    allow_self_approval: bool = False
+    viewers_see_work: bool = False
+
     # WebSockets (/ws): messages a socket may have waiting before it is closed as too slow; how
     # often each worker refreshes its presence rows and sweeps those of dead workers; how old a
     # presence heartbeat may get before its row counts as dead even if its database session lives.

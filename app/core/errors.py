@@ -40,6 +40,12 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Unprocessable(DomainError):
+    """The request is understood but the change it asks for lacks something (a required comment, a field)."""
+
+    status_code = 422
+
+
 class InvalidPath(DomainError):
     status_code = 400
 

@@ -40,6 +40,7 @@ class _EndsSessions(_AccountEntry):
 class UserCreated(_AccountEntry):
     action = "user.created"
     role: str
+    is_approver: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

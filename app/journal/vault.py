@@ -234,3 +234,5 @@ class VaultReindexed(Entry):
     files_updated: int
     versions_added: int
     versions_skipped: int = 0
+    revisions_added: int = 0
+    states_updated: int = 0

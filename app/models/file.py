@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -25,6 +36,15 @@ class File(Base):
         Index(
             "ix_files_path_key_trgm", "path_key", postgresql_using="gin", postgresql_ops={"path_key": "gin_trgm_ops"}
         ),
+        # The listing's state filter, and the floor's (released revisions only) view, keyset-paged by name.
+        Index("ix_files_state_path_id", "state", "path", "id"),
+        Index(
+            "ix_files_released_path_id",
+            "path",
+            "id",
+            postgresql_where=text("revision_id IS NOT NULL AND state <> 'obsolete' AND deleted_at IS NULL"),
+        ),
+        CheckConstraint("state IN ('wip', 'in_review', 'released', 'obsolete')", name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +65,12 @@ class File(Base):
     # After a check-in that changed content, only cooldown_user may check the file out until then.
     cooldown_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cooldown_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The release lifecycle (app/models/lifecycle.py): where the newest work stands, and the current revision
+    # (what the shop floor gets; kept while obsolete, so reinstate can bring it back).
+    state: Mapped[str] = mapped_column(String(16), server_default="wip")
+    revision_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("file_revisions.id", use_alter=True, name="fk_files_revision_id_file_revisions")
+    )
 
 
 class FileVersion(Base):

@@ -30,6 +30,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(Enum(Role, name="user_role", values_callable=lambda e: [m.value for m in e]))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # May approve and reject reviews, and obsolete files (admins always may; viewers never). Set by an admin.
+    is_approver: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # Bumped on password change: every token issued before carries the old number.
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, String, and_, any_, cast, func, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import aliased
 
-from app.models import File, FileVersion, Lock, User
+from app.models import File, FileRevision, FileState, FileVersion, Lock, Review, ReviewApproval, ReviewStatus, User
 from app.repositories.base import Repository
 
 SortKey = Literal["name", "size", "updated"]
@@ -29,6 +29,8 @@ class FileFilter:
     deleted: bool = False
     folder: str | None = None
     recursive: bool = True
+    state: FileState | None = None  # the lifecycle state (app/models/lifecycle.py)
+    released_only: bool = False  # the shop floor's view: files with a current revision, not obsolete
     # (low, high): every sort key inside `folder` lies strictly between them (app/services/paths.py folder_sort_range)
     sort_range: tuple[str, str] | None = None
 
@@ -43,6 +45,9 @@ class FileRow:
     created_by: str | None
     updated_by: str | None
     deleted_by: str | None
+    revision: FileRevision | None = None  # the current revision (what the floor gets)
+    review: Review | None = None  # the open review, if any
+    approved_by: list[str] | None = None  # who approved the open review so far
 
 
 def path_lock_key(path_key: str) -> int:
@@ -53,6 +58,12 @@ def path_lock_key(path_key: str) -> int:
 def live_lock_condition() -> ColumnElement[bool]:
     """A lock counts while it has no expiry or its expiry is still ahead."""
     return or_(Lock.expires_at.is_(None), Lock.expires_at > func.now())
+
+
+def floor_condition() -> ColumnElement[bool]:
+    """The shop floor's files: a current revision, not obsolete (app/services/visibility.py; partial index
+    ix_files_released_path_id)."""
+    return and_(File.revision_id.is_not(None), File.state != FileState.obsolete.value)
 
 
 class FileRepository(Repository[File]):
@@ -179,28 +190,34 @@ class FileRepository(Repository[File]):
         if f.holder:
             holder_ids = select(User.id).where(func.lower(User.username) == f.holder.lower())
             stmt = stmt.where(Lock.user_id.in_(holder_ids))
+        if f.state is not None:
+            stmt = stmt.where(File.state == f.state.value)
+        if f.released_only:
+            stmt = stmt.where(floor_condition())
         return stmt
 
     async def search(
         self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
     ) -> Sequence[FileRow]:
-        """One page in keyset order: `after` is the (sort value, id) of the previous page's last row."""
-        stmt = _keyset_page(self._filtered(self._rows(), f), sort, descending, after, limit)
-        return [FileRow(*r) for r in await self.session.execute(stmt)]
+        """One page in keyset order: `after` is the (sort value, id) of the previous page's last row.
 
-    async def export_page(
-        self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
-    ) -> Sequence[Any]:
-        """As `search`, as plain named columns (no ORM objects): the whole-vault export reads these."""
-        stmt = _keyset_page(self._filtered(_export_rows(), f), sort, descending, after, limit)
-        return (await self.session.execute(stmt)).all()
+        The floor's view sorts by what it shows: the current revision's size and release time.
+        """
+        column: Any = sort_column(sort, released=f.released_only)
+        stmt = self._filtered(self._rows(), f)
+        if after is not None:
+            key = tuple_(column, File.id)
+            stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
+        order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
+        rows = await self.session.execute(stmt.order_by(*order).limit(limit))
+        return [FileRow(*r) for r in rows]
 
     async def count(self, f: FileFilter) -> int:
         base = select(File.id).outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
         stmt = self._filtered(base, f)
         return (await self.session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
 
-    async def subfolders(self, parent_key: str) -> Sequence[tuple[str, int]]:
+    async def subfolders(self, parent_key: str, *, released_only: bool = False) -> Sequence[tuple[str, int]]:
         """The folders directly inside `parent_key` ("" = the top) that hold live files, with how many (at any depth).
 
         Grouped by key, so `Jobs/` and `jobs/` are one folder, as on the Windows and macOS disks files are
@@ -217,25 +234,66 @@ class FileRepository(Repository[File]):
             .group_by(key_name)
             .order_by(key_name)
         )
+        if released_only:
+            stmt = stmt.where(floor_condition())
         return [(name, count) for name, count in (await self.session.execute(stmt)).all()]
+
+    async def live_for_update(self, folder_key: str | None) -> Sequence[File]:
+        """Every live file in a folder and below (None: the whole vault), row-locked in id order (no deadlocks)."""
+        stmt = select(File).where(File.deleted_at.is_(None))
+        if folder_key is not None:
+            stmt = stmt.where(*_in_folder(folder_key, recursive=True))
+        return (await self.session.execute(stmt.order_by(File.id).with_for_update())).scalars().all()
+
+
+def sort_column(sort: SortKey, *, released: bool) -> Any:
+    if sort == "name":
+        return File.sort_key
+    if released:
+        return {"size": FileRevision.size, "updated": FileRevision.released_at}[sort]
+    return {"size": File.size, "updated": File.updated_at}[sort]
 
 
 @cache
 def _file_rows() -> AnySelect:
-    """A file with its live lock and the holder's, creator's, updater's and deleter's names.
+    """A file with its live lock and the holder's, creator's, updater's and deleter's names, its current
+    revision, and its open review with who approved it so far.
 
     Built once and reused: statements are immutable (`.where()` returns a copy), and building this one costs
     more than running it, since each `aliased(User)` copies the users table's columns (make bench: ~1.5 ms).
     """
+    return file_rows_with(and_(Lock.file_id == File.id, live_lock_condition()))
+
+
+def file_rows_with(lock_join: ColumnElement[bool], *extra: Any) -> AnySelect:
+    """`_file_rows` with the lock joined on `lock_join`, and `extra` columns right after the Lock (check-outs
+    read the lock row live or not, and whether it is live: app/repositories/locks.py)."""
     holder, creator, updater, deleter = (aliased(User) for _ in range(4))
-    live_lock = and_(Lock.file_id == File.id, live_lock_condition())
+    approvers = (
+        select(func.array_agg(aggregate_order_by(ReviewApproval.user_name, ReviewApproval.id)))
+        .where(ReviewApproval.review_id == Review.id)
+        .scalar_subquery()
+    )
     return (
-        select(File, Lock, holder.username, creator.username, updater.username, deleter.username)
-        .outerjoin(Lock, live_lock)
+        select(
+            File,
+            Lock,
+            *extra,
+            holder.username,
+            creator.username,
+            updater.username,
+            deleter.username,
+            FileRevision,
+            Review,
+            approvers,
+        )
+        .outerjoin(Lock, lock_join)
         .outerjoin(holder, holder.id == Lock.user_id)
         .outerjoin(creator, creator.id == File.created_by)
         .outerjoin(updater, updater.id == File.updated_by)
         .outerjoin(deleter, deleter.id == File.deleted_by)
+        .outerjoin(FileRevision, FileRevision.id == File.revision_id)
+        .outerjoin(Review, and_(Review.file_id == File.id, Review.status == ReviewStatus.open.value))
     )
 
 
@@ -245,51 +303,6 @@ _INSIDE_ANY = text(
     "SELECT files.* FROM files WHERE files.deleted_at IS NULL AND files.path_key LIKE "
     "replace(replace(replace(t.k, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%' LIMIT 1) AS f LIMIT 1"
 )
-
-
-@cache
-def _export_rows() -> AnySelect:
-    """The export's columns: what `_file_rows` reads, minus what an export leaves out, as plain values."""
-    holder, creator, updater, deleter = (aliased(User) for _ in range(4))
-    live_lock = and_(Lock.file_id == File.id, live_lock_condition())
-    return (
-        select(
-            File.id,
-            File.path,
-            File.sort_key,
-            File.size,
-            File.version,
-            File.blob_sha,
-            File.head_commit,
-            File.created_at,
-            creator.username.label("created_by"),
-            File.updated_at,
-            updater.username.label("updated_by"),
-            File.deleted_at,
-            deleter.username.label("deleted_by"),
-            holder.username.label("holder"),
-            Lock.acquired_at.label("lock_since"),
-            Lock.expires_at.label("lock_until"),
-            Lock.message.label("lock_message"),
-        )
-        .outerjoin(Lock, live_lock)
-        .outerjoin(holder, holder.id == Lock.user_id)
-        .outerjoin(creator, creator.id == File.created_by)
-        .outerjoin(updater, updater.id == File.updated_by)
-        .outerjoin(deleter, deleter.id == File.deleted_by)
-    )
-
-
-def _keyset_page(
-    stmt: AnySelect, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
-) -> AnySelect:
-    """One page in (sort column, id) order; `after` is the previous page's last (sort value, id)."""
-    column: Any = {"name": File.sort_key, "size": File.size, "updated": File.updated_at}[sort]
-    if after is not None:
-        key = tuple_(column, File.id)
-        stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
-    order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
-    return stmt.order_by(*order).limit(limit)
 
 
 def _in_folder(folder_key: str, *, recursive: bool) -> list[ColumnElement[bool]]:
@@ -322,12 +335,18 @@ class VersionRepository(Repository[FileVersion]):
         rows = (await self.session.execute(stmt)).scalars().all()
         return rows[0] if len(rows) == 1 else None
 
-    async def page(self, file_id: int, *, before: int | None, limit: int) -> Sequence[FileVersion]:
-        stmt = select(FileVersion).where(FileVersion.file_id == file_id)
+    async def page(
+        self, file_id: int, *, before: int | None, limit: int, released_only: bool = False
+    ) -> Sequence[tuple[FileVersion, str | None]]:
+        """Versions newest first, each with the revision label it was released as (if it was); `released_only`:
+        only those."""
+        released = and_(FileRevision.file_id == FileVersion.file_id, FileRevision.version == FileVersion.version)
+        stmt = select(FileVersion, FileRevision.label).where(FileVersion.file_id == file_id)
+        stmt = stmt.join(FileRevision, released) if released_only else stmt.outerjoin(FileRevision, released)
         if before is not None:
             stmt = stmt.where(FileVersion.version < before)
         stmt = stmt.order_by(FileVersion.version.desc()).limit(limit)
-        return (await self.session.execute(stmt)).scalars().all()
+        return [(v, label) for v, label in (await self.session.execute(stmt)).all()]
 
     async def up_to(self, file_id: int, version: int) -> Sequence[FileVersion]:
         """Versions 1 to `version` of a file, oldest first."""
@@ -361,3 +380,15 @@ async def version_commits(session: Any, file_id: int) -> dict[str, int]:
     """The commit of each of a file's versions, with its number."""
     stmt = select(FileVersion.commit_sha, FileVersion.version).where(FileVersion.file_id == file_id)
     return {sha: number for sha, number in (await session.execute(stmt)).all()}
+
+
+async def versions_made_by(session: Any, commit_sha: str) -> list[tuple[File, FileVersion]]:
+    """Every file version a main-branch commit made (an upload of several files makes several)."""
+    stmt = select(File, FileVersion).join(FileVersion, FileVersion.file_id == File.id)
+    rows = await session.execute(stmt.where(FileVersion.commit_sha == commit_sha))
+    return [(f, v) for f, v in rows.all()]
+
+
+async def every_file(session: Any) -> Sequence[File]:
+    """Every file row, deleted ones too, in id order (reindex)."""
+    return (await session.execute(select(File).order_by(File.id))).scalars().all()  # type: ignore[no-any-return]

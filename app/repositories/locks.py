@@ -10,9 +10,9 @@ from sqlalchemy import Integer, and_, any_, cast, delete, func, literal, select,
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import aliased
 
-from app.models import File, Lock, LockHistory, User
+from app.models import File, FileRevision, Lock, LockHistory, Review, User
 from app.repositories.base import Repository
-from app.repositories.files import AnySelect, FileRow, live_lock_condition
+from app.repositories.files import AnySelect, FileRow, file_rows_with, floor_condition, live_lock_condition
 
 # Advisory-lock class for the check-out gate, in the two-integer key space (apart from the one-bigint keys of
 # paths, the sweeper and migrations): (CHECK_OUT_GATE, file id) is held by the one check-out deciding that file.
@@ -30,6 +30,9 @@ class LockedFile:
     created_by: str | None
     updated_by: str | None
     deleted_by: str | None
+    revision: FileRevision | None
+    review: Review | None
+    approved_by: list[str] | None
 
     @property
     def live_lock(self) -> Lock | None:
@@ -37,7 +40,17 @@ class LockedFile:
 
     def answer(self, lock: Lock | None, holder: str | None, *, updated_by: str | None = None) -> FileRow:
         """The file as this transaction leaves it, with `lock` (held by `holder`) or none."""
-        return FileRow(self.file, lock, holder, self.created_by, updated_by or self.updated_by, self.deleted_by)
+        return FileRow(
+            self.file,
+            lock,
+            holder,
+            self.created_by,
+            updated_by or self.updated_by,
+            self.deleted_by,
+            self.revision,
+            self.review,
+            self.approved_by,
+        )
 
 
 @dataclass(frozen=True)
@@ -51,17 +64,9 @@ class HeldLock:
 
 @cache
 def _locked_file_rows() -> AnySelect:
-    """A file with its lock row (live or not), whether that lock is live, and the names the answer shows."""
-    holder, creator, updater, deleter = (aliased(User) for _ in range(4))
+    """A file with its lock row (live or not), whether that lock is live, and what the listing's row has."""
     live = and_(Lock.file_id.is_not(None), live_lock_condition())
-    return (
-        select(File, Lock, live.label("live"), holder.username, creator.username, updater.username, deleter.username)
-        .outerjoin(Lock, Lock.file_id == File.id)
-        .outerjoin(holder, holder.id == Lock.user_id)
-        .outerjoin(creator, creator.id == File.created_by)
-        .outerjoin(updater, updater.id == File.updated_by)
-        .outerjoin(deleter, deleter.id == File.deleted_by)
-    )
+    return file_rows_with(Lock.file_id == File.id, live.label("live"))
 
 
 def _expiry(ttl_seconds: int) -> Any:
@@ -204,7 +209,9 @@ class LockRepository(Repository[Lock]):
         result = await self.session.execute(stmt.execution_options(populate_existing=True))
         return result.scalar_one_or_none()
 
-    async def live_with_files(self, holder: str | None = None) -> Sequence[tuple[Lock, File, str]]:
+    async def live_with_files(
+        self, holder: str | None = None, *, released_only: bool = False
+    ) -> Sequence[tuple[Lock, File, str]]:
         stmt = (
             select(Lock, File, User.username)
             .join(File, File.id == Lock.file_id)
@@ -214,6 +221,8 @@ class LockRepository(Repository[Lock]):
         )
         if holder:
             stmt = stmt.where(func.lower(User.username) == holder.lower())
+        if released_only:
+            stmt = stmt.where(floor_condition())
         return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]
 
     async def held_by_others(self, file_ids: Sequence[int], user_id: int) -> Sequence[tuple[Lock, File, str]]:
@@ -258,7 +267,13 @@ class LockRepository(Repository[Lock]):
         return bool((await self.session.execute(select(func.pg_try_advisory_xact_lock(key)))).scalar_one())
 
     async def live_page(
-        self, *, after_file_id: int | None, limit: int, file_id: int | None = None, path_key: str | None = None
+        self,
+        *,
+        after_file_id: int | None,
+        limit: int,
+        file_id: int | None = None,
+        path_key: str | None = None,
+        released_only: bool = False,
     ) -> Sequence[tuple[Lock, File, str]]:
         """Live locks on live files in file-id order (a stable keyset for paging), optionally one file's."""
         stmt = (
@@ -275,4 +290,6 @@ class LockRepository(Repository[Lock]):
             stmt = stmt.where(Lock.file_id == file_id)
         if path_key is not None:
             stmt = stmt.where(File.path_key == path_key)
+        if released_only:
+            stmt = stmt.where(floor_condition())
         return [(lock, f, name) for lock, f, name in (await self.session.execute(stmt)).all()]

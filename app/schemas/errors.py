@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -20,4 +21,16 @@ class ErrorOut(BaseModel):
     )
     file: str | None = Field(
         default=None, description="Uploads: the name (as sent) of the file that caused the refusal, when one did"
+    )
+
+
+class MissingFieldsDetail(BaseModel):
+    message: str
+    fields: list[str]
+
+
+class UnprocessableOut(BaseModel):
+    detail: str | MissingFieldsDetail | list[dict[str, Any]] = Field(
+        description="A rule the change breaks (a required comment; fields a release needs, named), or the request "
+        "body's validation errors"
     )

@@ -16,6 +16,27 @@ class LockInfo(BaseModel):
     until: datetime | None
 
 
+class RevisionInfo(BaseModel):
+    """The file's current revision: what the shop floor gets."""
+
+    label: str = Field(description="A, B, … (or 1, 2, … with REVISION_SCHEME=numeric)")
+    version: int
+    released_at: datetime
+    released_by: str
+    next_label: str = Field(description='The label the next release gets ("released B, C in work")')
+
+
+class ReviewInfo(BaseModel):
+    """The open review of the file's head version."""
+
+    id: int
+    version: int
+    submitted_by: str
+    submitted_at: datetime
+    approved_by: list[str]
+    approvals_required: int
+
+
 class FileOut(BaseModel):
     id: int
     path: str
@@ -35,6 +56,11 @@ class FileOut(BaseModel):
     deleted_by: str | None = None
     lock: LockInfo | None = None
     cooldown_until: datetime | None = None
+    state: Literal["wip", "in_review", "released", "obsolete"] = Field(
+        default="wip", description="Where the newest work stands; the floor's view shows `released`"
+    )
+    revision: RevisionInfo | None = Field(default=None, description="The current revision (the floor gets it)")
+    review: ReviewInfo | None = None
     cooldown_user_id: int | None = Field(
         default=None, description="Who may check the file out during the cooldown (its last editor)"
     )
@@ -115,6 +141,7 @@ class VersionOut(BaseModel):
     author: str
     message: str
     created_at: datetime
+    revision: str | None = Field(default=None, description="The revision label this version was released as")
 
 
 class HistoryPage(BaseModel):

@@ -20,6 +20,7 @@ class UserOut(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    is_approver: bool = Field(description="May approve, reject and obsolete (admins always may; viewers never)")
     created_at: datetime
     updated_at: datetime
 
@@ -32,6 +33,7 @@ class UserCreate(BaseModel):
     email: EmailStr | None = None
     full_name: Text = Field(default="", max_length=200)
     role: Role = Role.user
+    is_approver: bool = False
 
 
 class UserRegister(BaseModel):
@@ -52,6 +54,7 @@ class UserUpdate(BaseModel):
     full_name: Text | None = Field(default=None, max_length=200)
     role: Role | None = None
     is_active: bool | None = None
+    is_approver: bool | None = Field(default=None, description="Approver of releases (users; never a viewer)")
 
 
 class UserList(BaseModel):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from app.models import File, FileVersion, Lock
+from app.models import File, FileRevision, FileState, FileVersion, Lock
 from app.repositories.files import FileRow
-from app.schemas.file import FileOut, LockInfo, VersionOut
+from app.schemas.file import FileOut, LockInfo, ReviewInfo, RevisionInfo, VersionOut
 from app.schemas.lock import LockOut
+from app.services.revision_labels import label_for
 
 
-def file_out(row: FileRow) -> FileOut:
+def file_out(row: FileRow, *, floor: bool = False) -> FileOut:
+    """The file as its reader may see it: everything, or (`floor`) its current revision as if nothing newer existed."""
     f = row.file
     lock = None
     if row.lock is not None and row.holder is not None:
@@ -21,24 +24,67 @@ def file_out(row: FileRow) -> FileOut:
             since=row.lock.acquired_at,
             until=row.lock.expires_at,
         )
+    revision = revision_info(row.revision)
+    named: dict[str, Any] = {
+        "id": f.id,
+        "path": f.path,
+        "sort_key": f.sort_key,
+        "created_at": f.created_at,
+        "created_by": row.created_by,
+        "lock": lock,
+    }
+    if floor:
+        r = row.revision
+        assert r is not None  # the floor's view only holds files with a revision
+        return FileOut(
+            **named,
+            size=r.size,
+            version=r.version,
+            blob_sha=r.blob_sha,
+            head_commit=r.commit_sha,
+            updated_at=r.released_at,
+            updated_by=r.released_by_name,
+            state=FileState.released.value,
+            revision=revision,
+        )
+    review = None
+    if row.review is not None:
+        review = ReviewInfo(
+            id=row.review.id,
+            version=row.review.version,
+            submitted_by=row.review.submitted_by_name,
+            submitted_at=row.review.submitted_at,
+            approved_by=row.approved_by or [],
+            approvals_required=row.review.approvals_required,
+        )
     cooldown = f.cooldown_until if f.cooldown_until and f.cooldown_until > datetime.now(UTC) else None
     return FileOut(
-        id=f.id,
-        path=f.path,
-        sort_key=f.sort_key,
+        **named,
         size=f.size,
         version=f.version,
         blob_sha=f.blob_sha,
         head_commit=f.head_commit,
-        created_at=f.created_at,
-        created_by=row.created_by,
         updated_at=f.updated_at,
         updated_by=row.updated_by,
         deleted_at=f.deleted_at,
         deleted_by=row.deleted_by,
-        lock=lock,
         cooldown_until=cooldown,
         cooldown_user_id=f.cooldown_user_id if cooldown else None,
+        state=f.state,  # type: ignore[arg-type]  # the column's check constraint holds it to the four states
+        revision=revision,
+        review=review,
+    )
+
+
+def revision_info(r: FileRevision | None) -> RevisionInfo | None:
+    if r is None:
+        return None
+    return RevisionInfo(
+        label=r.label,
+        version=r.version,
+        released_at=r.released_at,
+        released_by=r.released_by_name,
+        next_label=label_for(r.seq + 1, "numeric" if r.label.isdigit() else "letters"),
     )
 
 
@@ -54,7 +100,7 @@ def lock_out(lock: Lock, file: File, holder: str) -> LockOut:
     )
 
 
-def version_out(v: FileVersion) -> VersionOut:
+def version_out(v: FileVersion, revision: str | None = None) -> VersionOut:
     return VersionOut(
         version=v.version,
         path=v.path,
@@ -64,4 +110,5 @@ def version_out(v: FileVersion) -> VersionOut:
         author=v.author_name,
         message=v.message,
         created_at=v.created_at,
+        revision=revision,
     )

@@ -148,6 +148,11 @@ class DoctorService:
                     f"`camvault reindex` would add {report.files_added} files, update {report.files_updated} and "
                     f"add {report.versions_added} versions (Git has commits the catalog lacks)"
                 )
+            if report.revisions_added or report.states_updated:
+                problems.append(
+                    f"`camvault reindex` would add {report.revisions_added} revisions and correct "
+                    f"{report.states_updated} files' lifecycle states (the released branch says otherwise)"
+                )
         lacking = await self._rows_git_lacks()
         if lacking:
             problems.append(f"{len(lacking)} catalog versions name a commit or content Git does not have")

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
-from app.models import File, FileVersion, User
+from app.models import FileVersion, User
 from app.repositories.files import FileRepository, FileRow, VersionRepository
+from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
     BinaryDiff,
@@ -38,13 +39,15 @@ from app.schemas.file import (
 )
 from app.services.answers import file_out, version_out
 from app.services.cursors import decode_cursor, encode_cursor
-from app.services.listing import ListingQuery, listing_filter
+from app.services.lifecycle import LifecycleService
+from app.services.listing import ListingQuery, listing_of, next_after
 from app.services.paths import (
     join_folder,
     normalise_vault_path,
     path_key,
     versioned_name,
 )
+from app.services.visibility import View, require_released, require_visible, view_of
 from app.storage.git_store import TreeChange, split_lines
 from app.vault.pipeline import Vault, commit_message
 
@@ -105,29 +108,37 @@ class FileService:
         self.files = FileRepository(session)
         self.versions = VersionRepository(session)
         self.locks = LockRepository(session)
+        self.revisions = RevisionRepository(session)
+        self.lifecycle = LifecycleService(session, settings, vault)
 
-    # -- reading -------------------------------------------------------------------------
+    # -- reading: every read of a file goes through its reader's view (app/services/visibility.py) -------------
 
-    async def get_row(self, file_id: int, *, include_deleted: bool = False) -> FileRow:
-        row = await self.files.row(file_id)
-        if row is None or (row.file.deleted_at is not None and not include_deleted):
-            raise NotFound(f"File {file_id} not found")
-        return row
+    def view(self, user: User, *, released_only: bool = False) -> View:
+        return view_of(user, self.settings, released_only=released_only)
 
-    async def get(self, file_id: int, *, include_deleted: bool = False) -> FileOut:
-        return file_out(await self.get_row(file_id, include_deleted=include_deleted))
+    async def get_row(self, file_id: int, view: View, *, include_deleted: bool = False) -> FileRow:
+        return require_visible(await self.files.row(file_id), view, file_id, include_deleted=include_deleted)
 
-    async def get_by_path(self, path: str) -> FileOut:
+    async def get(
+        self, file_id: int, user: User, *, include_deleted: bool = False, released_only: bool = False
+    ) -> FileOut:
+        view = self.view(user, released_only=released_only)
+        return file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
+
+    async def get_by_path(self, path: str, user: User) -> FileOut:
+        view = self.view(user)
         row = await self.files.live_row_by_key(path_key(path))
         if row is None:
             raise NotFound(f"No file at {path!r}")
-        return file_out(row)
+        return file_out(require_visible(row, view, row.file.id), floor=view.floor)
 
     async def list(
         self, viewer: User, query: ListingQuery, *, cursor: str | None = None, limit: int = 50, count: bool = False
     ) -> FilePage:
-        """One page of the listing; `total` only when asked for (`count`): it is a count of every match."""
-        filters = listing_filter(viewer, query)
+        """One page of files as `viewer` may see them (app/services/listing.py); `total` only when asked for
+        (`count`): it is a count of every match, which grows with the vault while the page does not."""
+        listing = listing_of(viewer, query, self.settings)
+        filters, floor = listing.filters, listing.floor
         after: tuple[Any, int] | None = None
         if cursor:
             sort_kind = {"name": str, "size": int, "updated": datetime}[query.sort]
@@ -139,32 +150,61 @@ class FileService:
         page = list(rows[:limit])
         next_cursor = None
         if len(rows) > limit:
-            last = page[-1].file
-            value: Any = {"name": last.sort_key, "size": last.size, "updated": last.updated_at}[query.sort]
-            next_cursor = encode_cursor(value, last.id)
+            next_cursor = encode_cursor(*next_after(file_out(page[-1], floor=floor), query.sort))
         total = await self.files.count(filters) if count else None
-        return FilePage(items=[file_out(r) for r in page], next_cursor=next_cursor, total=total)
+        return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
 
-    async def resolve_version(self, file: File, version: int | None, commit: str | None) -> FileVersion:
-        if version is not None and commit is not None:
-            raise BadRequest("Give a version or a commit, not both")
-        if commit is not None:
+    async def resolve_version(
+        self,
+        row: FileRow,
+        view: View,
+        *,
+        version: int | None = None,
+        commit: str | None = None,
+        revision: str | None = None,
+    ) -> FileVersion:
+        """The version a read names: a number, the commit that made it (on either branch), a revision label, or
+        the latest (on the floor: the current revision). The floor reads released versions only."""
+        file = row.file
+        if sum(x is not None for x in (version, commit, revision)) > 1:
+            raise BadRequest("Give one of version, commit and revision")
+        released = await self.revisions.released_versions(file.id) if view.floor else None
+        if revision is not None:
+            named = await self.revisions.by_label(file.id, revision.strip().upper())
+            if named is None:
+                raise NotFound(f"{file.path!r} has no revision {revision!r}")
+            number = named.version
+        elif commit is not None:
             found = await self.versions.by_commit(file.id, commit.lower())
             if found is None:
+                released_by = await self.revisions.by_commit(file.id, commit.lower())
+                found = await self.versions.get(file.id, released_by.version) if released_by else None
+            if found is None:
                 raise NotFound(f"No version of {file.path!r} was made by commit {commit!r}")
+            require_released(released, found.version, file.path)
             return found
-        number = file.version if version is None else version
+        elif version is not None:
+            number = version
+        else:
+            number = row.revision.version if view.floor and row.revision else file.version
+        require_released(released, number, file.path)
         found = await self.versions.get(file.id, number)
         if found is None:
             raise NotFound(f"{file.path!r} has no version {number}")
         return found
 
-    async def content(self, file_id: int, *, version: int | None, commit: str | None) -> Content:
-        file = (await self.get_row(file_id)).file
-        v = await self.resolve_version(file, version, commit)
+    async def content(
+        self, file_id: int, user: User, *, version: int | None, commit: str | None, revision: str | None = None
+    ) -> Content:
+        view = self.view(user)
+        row = await self.get_row(file_id, view)
+        file = row.file
+        v = await self.resolve_version(row, view, version=version, commit=commit, revision=revision)
         # An older version is named for what it is (`OP10.v1.nc`, with the name it had then), so it is never
-        # taken for the current program on the floor; the latest keeps the file's name.
-        name = basename(file.path) if v.version == file.version else versioned_name(v.path, v.version)
+        # taken for the current program on the floor; the latest (on the floor: the current revision) keeps
+        # the file's name.
+        current = row.revision.version if view.floor and row.revision else file.version
+        name = basename(file.path) if v.version == current else versioned_name(v.path, v.version)
         return Content(name, v.version, v.blob_sha, v.size)
 
     def stream(self, content: Content, start: int, end: int) -> AsyncIterator[bytes]:
@@ -173,26 +213,31 @@ class FileService:
             return _empty()
         return self.store.reads.stream_blob(content.blob_sha, start, end + 1)
 
-    async def history(self, file_id: int, *, cursor: str | None, limit: int) -> HistoryPage:
-        file = (await self.get_row(file_id, include_deleted=True)).file
+    async def history(self, file_id: int, user: User, *, cursor: str | None, limit: int) -> HistoryPage:
+        """Versions newest first, with their revision labels; on the floor, only the released ones."""
+        view = self.view(user)
+        file = (await self.get_row(file_id, view, include_deleted=not view.floor)).file
         before = decode_cursor(cursor, int)[0] if cursor else None
-        rows = await self.versions.page(file.id, before=before, limit=limit + 1)
+        rows = await self.versions.page(file.id, before=before, limit=limit + 1, released_only=view.floor)
         page = list(rows[:limit])
-        next_cursor = encode_cursor(page[-1].version) if len(rows) > limit else None
-        return HistoryPage(path=file.path, items=[version_out(v) for v in page], next_cursor=next_cursor)
+        next_cursor = encode_cursor(page[-1][0].version) if len(rows) > limit else None
+        return HistoryPage(path=file.path, items=[version_out(v, label) for v, label in page], next_cursor=next_cursor)
 
-    async def kind(self, file_id: int, version: int | None) -> FileKind:
+    async def kind(self, file_id: int, user: User, version: int | None) -> FileKind:
         """Whether a version is text (blame and line diffs are offered) or binary: read from Git, so not part of
         the history's answer, which the catalog alone gives."""
-        file = (await self.get_row(file_id, include_deleted=True)).file
-        v = await self.resolve_version(file, version, None)
+        view = self.view(user)
+        row = await self.get_row(file_id, view, include_deleted=not view.floor)
+        v = await self.resolve_version(row, view, version=version)
         text = v.size <= TEXT_LIMIT_BYTES and is_text(await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES))
         return FileKind(version=v.version, size=v.size, text=text)
 
-    async def diff(self, file_id: int, from_version: int, to_version: int | None) -> TextDiff | BinaryDiff:
-        file = (await self.get_row(file_id, include_deleted=True)).file
-        a = await self.resolve_version(file, from_version, None)
-        b = await self.resolve_version(file, to_version, None)
+    async def diff(self, file_id: int, user: User, from_version: int, to_version: int | None) -> TextDiff | BinaryDiff:
+        view = self.view(user)
+        row = await self.get_row(file_id, view, include_deleted=not view.floor)
+        file = row.file
+        a = await self.resolve_version(row, view, version=from_version)
+        b = await self.resolve_version(row, view, version=to_version)
         if max(a.size, b.size) <= TEXT_LIMIT_BYTES:
             old = await self.store.reads.read_blob(a.blob_sha, TEXT_LIMIT_BYTES)
             new = await self.store.reads.read_blob(b.blob_sha, TEXT_LIMIT_BYTES)
@@ -213,14 +258,18 @@ class FileService:
             sides=sides,
         )
 
-    async def blame(self, file_id: int, version: int | None) -> BlameOut:
+    async def blame(self, file_id: int, user: User, version: int | None) -> BlameOut:
         """Who wrote each line of a version: its versions before it, in order, wherever the file was then.
 
         Follows the file by id through the catalog (like `git log --follow`, without guessing renames from
         paths), so blame works across renames and moves, and an old version's blame at the path it had.
+        On the floor the version must be released; the lines' origins may be any earlier version (who wrote
+        a line, never its bytes).
         """
-        file = (await self.get_row(file_id, include_deleted=True)).file
-        v = await self.resolve_version(file, version, None)
+        view = self.view(user)
+        row = await self.get_row(file_id, view, include_deleted=not view.floor)
+        file = row.file
+        v = await self.resolve_version(row, view, version=version)
         data = await self.store.reads.read_blob(v.blob_sha, TEXT_LIMIT_BYTES) if v.size <= TEXT_LIMIT_BYTES else b""
         if v.size > TEXT_LIMIT_BYTES or not is_text(data):
             raise BadRequest("Blame is only available for text files")
@@ -312,6 +361,7 @@ class FileService:
                 await self.locks.delete(file.id)
                 await self.locks.close_history(file.id, "deleted", admin.id)
             w.mark_deleted(file, commit, by=admin)
+            await self.lifecycle.withdraw_for_delete(w, file, admin)  # off the released branch, review withdrawn
             entry = FileDeleted(
                 file_id=file.id,
                 path=file.path,
@@ -341,6 +391,7 @@ class FileService:
                 message=commit_message(f"Restore {file.path}", "restore", admin),
             )
             w.mark_restored(file, commit, by=admin)
+            await self.lifecycle.return_for_restore(w, file, admin)  # its revision back on the released branch
             entry = FileRestored(
                 file_id=file.id, path=file.path, user=admin.username, version=file.version, commit=commit.commit_sha
             )

@@ -17,6 +17,7 @@ from app.repositories.files import FileRepository
 from app.repositories.folders import FolderRepository
 from app.schemas.file import FolderList, FolderOut
 from app.services.paths import name_sort_key, normalise_folder, normalise_folder_path, path_key
+from app.services.visibility import view_of
 from app.vault.pipeline import Vault
 
 
@@ -27,13 +28,16 @@ class FolderService:
         self.files = FileRepository(session)
         self.folders = FolderRepository(session)
 
-    async def list(self, parent: str) -> FolderList:
+    async def list(self, parent: str, user: User, *, released_only: bool = False) -> FolderList:
         """The folders directly inside `parent` ("" = the top): those holding files and those someone made,
-        in natural, case-insensitive order (`OP2` before `OP10`)."""
+        in natural, case-insensitive order (`OP2` before `OP10`). The shop floor's view lists only folders that
+        hold released files (empty and work-only folders are not its business)."""
         parent = normalise_folder(parent)
         parent_key = path_key(parent)
-        found = {path_key(name): (name, count, count == 0) for name, count in await self.files.subfolders(parent_key)}
-        for name, key, deeper in await self.folders.children(parent_key):
+        floor = view_of(user, self.vault.settings, released_only=released_only).floor
+        subfolders = await self.files.subfolders(parent_key, released_only=floor)
+        found = {path_key(name): (name, count, count == 0) for name, count in subfolders}
+        for name, key, deeper in [] if floor else await self.folders.children(parent_key):
             name, count, empty = found.get(key, (name, 0, True))
             found[key] = (name, count, empty and not deeper)
         ordered = sorted(found.items(), key=lambda item: (name_sort_key(item[0]), item[1][0]))

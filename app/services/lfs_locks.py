@@ -23,6 +23,7 @@ from app.services import roles
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.locks import LockService
 from app.services.paths import path_key
+from app.services.visibility import view_of
 from app.vault.pipeline import Vault
 
 LOCK_MESSAGE = "git lfs lock"
@@ -44,6 +45,7 @@ def lfs_lock(file_id: int, path: str, since: datetime, holder: str) -> LfsLock:
 class LfsLockService:
     def __init__(self, session: AsyncSession, settings: Settings, vault: Vault) -> None:
         self.session = session
+        self.settings = settings
         self.files = FileRepository(session)
         self.locks = LockRepository(session)
         self.lock_service = LockService(session, settings, vault)
@@ -65,22 +67,35 @@ class LfsLockService:
         return lfs_lock(file.id, file.path, out.lock.since, user.username)
 
     async def _page(
-        self, cursor: str | None, limit: int | None, *, file_id: int | None = None, key: str | None = None
+        self,
+        cursor: str | None,
+        limit: int | None,
+        *,
+        file_id: int | None = None,
+        key: str | None = None,
+        released_only: bool = False,
     ) -> tuple[Sequence[tuple[Lock, File, str]], str | None]:
         after = decode_cursor(cursor, int)[0] if cursor else None
         size = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
-        rows = await self.locks.live_page(after_file_id=after, limit=size + 1, file_id=file_id, path_key=key)
+        rows = await self.locks.live_page(
+            after_file_id=after, limit=size + 1, file_id=file_id, path_key=key, released_only=released_only
+        )
         page = rows[:size]
         return page, encode_cursor(page[-1][1].id) if len(rows) > size else None
 
     async def list(
-        self, *, path: str | None, lock_id: str | None, cursor: str | None, limit: int | None
+        self, user: User, *, path: str | None, lock_id: str | None, cursor: str | None, limit: int | None
     ) -> tuple[list[LfsLock], str | None]:
+        """Live locks; the shop floor's view lists those of the files it sees only."""
         file_id = _file_id(lock_id) if lock_id else None
         if lock_id and file_id is None:
             return [], None  # no lock can have that id
         rows, next_cursor = await self._page(
-            cursor, limit, file_id=file_id, key=path_key(path) if path is not None else None
+            cursor,
+            limit,
+            file_id=file_id,
+            key=path_key(path) if path is not None else None,
+            released_only=view_of(user, self.settings).floor,
         )
         return [lfs_lock(f.id, f.path, lock.acquired_at, name) for lock, f, name in rows], next_cursor
 

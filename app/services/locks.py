@@ -33,7 +33,9 @@ from app.repositories.users import UserRepository
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
 from app.services.files import IncomingFile, empty_file_notice
+from app.services.lifecycle import LifecycleService
 from app.services.paths import check_extension, extension_of
+from app.services.visibility import view_of
 from app.storage.git_store import TreeChange
 from app.vault.pipeline import Vault, VaultWrite, commit_message
 
@@ -54,6 +56,7 @@ class LockService:
         self.files = FileRepository(session)
         self.locks = LockRepository(session)
         self.users = UserRepository(session)
+        self.lifecycle = LifecycleService(session, settings, vault)
 
     async def _file(self, file_id: int) -> LockedFile:
         """The live file, row-locked, with its lock: every change of a file's lock holds this row lock, so the
@@ -77,6 +80,8 @@ class LockService:
             file = found.file
             if file.deleted_at is not None:
                 raise NotFound(f"File {file_id} not found")
+            # In review or obsolete: 409. Decided on the locked row, so a submit racing this has one winner.
+            await self.lifecycle.refuse_check_out(file)
             held = found.live_lock
             if held is not None:
                 raise LockHeld(found.holder or "?", held.acquired_at, held.expires_at)
@@ -175,6 +180,7 @@ class LockService:
                         message=commit_message(summary, "checkin", user, message),
                     )
                     version = await w.add_version(file, commit, author=user, message=message)
+                    self.lifecycle.after_new_version(file)
                     added = VersionAdded(
                         file_id=file.id,
                         path=file.path,
@@ -275,8 +281,10 @@ class LockService:
                 await self._force(w, lock, file, admin, holder.username)
         return ReleasedLocks(released=released)
 
-    async def list(self, holder: str | None) -> list[LockOut]:
-        rows = await self.locks.live_with_files(holder)
+    async def list(self, holder: str | None, user: User) -> list[LockOut]:
+        """Current locks; on the shop floor's view, those of files it sees only."""
+        floor = view_of(user, self.settings).floor
+        rows = await self.locks.live_with_files(holder, released_only=floor)
         return [lock_out(lock, file, name) for lock, file, name in rows]
 
     async def _expire(

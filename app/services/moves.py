@@ -24,6 +24,7 @@ from app.repositories.folders import FolderRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import FileOut, FolderMoveOut, FolderOut
 from app.services.answers import file_out
+from app.services.lifecycle import LifecycleService
 from app.services.paths import (
     is_inside,
     moved_path,
@@ -46,6 +47,7 @@ class MoveService:
         self.files = FileRepository(session)
         self.folders = FolderRepository(session)
         self.locks = LockRepository(session)
+        self.lifecycle = LifecycleService(session, settings, vault)
 
     async def move_file(self, file_id: int, user: User, to: str) -> FileOut:
         """Rename a file, move it to another folder, or both (`to` is its whole new path)."""
@@ -80,6 +82,7 @@ class MoveService:
                 ),
             )
             w.mark_moved(file, new_path, new_key, commit, by=user)
+            await self.lifecycle.follow_moves(w, [(file, old_path)], user, f"{verb} {old_path} to {new_path}")
             entry = FileMoved(
                 file_id=file.id, path=new_path, old_path=old_path, user=user.username, commit=commit.commit_sha
             )
@@ -126,6 +129,7 @@ class MoveService:
                     message=commit_message(summary, MOVE_ACTION, user, trailers={"From": old, "To": new}),
                 )
                 commit_sha = commit.commit_sha
+                old_paths = [f.path for f in files]
                 for file, target in zip(files, targets, strict=True):
                     old_path = file.path
                     w.mark_moved(file, target, path_key(target), commit, by=user)
@@ -138,6 +142,7 @@ class MoveService:
                         folder=old,
                     )
                     await w.journal(entry, actor=user)
+                await self.lifecycle.follow_moves(w, list(zip(files, old_paths, strict=True)), user, summary)
             for row in rows:
                 row.path = new if row.path_key == old_key else moved_path(row.path, old, new)
                 row.path_key = path_key(row.path)

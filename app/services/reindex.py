@@ -1,10 +1,12 @@
-"""`camvault reindex`: rebuild the catalog (files, file_versions) from the Git history.
+"""`camvault reindex`: rebuild the catalog (files, file_versions, file_revisions, states) from the Git history.
 
 Git is the source of truth for content. Each camvault commit carries trailers naming the
 action and the user (and, for a rename or move, the old and new path), so replaying the
-first-parent history gives back every file, version (with the path it was made at), rename,
-move, deletion and restore. Rows already in the catalog are kept and completed, never duplicated:
-running it twice changes nothing the second time.
+first-parent history of `main` gives back every file, version (with the path it was made at), rename,
+move, deletion and restore, and replaying `released` (app/vault/released.py) every revision with who
+released and approved it, and whether each file is released or obsolete. Rows already in the catalog are
+kept and completed, never duplicated: running it twice changes nothing the second time. Open reviews are
+the database's (a file with one stays `in_review`).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.journal.vault import VaultReindexed
-from app.models import File, FileVersion, User
-from app.repositories.files import find_by_origin, version_commits
+from app.models import File, FileRevision, FileState, FileVersion, User
+from app.repositories.files import every_file, find_by_origin, version_commits, versions_made_by
+from app.repositories.lifecycle import ReviewRepository, RevisionRepository
 from app.repositories.refs import VaultRefRepository
 from app.repositories.users import UserRepository
+from app.services.lifecycle import state_with_revision
 from app.services.paths import is_inside, moved_path, name_sort_key, path_key
+from app.services.revision_labels import seq_of_any
 from app.storage.git_store import CommitInfo, GitStore
 from app.vault.pipeline import MAIN, MOVE_ACTION
+from app.vault.released import ACTIONS, RELEASED, parse_released
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,8 @@ class ReindexReport:
     files_updated: int = 0
     versions_added: int = 0
     versions_skipped: int = 0  # commits on the branch the catalog never committed, before ones it did
+    revisions_added: int = 0
+    states_updated: int = 0  # files whose state or current revision the released branch corrected
 
 
 def trailers(message: str) -> tuple[str, dict[str, str]]:
@@ -137,36 +145,46 @@ class ReindexService:
         self.store = store
         self.users = UserRepository(session)
         self.refs = VaultRefRepository(session)
+        self.revisions = RevisionRepository(session)
+        self.reviews = ReviewRepository(session)
+        self._user_ids: dict[str, int | None] = {}
 
-    async def _history_to_adopt(self) -> str | None:
+    async def _user_id(self, name: str | None) -> int | None:
+        if name is None:
+            return None
+        if name not in self._user_ids:
+            found: User | None = await self.users.get_by_username(name)
+            self._user_ids[name] = found.id if found else None
+        return self._user_ids[name]
+
+    async def _history_to_adopt(self, ref: str) -> str | None:
         """The Git head whose history the catalog takes: Git's, once it is on the catalog's history.
 
         Holding the ref row's lock (no write commits meanwhile): a Git ref behind the catalog's commit (a crash
         before its move) or off its history is first moved to it; a Git ref ahead of it (commits made between a
         backup's dump and its bundle, or by an older release) is what reindex adopts.
         """
-        row = await self.refs.lock(MAIN)
-        git = await self.store.reads.ref(MAIN)
+        row = await self.refs.lock(ref)
+        git = await self.store.reads.ref(ref)
         catalog = row.commit_sha if row is not None else None
         if catalog is not None and catalog != git and not (git and await self.store.reads.is_ancestor(catalog, git)):
-            await self.store.writes.set_ref(MAIN, catalog)
-            logger.warning("reindex moved git ref=%s from=%s to the catalog's commit %s", MAIN, git, catalog)
+            await self.store.writes.set_ref(ref, catalog)
+            logger.warning("reindex moved git ref=%s from=%s to the catalog's commit %s", ref, git, catalog)
             git = catalog
         return git
 
+    async def _adopt(self, ref: str, head: str | None) -> None:
+        if await self.refs.lock(ref) is None:
+            if head is not None or ref == MAIN:
+                await self.refs.adopt(ref, head)
+        elif head is not None:
+            await self.refs.move(ref, head)
+
     async def run(self) -> ReindexReport:
-        head = await self._history_to_adopt()
+        head = await self._history_to_adopt(MAIN)
         commits = await self.store.history.commits(head)
         report = ReindexReport(commits=len(commits))
-        user_ids: dict[str, int | None] = {}
-
-        async def user_id(name: str | None) -> int | None:
-            if name is None:
-                return None
-            if name not in user_ids:
-                found: User | None = await self.users.get_by_username(name)
-                user_ids[name] = found.id if found else None
-            return user_ids[name]
+        user_id = self._user_id
 
         for replayed in replay(commits):
             first, last = replayed.versions[0], replayed.versions[-1]
@@ -223,12 +241,78 @@ class ReindexService:
                 )
                 report.versions_added += 1
             await self.session.flush()
-        if await self.refs.lock(MAIN) is None:
-            await self.refs.adopt(MAIN, head)
-        elif head is not None:
-            await self.refs.move(MAIN, head)
-        if report.files_added or report.files_updated or report.versions_added:
+        await self._adopt(MAIN, head)
+        released = await self._history_to_adopt(RELEASED)
+        await self._replay_released(released, report)
+        await self._adopt(RELEASED, released)
+        if (
+            report.files_added
+            or report.files_updated
+            or report.versions_added
+            or report.revisions_added
+            or report.states_updated
+        ):
             await journal.append(self.session, VaultReindexed(**asdict(report)), actor=None)
         await self.session.commit()
         logger.info("reindex %s", report)
         return report
+
+    async def _replay_released(self, head: str | None, report: ReindexReport) -> None:
+        """Revisions from the released branch's commits (their `Camvault-File` lines), then every file's state and
+        current revision: obsolete after an obsolete, else released when its head is its revision, else wip; a file
+        with an open review stays in review."""
+        commits = await self.store.history.commits(head)
+        known = await self.revisions.by_file_and_commit()
+        latest: dict[int, tuple[str, FileRevision]] = {}  # file id -> (last action, its current revision)
+        for commit in commits:
+            trailers = parse_released(commit.message)
+            if trailers.action not in ACTIONS:
+                continue
+            for named in trailers.files:
+                made = await versions_made_by(self.session, named.source)
+                found = made[0] if len(made) == 1 else next((fv for fv in made if fv[0].path == named.path), None)
+                if found is None:
+                    logger.warning("reindex: released commit %s names an unknown version of %s", commit.sha, named.path)
+                    continue
+                file, version = found
+                revision = known.get((file.id, commit.sha))
+                if trailers.action in ("release", "adopt"):
+                    if revision is None:
+                        revision = FileRevision(
+                            file_id=file.id,
+                            seq=seq_of_any(named.label),
+                            label=named.label,
+                            version=version.version,
+                            blob_sha=version.blob_sha,
+                            size=version.size,
+                            commit_sha=commit.sha,
+                            action=trailers.action,
+                            released_at=commit.authored_at,
+                            released_by=await self._user_id(trailers.user),
+                            released_by_name=trailers.user or commit.author_name,
+                            approved_by=trailers.approved_by,
+                        )
+                        self.session.add(revision)
+                        await self.session.flush()
+                        known[(file.id, commit.sha)] = revision
+                        report.revisions_added += 1
+                    latest[file.id] = (trailers.action, revision)
+                elif file.id in latest:
+                    latest[file.id] = (trailers.action, latest[file.id][1])
+        in_review = await self.reviews.open_file_ids()
+        for file in await every_file(self.session):
+            if file.id in latest:
+                action, revision = latest[file.id]
+                wanted: int | None = revision.id
+                obsolete = action == "obsolete"
+                state = FileState.obsolete if obsolete else state_with_revision(file.version, revision.version)
+            elif file.revision_id is not None:
+                continue  # a revision the catalog has and Git does not (doctor reports it) is kept
+            else:
+                wanted, state = None, FileState.wip
+            if file.id in in_review:
+                state = FileState.in_review
+            if file.state != state or file.revision_id != wanted:
+                file.state, file.revision_id = state, wanted
+                report.states_updated += 1
+        await self.session.flush()

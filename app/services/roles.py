@@ -8,7 +8,7 @@ from app.core.errors import Forbidden
 from app.models import Role, User
 
 ADMINS = frozenset({Role.admin})
-WRITERS = frozenset({Role.admin, Role.user})  # may upload, lock and check in
+WRITERS = frozenset({Role.admin, Role.user})  # may upload, lock, check in and submit for review
 READERS = frozenset(Role)
 
 
@@ -21,3 +21,19 @@ def require(user: User, allowed: Iterable[Role], message: str | None = None) -> 
 
 def is_admin(user: User) -> bool:
     return user.role in ADMINS
+
+
+def can_approve(user: User) -> bool:
+    """Approvers: admins, and users an admin marked as approvers. Viewers never, whatever their flag."""
+    return user.role == Role.admin or (user.role == Role.user and user.is_approver)
+
+
+def require_approver(user: User, action: str) -> None:
+    if not can_approve(user):
+        raise Forbidden(f"Only approvers (admins, and users an admin marked as approvers) can {action}")
+
+
+def sees_work(user: User, viewers_see_work: bool) -> bool:
+    """Whether a reader sees work in progress; otherwise (the shop floor: viewers, by default) only the current
+    released revision of files that have one and are not obsolete."""
+    return user.role != Role.viewer or viewers_see_work

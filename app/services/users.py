@@ -9,7 +9,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.security import hash_password
 from app.journal.accounts import PasswordReset, UserCreated, UserUpdated
 from app.models import Role, User
@@ -17,6 +17,8 @@ from app.repositories.users import UserRepository
 from app.schemas.user import UserCreate, UserList, UserOut, UserUpdate
 
 logger = logging.getLogger(__name__)
+
+VIEWERS_NEVER_APPROVE = "A viewer cannot be an approver (make them a user first)"
 
 
 class UserService:
@@ -47,16 +49,21 @@ class UserService:
             raise Conflict("Username is already taken")
         if body.email and await self.users.email_taken(body.email):
             raise Conflict("Email is already in use")
+        if body.is_approver and body.role == Role.viewer:
+            raise Unprocessable(VIEWERS_NEVER_APPROVE)
         user = User(
             username=body.username,
             email=body.email,
             full_name=body.full_name,
             role=body.role,
+            is_approver=body.is_approver,
             password_hash=await to_thread.run_sync(hash_password, body.password),
         )
         await self.users.add(user)
         await journal.append(
-            self.session, UserCreated(user_id=user.id, username=user.username, role=user.role.value), actor=actor
+            self.session,
+            UserCreated(user_id=user.id, username=user.username, role=user.role.value, is_approver=user.is_approver),
+            actor=actor,
         )
         await self.session.commit()
         logger.info("user created username=%s role=%s", user.username, user.role.value)
@@ -88,6 +95,15 @@ class UserService:
                 # Ends every token made so far for good: bearer, access and download tokens all carry the
                 # version, so reactivating the account later does not bring any of them back.
                 user.token_version += 1
+        # The approver flag (audited like any change): a viewer never approves, so becoming one clears it.
+        approver = fields.get("is_approver")
+        if approver is None and user.role == Role.viewer and user.is_approver:
+            approver = False
+        if approver and user.role == Role.viewer:
+            raise Unprocessable(VIEWERS_NEVER_APPROVE)
+        if approver is not None and approver != user.is_approver:
+            changes["is_approver"] = [user.is_approver, approver]
+            user.is_approver = approver
         if changes:
             # A deactivation also ends every session of the user (the entry's event closes their sockets).
             await journal.append(

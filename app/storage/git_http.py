@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import zlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from pathlib import Path
 
 import anyio
@@ -34,26 +34,27 @@ FLUSH = b"0000"
 
 
 class UploadPack:
-    """Serves one repository's committed branch to fetching clients."""
+    """Serves some of one repository's committed branches to fetching clients."""
 
-    def __init__(self, runner: GitRunner, repo_path: Path, branch_ref: str) -> None:
+    def __init__(self, runner: GitRunner, repo_path: Path, branch_refs: Sequence[str], *, with_head: bool) -> None:
         self.runner = runner
         self.repo_path = repo_path
-        self.branch_ref = branch_ref
+        self.branch_refs = tuple(branch_refs)
+        self.with_head = with_head
 
     def _arguments(self, *args: str) -> list[str]:
-        # Only the branch (and HEAD, which points at it) is advertised: any other ref a tool might leave
-        # in the repository stays private. The branch moves only to commits the catalog committed, whose
-        # objects are on disk (docs/design.md, "Commit protocol"), so what is advertised is always complete.
+        # Only the given branches (and HEAD, which points at main, when `with_head`) are advertised: any other
+        # ref a tool might leave in the repository stays private, and a hidden HEAD or branch is neither listed
+        # nor fetchable by its id (v0 serves only what the advertised refs reach). The branches move only to
+        # commits the catalog committed, whose objects are on disk (docs/design.md, "Commit protocol"), so what
+        # is advertised is always complete.
         # No GIT_PROTOCOL reaches git (the runner passes none on), whatever the client's Git-Protocol header
         # asks: protocol v2 hands out any object by its id, reachable or not (gitprotocol-v2(5): "wants can
         # be anything"), such as a commit whose database transaction failed. v0 serves only what the
         # advertised branch reaches, and every git client falls back to it when the answer is not v2.
+        hidden = ["refs/", *(f"!{ref}" for ref in self.branch_refs), *(() if self.with_head else ("HEAD",))]
         return [
-            "-c",
-            "uploadpack.hideRefs=refs/",
-            "-c",
-            f"uploadpack.hideRefs=!{self.branch_ref}",
+            *(arg for ref in hidden for arg in ("-c", f"uploadpack.hideRefs={ref}")),
             "upload-pack",
             "--stateless-rpc",
             *args,

@@ -93,10 +93,15 @@ class Vault:
             raise StorageUnavailable() from None
 
     async def existing_blob(self, sha: str) -> BlobInfo:
-        found = (await self.store.writes.existing_blobs([sha])).get(sha)
-        if found is None:
-            logger.error("git blob missing sha=%s", sha)
-            raise StorageUnavailable("The vault no longer holds this content; run `camvault doctor`.")
+        return (await self.existing_blobs([sha]))[sha]
+
+    async def existing_blobs(self, shas: Sequence[str]) -> dict[str, BlobInfo]:
+        """Blobs the vault holds already (a restore, a release); 503 when one is missing."""
+        found = await self.store.writes.existing_blobs(shas)
+        for sha in shas:
+            if sha not in found:
+                logger.error("git blob missing sha=%s", sha)
+                raise StorageUnavailable("The vault no longer holds this content; run `camvault doctor`.")
         return found
 
     @asynccontextmanager

@@ -1,5 +1,6 @@
 """Keeping the Git refs equal to the catalog's (`vault_refs`), the commit point.
 
+Both branches are kept: `main` (every version) and `released` (the shop floor's, app/vault/released.py).
 A write moves its Git ref after its transaction committed; a crash in between leaves the ref behind,
 and an older release could leave it ahead, on a commit the catalog never committed. `reconcile` (at
 start-up and with every sweep) moves each ref to the catalog's commit: forward when it is behind,
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.repositories.refs import VaultRefRepository
 from app.storage.git_store import GitStore, GitStoreError
 from app.vault.pipeline import MAIN
+from app.vault.released import RELEASED
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ async def reconcile(session: AsyncSession, store: GitStore) -> list[RefRepair]:
     refs = VaultRefRepository(session)
     repairs: list[RefRepair] = []
     names = {MAIN} | {row.name for row in await refs.all()}
+    if await store.reads.ref(RELEASED) is not None:
+        names.add(RELEASED)  # a released branch the catalog has no row for yet (a restored backup) is adopted
     for name in sorted(names):
         git = await store.reads.ref(name)
         row = await refs.get_unlocked(name)

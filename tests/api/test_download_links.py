@@ -23,12 +23,13 @@ async def test_a_link_downloads_the_file_without_a_bearer_token(
     client: httpx.AsyncClient, make_user: MakeUser, login: Login
 ) -> None:
     await make_user("anna", Role.user)
-    await make_user("vic", Role.viewer)
+    await make_user("vic", Role.user)
     anna, vic = await login("anna"), await login("vic")
     f = await upload_one(client, anna, "jobs/op10.nc", b"version one\n")
     await new_version(client, anna, f["id"], b"version two\n")
 
-    latest = await _link(client, vic, f["id"])  # viewers read, so they get links
+    # Any reader gets links (a viewer's read released revisions only: tests/api/test_floor_visibility.py).
+    latest = await _link(client, vic, f["id"])
     assert latest.startswith(f"/api/files/{f['id']}/content?dl=")
     r = await client.get(latest)
     assert r.status_code == 200 and r.content == b"version two\n"

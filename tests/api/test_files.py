@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models import Role, User
 from tests.conftest import Login, MakeUser, sql
-from tests.vault import git, new_version, upload, upload_one, upload_raw_name
+from tests.vault import git, new_version, release, upload, upload_one, upload_raw_name
 
 Admin = tuple[User, dict[str, str]]
 
@@ -224,7 +224,11 @@ async def test_roles_for_reading_and_uploading(
     await make_user("vic", Role.viewer)
     viewer = await login("vic")
     assert (await upload(client, viewer, {"b.nc": b"b"})).status_code == 403
-    assert (await client.get("/api/files", headers=viewer)).status_code == 200
+    # Viewers are the shop floor: work in progress is not theirs to read (tests/api/test_floor_visibility.py).
+    assert (await client.get("/api/files", headers=viewer)).json()["items"] == []
+    assert (await client.get(f"/api/files/{f['id']}/content", headers=viewer)).status_code == 404
+    await make_user("chief", Role.admin)
+    await release(client, writer, await login("chief"), f["id"])
     assert (await client.get(f"/api/files/{f['id']}/content", headers=viewer)).content == b"a"
     assert (await client.get("/api/files")).status_code == 401
     assert (await upload(client, {}, {"c.nc": b"c"})).status_code == 401

@@ -26,7 +26,7 @@ from app.main import create_app
 from app.models import Role
 from tests.conftest import PASSWORD, Login, MakeUser
 from tests.db import TEST_APP_ROLE, as_role, create_database, drop_database, to_asyncpg_dsn
-from tests.vault import git, new_version, upload_one
+from tests.vault import git, new_version, release, upload_one
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,6 +140,7 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
         await new_version(client, anna, op10["id"], f"G0 X0\nG1 X10 F{feed}\n".encode(), message=f"F{feed}")
     vise = await upload_one(client, anna, "fixtures/vise.step", os.urandom(300_000))
     await new_version(client, anna, vise["id"], os.urandom(200_000), message="new jaws")
+    await release(client, anna, admin, vise["id"])  # a revision: the released branch and its rows come back too
     old = await upload_one(client, anna, "jobs/0999/old.nc", b"G0 Z50\n")
     await new_version(client, anna, old["id"], b"G0 Z60\n")
     old_history = await _history(client, old["id"], admin)  # a deleted file's history is an admin's after a restore
@@ -159,6 +160,7 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
     assert len(before["live"]) == 2 and len(before["deleted"]) == 1  # type: ignore[arg-type]
     assert sum(map(len, before["contents"].values())) == 5 and len(before["locks"]) == 1  # type: ignore[attr-defined]
     head = git(settings.data_dir / "vault.git", "rev-parse", "main")
+    released = git(settings.data_dir / "vault.git", "rev-parse", "released")
 
     backup_dir = tmp_path / "backup"
     backup = _run("backup.sh", backup_dir, _script_env(owner_database_url, settings.data_dir, "x"), tmp_path)
@@ -179,6 +181,7 @@ async def test_a_backup_restores_into_a_new_database_and_data_dir(
         # The catalog in the dump already names every commit in the bundle: reindex adds nothing.
         assert "0 files added, 0 updated, 0 versions added" in restore.stdout
         assert git(new_dir / "vault.git", "rev-parse", "main") == head
+        assert git(new_dir / "vault.git", "rev-parse", "released") == released
         assert git(new_dir / "vault.git", "symbolic-ref", "HEAD").strip() == "refs/heads/main"
         git(new_dir / "vault.git", "fsck", "--strict")
         # Nobody is online in a restored installation until they connect to it.

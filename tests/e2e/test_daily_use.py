@@ -176,7 +176,8 @@ def test_empty_upload_is_marked_and_blame_is_offered_for_text_only(stack: Stack,
     expect(page.locator("table.history").get_by_role("link", name="Blame")).to_have_count(0)
     page.locator(".breadcrumbs").get_by_role("link", name="Vault").click()
     row(page, "empty.nc").get_by_role("link", name="empty.nc").click()
-    expect(page.locator(".tabs").get_by_role("link")).to_have_text(["History", "Blame"])
+    # An NC program: its text and backplot view besides the history and blame.
+    expect(page.locator(".tabs").get_by_role("link")).to_have_text(["History", "Program", "Blame"])
 
 
 def test_long_paths_wrap_and_tables_fit_narrow_and_dark_windows(stack: Stack, open_session: OpenSession) -> None:

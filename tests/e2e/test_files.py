@@ -25,12 +25,27 @@ def check_out_and_in(stack: Stack, file_id: int, content: bytes, username: str =
 def test_viewer_sees_no_lock_upload_or_admin_controls(stack: Stack, open_session: OpenSession) -> None:
     free = stack.upload("free.nc", b"G0\n")
     held = stack.upload("held.nc", b"G1\n")
+    stack.upload("wip.nc", b"G2\n")  # never released: the shop floor (viewers) does not see it
+    for part in (free, held):  # released, so the floor sees them
+        assert stack.api("alice").post(f"/api/files/{part['id']}/submit", json={}).status_code == 200
+        assert stack.api("boss").post(f"/api/files/{part['id']}/approve", json={}).status_code == 200
     assert stack.api("alice").post(f"/api/files/{held['id']}/checkout", json={"message": "m"}).status_code == 200
     page = open_session(stack.b, "vera").page
     expect(page.locator("#me")).to_have_text("Vera (viewer)")
     expect(row(page, "free.nc")).to_be_visible()
+    expect(row(page, "wip.nc")).to_have_count(0)
     expect(row(page, "held.nc").locator(".status")).to_have_text("Checked out by alice")
-    for name in ("Check out", "Check in", "Renew", "Release", "Force release", "Delete", "Restore"):
+    for name in (
+        "Check out",
+        "Check in",
+        "Renew",
+        "Release",
+        "Force release",
+        "Delete",
+        "Restore",
+        "Submit",
+        "Obsolete",
+    ):
         expect(page.get_by_role("button", name=name)).to_have_count(0)
     expect(page.get_by_text("Upload files…")).to_have_count(0)
     expect(page.locator("#upload-input")).to_have_count(0)

@@ -84,9 +84,9 @@ def test_wrong_password_is_refused(server: LiveServer, git_as: GitAs) -> None:
 
 def test_fetch_and_pull_bring_a_new_check_in(server: LiveServer, git_as: GitAs) -> None:
     ids = seed(server)
-    vera = git_as("vera")  # viewers read too
-    vera.clone()
-    work = vera.home / "vault"
+    bob = git_as("bob")  # another reader (viewers clone the released branch: test_git_released.py)
+    bob.clone()
+    work = bob.home / "vault"
     with api(server, "alice") as alice:
         file_id = ids["jobs/op10.nc"]
         assert alice.post(f"/api/files/{file_id}/checkout", json={"message": "feeds"}).status_code == 200
@@ -96,9 +96,9 @@ def test_fetch_and_pull_bring_a_new_check_in(server: LiveServer, git_as: GitAs) 
             data={"message": "faster feed"},
         )
         assert r.status_code == 200, r.text
-    vera.run("fetch", cwd=work)
-    assert "faster feed" in vera.run("log", "--format=%B", "origin/main", cwd=work).stdout
-    vera.run("pull", "--ff-only", cwd=work)
+    bob.run("fetch", cwd=work)
+    assert "faster feed" in bob.run("log", "--format=%B", "origin/main", cwd=work).stdout
+    bob.run("pull", "--ff-only", cwd=work)
     assert (work / "jobs/op10.nc").read_bytes() == b"G0 X0 Y0\nG1 X20 F300\n"
 
 

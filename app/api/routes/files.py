@@ -20,11 +20,12 @@ from app.api.deps import (
     StreamingWriter,
     WriterUser,
 )
-from app.api.params import Cursor, FileId, Limit, NoNul, OptionalVersion
+from app.api.params import Cursor, FileId, Limit, NoNul, OptionalRevision, OptionalVersion
 from app.api.responses import errors
 from app.api.routes import folders
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
+from app.models import FileState
 from app.schemas.common import INT32_MAX
 from app.schemas.file import (
     BinaryDiff,
@@ -120,11 +121,16 @@ async def listing_query(
     ] = None,
     recursive: Annotated[bool, Query(description="With `folder`: include its subfolders")] = False,
     deleted: Annotated[bool, Query(description="List deleted files instead (admin)")] = False,
+    state: Annotated[FileState | None, Query(description="Only files in this lifecycle state")] = None,
+    released_only: Annotated[
+        bool,
+        Query(description="The shop floor's view: each file's current revision only (always so for viewers)"),
+    ] = False,
     sort: Literal["name", "size", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
 ) -> ListingQuery:
     """The filters and order shared by the listing and its export."""
-    return ListingQuery(q, status_, holder, folder, recursive, deleted, sort, order == "desc")
+    return ListingQuery(q, status_, holder, folder, recursive, deleted, state, released_only, sort, order == "desc")
 
 
 ListingQueryDep = Annotated[ListingQuery, Depends(listing_query)]
@@ -142,8 +148,9 @@ async def list_files(
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
     Without `folder` the whole vault is searched; with it, only that folder (and, with `recursive=true`,
-    everything below it). Folders and names match regardless of case. `total` is null unless `count=true`;
-    for every row at once, use `GET /api/files/export`.
+    everything below it). Folders and names match regardless of case. Viewers (unless VIEWERS_SEE_WORK=true)
+    and `released_only=true` see released revisions only: no work in progress, no obsolete file. `total` is
+    null unless `count=true`; for every row at once, use `GET /api/files/export`.
     """
     return await files.list(user, query, cursor=cursor, limit=limit, count=count)
 
@@ -199,23 +206,38 @@ async def upload(request: Request, user: StreamingWriter, files: FileServiceDep,
 async def file_by_path(
     user: ReaderUser, files: FileServiceDep, path: Annotated[str, Query(max_length=1024), NoNul]
 ) -> FileOut:
-    return await files.get_by_path(path)
+    return await files.get_by_path(path, user)
 
 
 @router.get("/{file_id}", response_model=FileOut, responses=errors(404))
-async def file_metadata(file_id: FileId, user: ReaderUser, files: FileServiceDep) -> FileOut:
-    return await files.get(file_id, include_deleted=roles.is_admin(user))
+async def file_metadata(
+    file_id: FileId,
+    user: ReaderUser,
+    files: FileServiceDep,
+    released_only: Annotated[bool, Query(description="The shop floor's view of it (404 unless released)")] = False,
+) -> FileOut:
+    return await files.get(file_id, user, include_deleted=roles.is_admin(user), released_only=released_only)
 
 
-@router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(404))
+@router.post("/{file_id}/download-link", response_model=DownloadLink, responses=errors(400, 404))
 async def download_link(
-    file_id: FileId, user: ReaderUser, files: FileServiceDep, auth: AuthServiceDep, version: OptionalVersion = None
+    file_id: FileId,
+    user: ReaderUser,
+    files: FileServiceDep,
+    auth: AuthServiceDep,
+    version: OptionalVersion = None,
+    revision: OptionalRevision = None,
 ) -> DownloadLink:
     """A link to the content that works without an Authorization header, for this file only and
-    for DOWNLOAD_LINK_SECONDS: a browser can follow it and stream the download to disk."""
-    await files.get(file_id, include_deleted=roles.is_admin(user))
+    for DOWNLOAD_LINK_SECONDS: a browser can follow it and stream the download to disk. The content route
+    checks again, as the link's user, what that user may read."""
+    await files.content(file_id, user, version=version, commit=None, revision=revision)
     token, expires_at = auth.download_link(user, file_id)
-    query = {"dl": token} | ({"version": str(version)} if version is not None else {})
+    query = {"dl": token}
+    if version is not None:
+        query["version"] = str(version)
+    if revision is not None:
+        query["revision"] = revision
     return DownloadLink(url=f"/api/files/{file_id}/content?{urlencode(query)}", expires_at=expires_at)
 
 
@@ -235,15 +257,17 @@ async def download(
     files: FileServiceDep,
     version: OptionalVersion = None,
     commit: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F]{7,64}$")] = None,
+    revision: OptionalRevision = None,
     range_: Annotated[str | None, Header(alias="Range")] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The latest version, a version number or the version made by a commit; streamed.
+    """The latest version, a version number, the version made by a commit (either branch's), or a revision
+    label (`?revision=B`); streamed. Viewers get the current revision as "latest" and released versions only.
 
     `ETag` is the Git blob id: `If-None-Match` answers 304, `Range: bytes=a-b` answers 206. An older version
     is named `OP10.v1.nc` (the name it had then, with its version), the latest keeps the file's name.
     """
-    content = await files.content(file_id, version=version, commit=commit)
+    content = await files.content(file_id, user, version=version, commit=commit, revision=revision)
     headers = {
         "ETag": f'"{content.blob_sha}"',
         "Accept-Ranges": "bytes",
@@ -279,8 +303,8 @@ async def history(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> HistoryPage:
-    """Versions, newest first."""
-    return await files.history(file_id, cursor=cursor, limit=limit)
+    """Versions, newest first, each with the revision label it was released as (viewers: released ones only)."""
+    return await files.history(file_id, user, cursor=cursor, limit=limit)
 
 
 @router.get("/{file_id}/diff", response_model=TextDiff | BinaryDiff, responses=errors(404))
@@ -292,19 +316,19 @@ async def diff(
     to: Annotated[int | None, Query(ge=1, le=INT32_MAX, description="Defaults to the latest version")] = None,
 ) -> TextDiff | BinaryDiff:
     """Unified diff for text files; sizes and blob ids for binary files."""
-    return await files.diff(file_id, from_, to)
+    return await files.diff(file_id, user, from_, to)
 
 
 @router.get("/{file_id}/kind", response_model=FileKind, responses=errors(404))
 async def kind(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> FileKind:
     """Whether a version (default: the latest) is text, for which blame is offered, or binary."""
-    return await files.kind(file_id, version)
+    return await files.kind(file_id, user, version)
 
 
 @router.get("/{file_id}/blame", response_model=BlameOut, responses=errors(400, 404))
 async def blame(file_id: FileId, user: ReaderUser, files: FileServiceDep, version: OptionalVersion = None) -> BlameOut:
     """Per line of a text file: the version, author and date that last changed it."""
-    return await files.blame(file_id, version)
+    return await files.blame(file_id, user, version)
 
 
 @router.post("/{file_id}/move", response_model=FileOut, responses=errors(400, 404, 409, 415, 503))

@@ -19,10 +19,11 @@ async def list_folders(
     user: ReaderUser,
     folders: FolderServiceDep,
     parent: Annotated[str, Query(max_length=1024, description="Folder to look in; empty for the top"), NoNul] = "",
+    released_only: Annotated[bool, Query(description="Count released files only (always so for viewers)")] = False,
 ) -> FolderList:
     """The folders directly inside `parent`: those holding files and empty ones someone made, in natural,
     case-insensitive order, with how many files each holds at any depth."""
-    return await folders.list(parent)
+    return await folders.list(parent, user, released_only=released_only)
 
 
 @router.post("", response_model=FolderOut, status_code=status.HTTP_201_CREATED, responses=errors(400, 409))

@@ -55,9 +55,9 @@ async def info_refs(
         raise BadRequest(
             "Only Git's smart HTTP protocol is served: use a git client (info/refs?service=git-upload-pack)"
         )
-    await basic_user(request, auth)
+    user = await basic_user(request, auth)
     return DuplexStreamingResponse(
-        lambda _body: git.advertisement(),
+        lambda _body: git.advertisement(user),
         media_type="application/x-git-upload-pack-advertisement",
         headers=NO_CACHE,
     )
@@ -70,7 +70,7 @@ async def info_refs(
     | _BASIC_401
     | errors(415),
 )
-async def upload_pack(request: Request, _user: GitUser, git: GitHttpServiceDep) -> Response:
+async def upload_pack(request: Request, user: GitUser, git: GitHttpServiceDep) -> Response:
     """Fetch: the client's wants and haves in, the pack out, both streamed."""
     if request.headers.get("content-type", "").split(";")[0].strip() != UPLOAD_PACK_REQUEST:
         raise UnsupportedType(f"Expected Content-Type: {UPLOAD_PACK_REQUEST}")
@@ -79,7 +79,7 @@ async def upload_pack(request: Request, _user: GitUser, git: GitHttpServiceDep) 
         raise UnsupportedType(f"Unsupported Content-Encoding: {encoding}")
     gzipped = encoding in ("gzip", "x-gzip")
     return DuplexStreamingResponse(
-        lambda body: git.fetch(body, gzipped=gzipped),
+        lambda body: git.fetch(user, body, gzipped=gzipped),
         media_type="application/x-git-upload-pack-result",
         headers=NO_CACHE,
     )

@@ -59,7 +59,7 @@ async def list_locks(
     refspec: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> LfsLockList:
     """`git lfs locks`: every live lock (any role may list). `refspec` is accepted: the vault has one branch."""
-    locks, next_cursor = await lfs.list(path=path, lock_id=id, cursor=cursor, limit=limit)
+    locks, next_cursor = await lfs.list(user, path=path, lock_id=id, cursor=cursor, limit=limit)
     return LfsLockList(locks=locks, next_cursor=next_cursor)
 
 

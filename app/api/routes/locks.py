@@ -112,7 +112,7 @@ async def force_release(file_id: FileId, admin: AdminUser, locks: LockServiceDep
 async def list_locks(
     user: ReaderUser, locks: LockServiceDep, holder: Annotated[str | None, Query(max_length=64), NoNul] = None
 ) -> list[LockOut]:
-    return await locks.list(holder)
+    return await locks.list(holder, user)
 
 
 @router.post("/admin/users/{user_id}/release-locks", response_model=ReleasedLocks, responses=errors(404))

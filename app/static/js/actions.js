@@ -3,6 +3,7 @@
 import { api, download, sendForm, session } from "./api.js";
 import { basename, h, time } from "./dom.js";
 import { cooldownLeft, whileCooling } from "./cooldown.js";
+import { checkOutAllowed, lifecycleButtons } from "./lifecycle.js";
 import { confirmDialog, field, formDialog, toast } from "./ui.js";
 
 export const can = {
@@ -35,9 +36,11 @@ export function fileActions(file, changed, { compact = false } = {}) {
   buttons.push(button("Download", run(() => download(file.id, name).then(() => null))));
   if (can.write()) {
     if (!file.lock) {
-      const checkOutButton = button("Check out", run(() => checkOut(file)), "primary");
-      if (cooldownLeft(file) > 0) whileCooling(checkOutButton, file);
-      buttons.push(checkOutButton);
+      if (checkOutAllowed(file)) {
+        const checkOutButton = button("Check out", run(() => checkOut(file)), "primary");
+        if (cooldownLeft(file) > 0) whileCooling(checkOutButton, file);
+        buttons.push(checkOutButton);
+      }
     } else if (heldByMe(file)) {
       buttons.push(button("Check in", run(() => checkIn(file)), "primary"));
       buttons.push(button("Renew", run(() => renew(file))));
@@ -47,6 +50,7 @@ export function fileActions(file, changed, { compact = false } = {}) {
     }
   }
   if (can.write() && !compact) buttons.push(button("Rename / move", run(() => move(file))));
+  buttons.push(...lifecycleButtons(file, button, run));
   if (can.admin() && !compact) buttons.push(button("Delete", run(() => remove(file)), "danger"));
   return h("div", { class: "actions" }, buttons);
 }

@@ -5,7 +5,11 @@
 // the person's check-in group. A folder move sends one `file_moved` per file and a `folder_moved`: the
 // files join the folder's group. A group takes more events while its notice shows.
 import { actorOf, describeEvent, FOLDER_EVENTS, live, VAULT_EVENTS } from "./live.js";
+import { policy } from "./lifecycle.js";
 import { noticeOpen, toast } from "./ui.js";
+
+// The shop floor hears only what reaches it.
+const FLOOR_NEWS = new Set(["file_released", "file_obsoleted", "file_reinstated", "files_adopted"]);
 
 const groups = new Map(); // key -> {ids: Set, last: message, text: (group) => string}
 
@@ -41,6 +45,7 @@ function describe(kind, group) {
 function receive(m) {
   const actor = actorOf(m);
   if (actor && actor === live.me?.username) return; // your own actions: the page already said so
+  if (policy.floor && !FLOOR_NEWS.has(m.type)) return;
   const kind = kindOf(m);
   const key = `${actor ?? "system"}:${kind}`;
   let group = groups.get(key);

@@ -14,7 +14,8 @@ function join(folder, name) {
 }
 
 /** The open folder's subfolders, live; `list` is the element to show, `newButton` the New folder button. */
-export function folderPanel(folder) {
+/** The folders inside `folder`; `releasedOnly()` says whether the list shows the shop floor's view. */
+export function folderPanel(folder, releasedOnly = () => false) {
   const list = h("ul", { class: "folders", "aria-label": "Folders" });
   const newButton = can.write() ? h("button", { type: "button", onclick: () => create() }, "New folder") : null;
 
@@ -38,7 +39,7 @@ export function folderPanel(folder) {
 
   async function reload() {
     try {
-      const answer = await api.get("/api/folders", { parent: folder });
+      const answer = await api.get("/api/folders", { parent: folder, released_only: releasedOnly() ? "true" : undefined });
       replace(list, answer.folders.map(item));
     } catch (err) {
       toast(err.message, "error");

@@ -135,6 +135,9 @@ function receive(message) {
   emit(message.type, message);
 }
 
+/** Release lifecycle transitions of one file (app/journal/lifecycle.py); `files_adopted` concerns many. */
+export const LIFECYCLE_EVENTS = ["file_submitted", "file_approved", "file_rejected", "file_released", "file_obsoleted", "file_reinstated"];
+
 /** Every event type the server forwards from the database (app/journal declares them; docs/realtime.md lists
  * them; tests/test_event_types.py holds the three equal). */
 export const EVENT_TYPES = [
@@ -144,6 +147,13 @@ export const EVENT_TYPES = [
   "lock_expired",
   "file_deleted",
   "file_restored",
+  "file_submitted",
+  "file_approved",
+  "file_rejected",
+  "file_released",
+  "file_obsoleted",
+  "file_reinstated",
+  "files_adopted",
   "file_moved",
   "folder_created",
   "folder_moved",
@@ -154,7 +164,16 @@ export const EVENT_TYPES = [
 ];
 
 /** Every message that says a file changed. */
-export const VAULT_EVENTS = ["file_locked", "file_unlocked", "lock_expired", "file_uploaded", "file_deleted", "file_restored", "file_moved"];
+export const VAULT_EVENTS = [
+  "file_locked",
+  "file_unlocked",
+  "lock_expired",
+  "file_uploaded",
+  "file_deleted",
+  "file_restored",
+  "file_moved",
+  ...LIFECYCLE_EVENTS,
+];
 
 /** Every message that says a folder changed. */
 export const FOLDER_EVENTS = ["folder_created", "folder_moved", "folder_deleted"];
@@ -180,6 +199,20 @@ export function describeEvent(m) {
       return `${m.user} deleted ${m.path}`;
     case "file_restored":
       return `${m.user} restored ${m.path}`;
+    case "file_submitted":
+      return `${m.user} submitted version ${m.version} of ${m.path} for review`;
+    case "file_approved":
+      return `${m.user} approved ${m.path} (${m.approvals} of ${m.required})`;
+    case "file_rejected":
+      return `${m.user} rejected version ${m.version} of ${m.path}`;
+    case "file_released":
+      return `${m.path} released as revision ${m.revision}`;
+    case "file_obsoleted":
+      return `${m.user} made ${m.path} obsolete`;
+    case "file_reinstated":
+      return `${m.user} reinstated ${m.path}`;
+    case "files_adopted":
+      return `${m.user} released ${m.files} file${m.files === 1 ? "" : "s"} as revision ${m.revision}`;
     case "file_moved":
       return `${m.user} moved ${m.old_path} to ${m.path}`;
     case "folder_created":

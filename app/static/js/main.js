@@ -4,12 +4,14 @@ import { showActivity } from "./activity.js";
 import { api, onTokenChangedElsewhere, onUnauthorized, request, session } from "./api.js";
 import { h, replace } from "./dom.js";
 import { installShortcuts } from "./keys.js";
+import { policy } from "./lifecycle.js";
 import { live } from "./live.js";
 import { clearNotices, field, formDialog } from "./ui.js";
 import { renderAudit, renderUsers } from "./views/admin.js";
 import { renderFile } from "./views/file.js";
 import { renderFiles } from "./views/files.js";
 import { renderLogin } from "./views/login.js";
+import { renderReviews } from "./views/reviews.js";
 import { renderTokens } from "./views/tokens.js";
 
 const main = document.getElementById("main");
@@ -39,6 +41,9 @@ function render() {
   } else if (view === "admin" && rest[0] === "audit" && can.admin()) {
     dispose = renderAudit(main);
     title = "Audit log";
+  } else if (view === "reviews" && !policy.floor) {
+    dispose = renderReviews(main);
+    title = "Reviews";
   } else if (view === "tokens") {
     dispose = renderTokens(main);
     title = "Access tokens";
@@ -46,7 +51,7 @@ function render() {
     dispose = renderFiles(main, params);
   }
   document.title = `${title} · camvault`;
-  markNav(view === "admin" ? `#/admin/${rest[0]}` : view === "tokens" ? "#/tokens" : "#/files");
+  markNav(view === "admin" ? `#/admin/${rest[0]}` : ["tokens", "reviews"].includes(view) ? `#/${view}` : "#/files");
   main.focus({ preventScroll: true });
 }
 
@@ -88,14 +93,15 @@ function renderHeader() {
     h(
       "nav",
       { class: "main-nav", "aria-label": "Main" },
-      h("a", { href: "#/files" }, "Files"),
+      h("a", { href: "#/files" }, policy.floor ? "Released programs" : "Files"),
+      policy.floor ? null : h("a", { href: "#/reviews" }, "Reviews"),
       can.admin() ? [h("a", { href: "#/admin/users" }, "Users"), h("a", { href: "#/admin/audit" }, "Audit")] : null,
     ),
     h("div", { class: "presence" }, status, h("span", { class: "muted" }, "Online:"), online),
     h(
       "div",
       { class: "account" },
-      h("span", { id: "me" }, `${user.full_name || user.username} (${user.role})`),
+      h("span", { id: "me" }, `${user.full_name || user.username} (${user.role}${user.is_approver ? ", approver" : ""})`),
       h("a", { href: "#/tokens", title: "Access tokens for git and git-lfs" }, "Tokens"),
       h("button", { type: "button", onclick: changePassword }, "Password"),
       h("button", { type: "button", id: "logout", onclick: logout }, "Log out"),
@@ -131,6 +137,7 @@ async function logout() {
 async function start() {
   try {
     session.user = await api.get("/api/users/me");
+    await policy.load();
   } catch {
     return; // a 401 already went to the login page
   }

@@ -26,6 +26,23 @@ export function renderUsers(root) {
         toast(err.message, "error");
       }
     });
+    // Approvers release files (admins always may, viewers never): audited like any change.
+    const approver = h("input", {
+      type: "checkbox",
+      "aria-label": `${user.username} is an approver`,
+      checked: user.is_approver || user.role === "admin",
+      disabled: user.role !== "user",
+    });
+    approver.addEventListener("change", async () => {
+      try {
+        const changed = await api.patch(`/api/admin/users/${user.id}`, { is_approver: approver.checked });
+        toast(`${changed.username} ${changed.is_approver ? "is an approver now" : "is no longer an approver"}`, "success");
+        tr.replaceWith(row(changed));
+      } catch (err) {
+        approver.checked = user.is_approver;
+        toast(err.message, "error");
+      }
+    });
     const actions = [
       user.is_active
         ? h("button", { type: "button", class: "danger", "aria-label": `Deactivate ${user.username}`, onclick: () => deactivate(user, tr) }, "Deactivate")
@@ -40,6 +57,7 @@ export function renderUsers(root) {
       h("td", {}, user.full_name),
       h("td", {}, user.email ?? ""),
       h("td", {}, role),
+      h("td", { class: "approver" }, approver),
       h("td", {}, user.is_active ? "active" : "deactivated"),
       h("td", {}, time(user.created_at)),
       h("td", {}, h("div", { class: "actions" }, actions)),
@@ -147,7 +165,7 @@ export function renderUsers(root) {
     h(
       "div",
       { class: "table-wrap" },
-      h("table", { class: "users" }, h("thead", {}, h("tr", {}, ["Username", "Name", "Email", "Role", "Status", "Created", "Actions"].map((t) => h("th", { scope: "col" }, t)))), body),
+      h("table", { class: "users" }, h("thead", {}, h("tr", {}, ["Username", "Name", "Email", "Role", "Approver", "Status", "Created", "Actions"].map((t) => h("th", { scope: "col" }, t)))), body),
     ),
     summary,
     more,

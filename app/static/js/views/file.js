@@ -5,6 +5,7 @@ import { compareForm } from "../compare.js";
 import { cooldownLeft } from "../cooldown.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs } from "../folders.js";
+import { policy, reviewDetails, stateBadge } from "../lifecycle.js";
 import { live, VAULT_EVENTS } from "../live.js";
 import { NC_TABS, ncTabLinks, ncVersionLinks, renderNcTab } from "../nc/viewer.js";
 import { redrawKeepingFocus, toast } from "../ui.js";
@@ -35,7 +36,7 @@ export function renderFile(root, parts) {
     replace(
       tabs,
       h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
-      ncLinks,
+      text || NC_TABS.has(tab) ? ncLinks : null, // the text view and the NC tabs are for text files only
       text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
       tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
     );
@@ -61,13 +62,28 @@ export function renderFile(root, parts) {
       header,
       breadcrumbs(folder),
       h("h1", { class: "path" }, file.path),
-      h("p", {}, lockStatus(file), " ", h("span", { class: "version", id: "head-version" }, `version ${file.version}`)),
+      h(
+        "p",
+        {},
+        lockStatus(file),
+        " ",
+        stateBadge(file),
+        " ",
+        h("span", { class: "version", id: "head-version" }, `version ${file.version}`),
+      ),
+      reviewDetails(file),
       lockDetails(file),
       h(
         "dl",
         { class: "meta" },
         h("dt", {}, "Size"),
         h("dd", {}, formatSize(file.size)),
+        file.revision
+          ? [
+              h("dt", {}, "Revision"),
+              h("dd", { id: "revision" }, `${file.revision.label} (version ${file.revision.version}), released `, time(file.revision.released_at), ` by ${file.revision.released_by}`),
+            ]
+          : null,
         h("dt", {}, "Updated"),
         h("dd", {}, time(file.updated_at), ` by ${file.updated_by ?? "?"}`),
         h("dt", {}, "Created"),
@@ -117,7 +133,8 @@ export function renderFile(root, parts) {
 
   const changedHere = (m) => {
     if (m.file_id !== fileId) return;
-    loadFile().then((ok) => ok && m.type === "file_uploaded" && loadVersions().then(() => tab === "history" && showTab()));
+    const historyChanged = ["file_uploaded", "file_released"].includes(m.type);
+    loadFile().then((ok) => ok && historyChanged && loadVersions().then(() => tab === "history" && showTab()));
   };
   const unsubscribe = [
     ...VAULT_EVENTS.map((t) => live.on(t, changedHere)),
@@ -145,12 +162,15 @@ async function showHistory(content, file, first, text) {
   let cursor = null;
   async function load() {
     const page = cursor || !first ? await api.get(`/api/files/${file.id}/versions`, { cursor, limit: 50 }) : first;
-    for (const v of page.items) {
+    for (const [index, v] of page.items.entries()) {
+      // The version before this one in the list (the floor lists released versions only).
+      const older = page.items[index + 1]?.version ?? (policy.floor ? null : v.version - 1);
       body.append(
         h(
           "tr",
           { dataset: { version: v.version } },
           h("td", { class: "num" }, `v${v.version}`),
+          h("td", { class: "revision" }, v.revision ?? ""),
           h("td", {}, time(v.created_at)),
           h("td", { dataset: { label: "Author" } }, v.author),
           h("td", { class: "message" }, v.message, v.path !== file.path ? h("span", { class: "muted version-path", title: v.path }, ` (as ${v.path})`) : null),
@@ -162,7 +182,7 @@ async function showHistory(content, file, first, text) {
               "div",
               { class: "actions" },
               h("button", { type: "button", "aria-label": `Download version ${v.version}`, onclick: () => download(file.id, v.version === file.version ? basename(file.path) : versionedName(v.path, v.version), v.version).catch((e) => toast(e.message, "error")) }, "Download"),
-              v.version > 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${v.version - 1}/${v.version}` }, "Diff with previous") : null,
+              older >= 1 ? h("a", { class: "button", href: `#/file/${file.id}/diff/${older}/${v.version}` }, "Diff with previous") : null,
               text ? h("a", { class: "button", href: `#/file/${file.id}/blame/${v.version}`, "aria-label": `Blame version ${v.version}` }, "Blame") : null,
               ncVersionLinks(file, v.version),
             ),
@@ -178,14 +198,14 @@ async function showHistory(content, file, first, text) {
     "table",
     { class: "history" },
     h("caption", {}, "Versions, newest first"),
-    h("thead", {}, h("tr", {}, ["Version", "Date", "Author", "Message", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("thead", {}, h("tr", {}, ["Version", "Revision", "Date", "Author", "Message", "Size", ""].map((t) => h("th", { scope: "col" }, t)))),
     body,
   );
   await load();
   replace(content, compareForm(file.id, first?.items || []), h("div", { class: "table-wrap" }, table), more);
 }
 
-async function showDiff(content, fileId, from, to, versions) {
+export async function showDiff(content, fileId, from, to, versions) {
   const diff = await api.get(`/api/files/${fileId}/diff`, { from, to });
   const title = [
     compareForm(fileId, versions || [], { from: diff.from_version, to: diff.to_version }),

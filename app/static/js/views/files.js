@@ -3,7 +3,8 @@ import { can, fileActions, lockStatus } from "../actions.js";
 import { api, session } from "../api.js";
 import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs, filesHref, folderPanel } from "../folders.js";
-import { FOLDER_EVENTS, live } from "../live.js";
+import { policy, stateBadge } from "../lifecycle.js";
+import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
 import { fileOrder, place, remember } from "../sorting.js";
 import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
@@ -19,7 +20,7 @@ const SORTS = [
 
 export function renderFiles(root, params) {
   const folder = params.get("folder") || "";
-  const state = { q: "", status: "", sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
+  const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
   const rows = new Map(); // file id -> <tr>
   let generation = 0; // answers of an outdated search are dropped
 
@@ -33,8 +34,20 @@ export function renderFiles(root, params) {
     h("option", { value: "mine" }, "Checked out by me"),
   );
   const deleted = h("input", { type: "checkbox", name: "deleted" });
+  // The release lifecycle: filter by state, or see exactly what the shop floor sees (viewers always do).
+  const lifecycle = h(
+    "select",
+    { name: "state" },
+    h("option", { value: "" }, "All states"),
+    h("option", { value: "wip" }, "Work in progress"),
+    h("option", { value: "in_review" }, "In review"),
+    h("option", { value: "released" }, "Released"),
+    h("option", { value: "obsolete" }, "Obsolete"),
+  );
+  const releasedOnly = h("input", { type: "checkbox", name: "released_only" });
+  const floorNote = h("p", { class: "floor-note", id: "floor-note" });
   const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
-  const folderView = folderPanel(folder);
+  const folderView = folderPanel(folder, () => state.releasedOnly);
   const folders = folderView.list;
   const body = h("tbody");
   const more = h("button", { type: "button", hidden: true }, "Load more");
@@ -55,6 +68,14 @@ export function renderFiles(root, params) {
   });
   deleted.addEventListener("change", () => {
     state.deleted = deleted.checked;
+    reload();
+  });
+  lifecycle.addEventListener("change", () => {
+    state.lifecycle = lifecycle.value;
+    reload();
+  });
+  releasedOnly.addEventListener("change", () => {
+    state.releasedOnly = releasedOnly.checked;
     reload();
   });
   more.addEventListener("click", () => load(false));
@@ -79,7 +100,16 @@ export function renderFiles(root, params) {
       );
       return h("th", { scope: "col", "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : "none" }, sortButton);
     });
-    replace(headers, cells[0], cells[1], h("th", { scope: "col" }, "Version"), cells[2], h("th", { scope: "col" }, "Status"), h("th", { scope: "col" }, "Actions"));
+    replace(
+      headers,
+      cells[0],
+      cells[1],
+      h("th", { scope: "col" }, "Version"),
+      h("th", { scope: "col" }, "State"),
+      cells[2],
+      h("th", { scope: "col" }, "Status"),
+      h("th", { scope: "col" }, "Actions"),
+    );
   }
 
   function row(file) {
@@ -90,6 +120,7 @@ export function renderFiles(root, params) {
       h("td", { class: "name" }, h("a", { href: `#/file/${file.id}`, title: file.path }, label)),
       h("td", { class: "num", dataset: { label: "Size" } }, formatSize(file.size)),
       h("td", { class: "num version", dataset: { label: "Version" } }, `v${file.version}`),
+      h("td", { class: "lifecycle", dataset: { label: "State" } }, stateBadge(file)),
       h("td", { dataset: { label: "Updated" } }, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
       h("td", { class: "status" }, lockStatus(file)),
       h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
@@ -106,7 +137,7 @@ export function renderFiles(root, params) {
   function update(file) {
     const old = rows.get(file.id);
     if (!old) return;
-    if (Boolean(file.deleted_at) !== state.deleted) {
+    if (Boolean(file.deleted_at) !== state.deleted || (state.lifecycle && file.state !== state.lifecycle)) {
       old.remove();
       rows.delete(file.id);
       return;
@@ -128,6 +159,8 @@ export function renderFiles(root, params) {
       status: state.status === "mine" ? "checked_out" : state.status || undefined,
       holder: state.status === "mine" ? session.user.username : undefined,
       deleted: state.deleted ? "true" : undefined,
+      state: state.lifecycle || undefined,
+      released_only: state.releasedOnly ? "true" : undefined,
       sort: state.sort,
       order: state.order,
       limit: PAGE,
@@ -171,13 +204,18 @@ export function renderFiles(root, params) {
 
   function reload() {
     folders.hidden = Boolean(state.q || state.deleted);
+    const floor = policy.floor || state.releasedOnly;
+    replace(floorNote, floor ? "Released programs: the current revision of each file, as the shop floor gets it." : "");
+    floorNote.hidden = !floor;
+    loadFolders();
     load(true);
   }
 
   // Live: refresh a row in place; show new files of this folder; drop deleted ones.
+  const getFile = (fileId) => api.get(`/api/files/${fileId}`, { released_only: state.releasedOnly ? "true" : undefined });
   async function refresh(fileId) {
     try {
-      update(await api.get(`/api/files/${fileId}`));
+      update(await getFile(fileId));
     } catch (err) {
       if (err.status === 404) {
         rows.get(fileId)?.remove();
@@ -185,21 +223,25 @@ export function renderFiles(root, params) {
       }
     }
   }
-  function belongsHere(path) {
+  function belongsHere(path, released) {
     // A new file is never checked out, so it cannot match those filters; deleted ones reload instead.
     if (state.deleted || (state.status && state.status !== "available")) return false;
+    // A new file is work in progress: the floor's view shows it once released (file_released).
+    if ((policy.floor || state.releasedOnly) && !released) return false;
     const inFolder = state.q ? path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "") : dirname(path).toLowerCase() === folder.toLowerCase();
     return inFolder && (!state.q || path.toLowerCase().includes(state.q.toLowerCase()));
   }
   async function added(message) {
     if (rows.has(message.file_id)) return refresh(message.file_id);
-    if (!belongsHere(message.path)) {
+    const released = message.type === "file_released" || message.type === "file_reinstated";
+    if (!belongsHere(message.path, released)) {
       if (!state.q && message.path.toLowerCase().startsWith(folder ? `${folder.toLowerCase()}/` : "")) loadFolders();
       return;
     }
     try {
-      const file = await api.get(`/api/files/${message.file_id}`);
+      const file = await getFile(message.file_id);
       if (rows.has(file.id)) return update(file);
+      if (state.lifecycle && file.state !== state.lifecycle) return;
       const tr = row(file);
       if (placeRow(tr, file)) {
         rows.set(file.id, tr);
@@ -250,6 +292,12 @@ export function renderFiles(root, params) {
         showSummary();
       }
     }),
+    // Lifecycle transitions change a row's state; a release may add a row to the floor's view, an obsolete
+    // remove one (the re-read answers 404 there).
+    ...LIFECYCLE_EVENTS.map((type) =>
+      live.on(type, (m) => (rows.has(m.file_id) ? refresh(m.file_id) : type === "file_released" || type === "file_reinstated" ? added(m) : null)),
+    ),
+    live.on("files_adopted", reload),
     live.on("file_moved", moved),
     ...FOLDER_EVENTS.map((type) => live.on(type, folderChanged)),
     live.on("resync", reload),
@@ -271,9 +319,12 @@ export function renderFiles(root, params) {
       { class: "toolbar" },
       field("Search", search),
       field("Status", status),
+      policy.floor ? null : field("State", lifecycle),
+      policy.floor ? null : h("label", { class: "check" }, releasedOnly, " Released only"),
       can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
       folderView.newButton,
     ),
+    floorNote,
     uploader?.panel,
     folders,
     h("div", { class: "table-wrap" }, table),
@@ -281,7 +332,6 @@ export function renderFiles(root, params) {
     more,
   );
   renderHeaders();
-  loadFolders();
   reload();
   live.viewing(null);
   return () => {
