@@ -28,7 +28,10 @@ async def test_fifty_concurrent_check_outs_across_two_workers_have_one_winner(
     workers: list[LiveServer], make_user: MakeUser, db: object
 ) -> None:
     a, b = workers
-    limits = httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS)
+    # Idle connections are dropped by the client after a second, long before Uvicorn's 5 s keep-alive timeout: now
+    # that losers answer at once, a connection can sit idle for a round or two, and one closed by the server just as
+    # the client reuses it is a ReadError that says nothing about check-outs.
+    limits = httpx.Limits(max_connections=RACERS, max_keepalive_connections=RACERS, keepalive_expiry=1.0)
     async with (
         httpx.AsyncClient(base_url=a.url, limits=limits, timeout=30) as on_a,
         httpx.AsyncClient(base_url=b.url, limits=limits, timeout=30) as on_b,
@@ -75,10 +78,14 @@ async def _reached(marker: Path) -> None:
 
 
 async def _open_transactions(conn: asyncpg.Connection) -> list[tuple[int, object]]:
-    """Backends of this database idle inside an open transaction (pid, transaction start), but this one."""
+    """Backends sitting in an open transaction that has written to `locks` (pid, transaction start), but this one:
+    the paused winner's, whose lock row is written and not committed (other work may be briefly idle in a
+    transaction of its own on a busy machine, but not one that wrote a lock row)."""
     rows = await conn.fetch(
-        "SELECT pid, xact_start FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid() AND state = 'idle in transaction' ORDER BY pid"
+        "SELECT DISTINCT a.pid, a.xact_start FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid "
+        "WHERE l.relation = 'locks'::regclass AND l.mode = 'RowExclusiveLock' AND l.granted "
+        "AND a.state = 'idle in transaction' AND a.datname = current_database() AND a.pid <> pg_backend_pid() "
+        "ORDER BY a.pid"
     )
     return [(r["pid"], r["xact_start"]) for r in rows]
 
@@ -119,8 +126,14 @@ async def test_a_losing_check_out_answers_409_while_the_winners_transaction_is_s
             httpx.AsyncClient(base_url=other.url, timeout=60) as on_other,
         ):
             winner = asyncio.create_task(on_paused.post(checkout, json={"message": "mine"}, headers=anna))
+            # The marker says some write of that worker paused; the winner's is the one that wrote a lock row.
             await _reached(settings.data_dir / "paused-before_commit")
             holding = await _open_transactions(conn)
+            deadline = time.monotonic() + 60
+            while not holding:
+                assert time.monotonic() < deadline, "the winner's check-out never paused before its commit"
+                await asyncio.sleep(0.05)
+                holding = await _open_transactions(conn)
             assert len(holding) == 1, holding  # the winner's transaction: open, its lock row written, not committed
 
             lost = await on_other.post(checkout, json={"message": "me too"}, headers=bruno)
