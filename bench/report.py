@@ -126,7 +126,8 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
         out.append(
             [
                 "8. database round trips per operation (steady state)",
-                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()),
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items() if k != "processes")
+                + f"; processes started: {t.get('processes') or 'none'}",
                 "-",
                 "-",
             ]

@@ -13,7 +13,10 @@ listing's pages, and a many-file upload; and the database round trips of each op
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bench.capture import replay
@@ -128,11 +131,16 @@ async def round_trips(bench: Bench) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
     async def count(name: str, method: str, path: str, **kwargs: Any) -> Any:
-        async with bench.capture.record() as recording:
-            r = await client.request(method, path, headers=auth, **kwargs)
+        with counting_processes() as spawned:
+            async with bench.capture.record() as recording:
+                r = await client.request(method, path, headers=auth, **kwargs)
         r.raise_for_status()
         out[name] = recording.round_trips
+        if spawned:
+            processes[name] = len(spawned)
         return r
+
+    processes: dict[str, int] = {}
 
     for _ in range(2):  # the second pass is the steady state: statements prepared, connections pooled
         await count("check_out", "POST", f"/api/files/{file_id}/checkout", json={"message": "trips"})
@@ -146,4 +154,23 @@ async def round_trips(bench: Bench) -> dict[str, Any]:
         parts = _ncs(files, f"t{n}")
         await count(f"upload_{files}", "POST", "/api/files", files=[("files", p) for p in parts], data={"folder": "t"})
     out.pop("check_out_again")
+    # Processes started (a `git` each) by the last pass of each operation; absent: none.
+    out["processes"] = {name: n for name, n in processes.items() if name != "check_out_again"}
     return out
+
+
+@contextmanager
+def counting_processes() -> Iterator[list[Any]]:
+    """Every process this process starts inside the block (asyncio's subprocesses go through Popen too)."""
+    started: list[Any] = []
+    original = subprocess.Popen.__init__
+
+    def spy(self: Any, args: Any, *rest: Any, **kwargs: Any) -> None:
+        started.append(args)
+        original(self, args, *rest, **kwargs)
+
+    subprocess.Popen.__init__ = spy  # type: ignore[method-assign]
+    try:
+        yield started
+    finally:
+        subprocess.Popen.__init__ = original  # type: ignore[method-assign]
