@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -25,19 +25,6 @@ class AuditRow:
     details: str  # JSON text
     client_ip: str | None
     request_id: str | None
-
-
-_ROW_FIELDS = (
-    "action",
-    "actor_id",
-    "actor_name",
-    "target",
-    "file_id",
-    "subject_user_id",
-    "details",
-    "client_ip",
-    "request_id",
-)
 
 
 @dataclass(frozen=True)
@@ -108,7 +95,7 @@ class AuditRepository(Repository[AuditEvent]):
         """Insert rows, each with its notification (same length, same order, one channel), in one statement."""
         if not rows:
             return
-        params: dict[str, Any] = {name: [getattr(r, name) for r in rows] for name in _ROW_FIELDS}
+        params: dict[str, Any] = {f.name: [getattr(r, f.name) for r in rows] for f in fields(AuditRow)}
         params |= {"head": [n.head for n in notifications], "tail": [n.tail for n in notifications]}
         params["channel"] = notifications[0].channel
         await self.session.execute(_INSERT_AND_NOTIFY_MANY, params)
