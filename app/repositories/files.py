@@ -99,11 +99,14 @@ class FileRepository(Repository[File]):
         )
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def clashing_any(self, path_keys: Sequence[str]) -> tuple[str, File] | None:
+    async def clashing_any(
+        self, path_keys: Sequence[str], sort_ranges: Sequence[tuple[str, str]]
+    ) -> tuple[str, File] | None:
         """A live file at a folder of one of the keys, or inside one of the keys as a folder, with that key.
 
-        Two statements however many keys: the folders of every key at once, then every key's inside at once
-        (a lateral probe per key, each answered by the path_key index as `clashing` is).
+        Two statements however many keys: the folders of every key at once, then every key's inside at once,
+        a probe per key bounded by `sort_ranges` (each key's folder_sort_range), which the name-order index
+        answers; a pattern per key would be a scan of every file per key.
         """
         folders = sorted({"/".join(k.split("/")[:d]) for k in path_keys for d in range(1, k.count("/") + 1)})
         if folders:
@@ -115,8 +118,9 @@ class FileRepository(Repository[File]):
             found = (await self.session.execute(stmt)).scalar_one_or_none()
             if found is not None:
                 return next(k for k in path_keys if k.startswith(found.path_key + "/")), found
-        inside = select(File).from_statement(_INSIDE_ANY).params(keys=list(path_keys))
-        found = (await self.session.execute(inside)).scalar_one_or_none()
+        inside = select(File).from_statement(_INSIDE_ANY)
+        params = {"keys": list(path_keys), "lows": [r[0] for r in sort_ranges], "highs": [r[1] for r in sort_ranges]}
+        found = (await self.session.execute(inside, params)).scalar_one_or_none()
         if found is not None:
             return next(k for k in path_keys if found.path_key.startswith(k + "/")), found
         return None
@@ -297,10 +301,12 @@ def file_rows_with(lock_join: ColumnElement[bool], *extra: Any) -> AnySelect:
     )
 
 
-# A live file inside any of the keys as a folder: per key, `path_key LIKE '<key, wildcards escaped>/%'`.
+# A live file inside any of the keys as a folder: per key, sort keys between the key's folder bounds (an index range
+# scan), and the path itself under `<key>/` (the exact rule; LIKE wildcards in the key escaped).
 _INSIDE_ANY = text(
-    "SELECT f.* FROM unnest(CAST(:keys AS text[])) AS t(k) CROSS JOIN LATERAL ("
-    "SELECT files.* FROM files WHERE files.deleted_at IS NULL AND files.path_key LIKE "
+    "SELECT f.* FROM unnest(CAST(:keys AS text[]), CAST(:lows AS text[]), CAST(:highs AS text[])) AS t(k, low, high) "
+    "CROSS JOIN LATERAL (SELECT files.* FROM files WHERE files.deleted_at IS NULL "
+    "AND files.sort_key > t.low AND files.sort_key < t.high AND files.path_key LIKE "
     "replace(replace(replace(t.k, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%' LIMIT 1) AS f LIMIT 1"
 )
 

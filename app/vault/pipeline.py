@@ -35,7 +35,7 @@ from app.models import File, FileVersion, User
 from app.repositories.files import FileRepository, VersionRepository
 from app.repositories.folders import FolderRepository
 from app.repositories.refs import VaultRefRepository
-from app.services.paths import name_sort_key
+from app.services.paths import folder_sort_range, name_sort_key
 from app.storage.git_store import (
     BlobInfo,
     CommitResult,
@@ -51,6 +51,7 @@ from app.storage.git_store import (
 logger = logging.getLogger(__name__)
 
 MAIN = ref_name("main")
+_MAX_SORT_KEY = chr(0x10FFFF)
 
 
 def identity(user: User) -> Identity:
@@ -153,7 +154,9 @@ class VaultWrite:
         if folder is not None:
             path = next(p for p, k in zip(paths, keys, strict=True) if k == folder.path_key)
             raise Conflict(f"{folder.path!r} is a folder in the vault; {path!r} cannot be a file")
-        found = await self.files.clashing_any(keys)
+        # A folder too long for its bounds to be said is bounded by everything (its probe reads every file).
+        ranges = [folder_sort_range(k) or ("", _MAX_SORT_KEY) for k in keys]
+        found = await self.files.clashing_any(keys, ranges)
         if found is None:
             return
         key, clash = found
