@@ -6,6 +6,12 @@ statement with the parameters handed to asyncpg (already in asyncpg's `$1` form)
 listeners record where its transactions end. The replay sends the same statements with the same
 parameters on one plain asyncpg connection.
 
+Round trips are counted below SQLAlchemy, on the wire's side of asyncpg: each pooled connection's protocol
+object is wrapped, and every call that sends messages and waits for PostgreSQL's answer (a simple query such
+as BEGIN or COMMIT, a prepare, a bind-and-execute, a portal fetch, a statement close, COPY) counts one. So a
+pool pre-ping (BEGIN, an empty query, ROLLBACK), the lazy BEGIN and a cache-missing prepare are all counted,
+which statement listeners alone would not see.
+
 Nothing else may use the engine while a request is recorded: the capture app's lock sweeper and presence
 heartbeat are set to run once an hour.
 """
@@ -42,9 +48,42 @@ class Step:
         return self.sql in (COMMIT, ROLLBACK) and not self.params
 
 
+# asyncpg protocol calls that write to the server and wait for its answer: one round trip each.
+ROUND_TRIP_CALLS = frozenset(
+    {
+        "query",
+        "prepare",
+        "bind_execute",
+        "bind_execute_many",
+        "bind",
+        "execute",
+        "close_statement",
+        "close_portal",
+        "copy_in",
+        "copy_out",
+    }
+)
+
+
+class CountingProtocol:
+    """asyncpg's protocol object, passed through, counting the calls that are a round trip to PostgreSQL."""
+
+    def __init__(self, protocol: Any, count: Any) -> None:
+        self._wrapped = protocol
+        self._count = count
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._wrapped, name)
+        if name in ROUND_TRIP_CALLS:
+            self._count(name)
+        return attribute
+
+
 @dataclass
 class Recording:
     steps: list[Step] = field(default_factory=list)
+    round_trips: int = 0
+    round_trip_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def statements(self) -> list[Step]:
@@ -72,6 +111,11 @@ class RecordingClient:
     def on_boundary(self, kind: str) -> None:
         if self._current is not None:
             self._current.steps.append(Step(kind))
+
+    def on_round_trip(self, call: str) -> None:
+        if self._current is not None:
+            self._current.round_trips += 1
+            self._current.round_trip_kinds[call] = self._current.round_trip_kinds.get(call, 0) + 1
 
     @asynccontextmanager
     async def record(self) -> AsyncIterator[Recording]:
@@ -111,6 +155,13 @@ async def capture_app(database_url: str, data_dir: Path) -> AsyncIterator[Record
             def rollback(conn: Any) -> None:
                 recorder.on_boundary(ROLLBACK)
 
+            def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+                raw = dbapi_connection._connection  # SQLAlchemy's adapter around the asyncpg Connection
+                if not isinstance(raw._protocol, CountingProtocol):  # pooled since the app started: wrap once
+                    raw._protocol = CountingProtocol(raw._protocol, recorder.on_round_trip)
+
+            # Before the pool's own checkout work (a pre-ping, when it is on), so that is counted too.
+            event.listen(engine, "checkout", checked_out, insert=True)
             event.listen(engine, "before_cursor_execute", before)
             event.listen(engine, "commit", commit)
             event.listen(engine, "rollback", rollback)

@@ -99,5 +99,7 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
             "floor_cycles_per_s": round(floor_rate, 1),
             "ratio": speed_ratio(1 / floor_rate, 1 / app_rate),
             "statements": len(recording.statements),
+            "round_trips_per_cycle": recording.round_trips,
+            "round_trip_calls": recording.round_trip_kinds,
         }
     }

@@ -42,8 +42,18 @@ async def upload_files(bench: Bench, names: list[str], folder: str) -> list[int]
 
 
 async def run(bench: Bench) -> dict[str, dict[str, Any]]:
+    """The race at half the racers and at all of them (100 and 200 by default): `lock_race_<n>` each, and
+    `lock_race` for the largest."""
     (file_id,) = await upload_files(bench, ["race.nc"], "bench")
-    racers = [RACER.format(i) for i in range(bench.config.racers)]
+    results: dict[str, dict[str, Any]] = {}
+    for count in sorted({max(2, bench.config.racers // 2), bench.config.racers}):
+        results[f"lock_race_{count}"] = await race(bench, file_id, [RACER.format(i) for i in range(count)])
+        print(f"  race of {count}: {results[f'lock_race_{count}']['round_p50_ms']:.0f} ms p50 a round", flush=True)
+    results["lock_race"] = results[f"lock_race_{bench.config.racers}"]
+    return results
+
+
+async def race(bench: Bench, file_id: int, racers: list[str]) -> dict[str, Any]:
     checkout = f"/api/files/{file_id}/checkout"
     limits = httpx.Limits(max_connections=len(racers), max_keepalive_connections=len(racers))
     rounds: list[dict[str, Any]] = []
@@ -58,6 +68,7 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
             )
             seconds = time.perf_counter() - started
         codes = [a.status_code for a in answers]
+        in_flight = sum(1 for a in answers if a.status_code == 409 and isinstance(a.json().get("detail"), str))
         winners = [name for name, a in zip(racers, answers, strict=True) if a.status_code == 200]
         unexpected = sorted({c for c in codes if c not in (200, 409)})
         if unexpected:
@@ -77,33 +88,34 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
                 "http_grants": len(winners),
                 "audit_grants": len(audited),
                 "holder_matches": len(winners) == 1 and holder == winners[0] == audited[0]["actor_name"],
+                "in_flight": in_flight,
             }
         )
         if holder is not None:
             r = await bench.http.post(f"/api/files/{file_id}/release", headers=bench.auth(holder))
             r.raise_for_status()
 
-    floor_rounds, floor_grants = await floor(bench, file_id, racers)
+    floor_rounds, floor_grants, loser_trips = await floor(bench, file_id, racers)
     app = summary([r["seconds"] * 1000 for r in rounds])
     bare = summary([s * 1000 for s in floor_rounds])
     return {
-        "lock_race": {
-            "racers": len(racers),
-            "rounds": len(rounds),
-            "double_grants": sum(max(r["http_grants"], r["audit_grants"], 1) - 1 for r in rounds),
-            "rounds_without_winner": sum(1 for r in rounds if r["http_grants"] == 0),
-            "audit_agrees": all(r["http_grants"] == r["audit_grants"] and r["holder_matches"] for r in rounds),
-            "round_p50_ms": app["p50_ms"],
-            "round_p99_ms": app["p99_ms"],
-            "floor_round_p50_ms": bare["p50_ms"],
-            "floor_round_p99_ms": bare["p99_ms"],
-            "floor_double_grants": sum(g - 1 for g in floor_grants if g > 1),
-            "ratio": speed_ratio(bare["p50_ms"], app["p50_ms"]),
-        }
+        "racers": len(racers),
+        "rounds": len(rounds),
+        "double_grants": sum(max(r["http_grants"], r["audit_grants"], 1) - 1 for r in rounds),
+        "rounds_without_winner": sum(1 for r in rounds if r["http_grants"] == 0),
+        "audit_agrees": all(r["http_grants"] == r["audit_grants"] and r["holder_matches"] for r in rounds),
+        "round_p50_ms": app["p50_ms"],
+        "round_p99_ms": app["p99_ms"],
+        "floor_round_p50_ms": bare["p50_ms"],
+        "floor_round_p99_ms": bare["p99_ms"],
+        "floor_double_grants": sum(g - 1 for g in floor_grants if g > 1),
+        "ratio": speed_ratio(bare["p50_ms"], app["p50_ms"]),
+        "losers_in_flight": sum(r["in_flight"] for r in rounds),
+        "round_trips_loser": loser_trips,
     }
 
 
-async def floor(bench: Bench, file_id: int, racers: list[str]) -> tuple[list[float], list[int]]:
+async def floor(bench: Bench, file_id: int, racers: list[str]) -> tuple[list[float], list[int], int]:
     recorder_user = racers[-1]
     user_id = bench.tokens[recorder_user][0]
     async with bench.capture.record() as recording:
@@ -111,11 +123,20 @@ async def floor(bench: Bench, file_id: int, racers: list[str]) -> tuple[list[flo
             f"/api/files/{file_id}/checkout", json={"message": "race"}, headers=bench.auth(recorder_user)
         )
         r.raise_for_status()
+    async with bench.capture.record() as lost:  # a loser against a committed holder
+        r = await bench.capture.client.post(
+            f"/api/files/{file_id}/checkout", json={"message": "race"}, headers=bench.auth(racers[0])
+        )
+        assert r.status_code == 409, r.text
     (
         await bench.capture.client.post(f"/api/files/{file_id}/release", headers=bench.auth(recorder_user))
     ).raise_for_status()
     acquire = recording.one("INSERT INTO locks", "ON CONFLICT")
-    release = "DELETE FROM locks WHERE file_id = $1"
+    # The deciding statement opens the check-out's history row too (since issue 20): the release closes it.
+    release = (
+        "WITH gone AS (DELETE FROM locks WHERE file_id = $1) UPDATE lock_history SET ended_at = now(), "
+        "end_reason = 'released' WHERE file_id = $1 AND ended_at IS NULL"
+    )
     pool = await asyncpg.create_pool(bench.dsn, min_size=FLOOR_CONNECTIONS, max_size=FLOOR_CONNECTIONS)
     assert pool is not None
     times, grants = [], []
@@ -134,4 +155,4 @@ async def floor(bench: Bench, file_id: int, racers: list[str]) -> tuple[list[flo
             await bench.conn.execute(release, file_id)
     finally:
         await pool.close()
-    return times, grants
+    return times, grants, lost.round_trips

@@ -21,7 +21,8 @@ def _n(value: int) -> str:
 
 def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
     out: list[list[str]] = []
-    if race := results.get("lock_race"):
+    races = sorted((k for k in results if k.startswith("lock_race_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    for race in [results[k] for k in races] or ([results["lock_race"]] if "lock_race" in results else []):
         out.append(
             [
                 f"1. lock race: {race['racers']} users check out one file at once, {race['rounds']} rounds",
@@ -36,7 +37,7 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
         out.append(
             [
                 f"2. check-out + check-in cycles, {locks['clients']} clients on distinct files",
-                f"{locks['cycles_per_s']:.0f} cycles/s",
+                f"{locks['cycles_per_s']:.0f} cycles/s; {locks.get('round_trips_per_cycle', '?')} round trips a cycle",
                 f"{locks['floor_cycles_per_s']:.0f} cycles/s: the cycle's {locks['statements']} statements "
                 "on bare asyncpg",
                 f"{locks['ratio']:.2f}",
@@ -100,6 +101,35 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
                 f"{_p(d)} (latest: {_ms(d['latest_p50_ms'])} p50)",
                 f"{_p(d, 'floor_')}: `git cat-file blob`",
                 f"{d['ratio']:.2f}",
+            ]
+        )
+    if e := results.get("export"):
+        out.append(
+            [
+                f"8. the whole listing, {_n(e['files'])} files: `GET /api/files/export` (NDJSON)",
+                f"{_p(e)}; walking the pages of 500: {_ms(e['pages_p50_ms'])} p50 "
+                f"({e['pages_over_export']:.1f} times the export)",
+                f"{_ms(e['floor_p50_ms'])} p50: its SQL ({e['statements']} statements) on bare asyncpg",
+                f"{e['ratio']:.2f}",
+            ]
+        )
+    if b := results.get("upload_many"):
+        out.append(
+            [
+                f"8. {b['files']} small files in one `POST /api/files`",
+                _p(b),
+                f"{_p(b, 'floor_')}: write + fsync of each file",
+                f"{b['ratio']:.2f}",
+            ]
+        )
+    if t := results.get("round_trips"):
+        out.append(
+            [
+                "8. database round trips per operation (steady state)",
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items() if k != "processes")
+                + f"; processes started: {t.get('processes') or 'none'}",
+                "-",
+                "-",
             ]
         )
     if g := results.get("growth"):

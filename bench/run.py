@@ -2,7 +2,8 @@
 
 Settings (environment): BENCH_QUICK=1 for a tiny smoke run; BENCH_SCALES, BENCH_VERSIONS, BENCH_ROUNDS,
 BENCH_WARMUP, BENCH_RACERS, BENCH_RACE_ROUNDS, BENCH_LOCK_CLIENTS, BENCH_LOCK_SECONDS, BENCH_UPLOAD_MIB,
-BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH, BENCH_NC_MB, BENCH_NC_RUNS to change one size;
+BENCH_TRANSFERS, BENCH_WS_CLIENTS, BENCH_WS_ROUNDS, BENCH_SEARCH, BENCH_NC_MB, BENCH_NC_RUNS, BENCH_BULK_FILES,
+BENCH_BULK_ROUNDS to change one size;
 BENCH_ONLY (say `transfer,race`) to run only some benchmarks while profiling; BENCH_TMP (default
 .bench-tmp) and BENCH_RESULTS (default bench/results.json) for where things go; DATABASE_URL to use that
 PostgreSQL server (the role needs CREATEDB) instead of an embedded one. See bench/README.md.
@@ -28,7 +29,7 @@ import asyncpg
 import httpx
 
 from app.core.db import asyncpg_dsn
-from bench import fanout, history, listing, locks, nc, nginx, race, report, stack, transfer
+from bench import fanout, history, listing, locks, nc, nginx, race, report, stack, transfer, whole_vault
 from bench.capture import capture_app
 from bench.session import Bench, Config
 from tests.db import create_users
@@ -77,6 +78,8 @@ def config_from_env() -> Config:
         search=env.get("BENCH_SEARCH") or "j004",
         nc_bytes=int(number("BENCH_NC_MB", 20, 1) * 1_000_000),
         nc_runs=whole("BENCH_NC_RUNS", 3, 1),
+        bulk_files=whole("BENCH_BULK_FILES", 363, 20),
+        bulk_rounds=whole("BENCH_BULK_ROUNDS", 3, 1),
         only=frozenset(filter(None, (env.get("BENCH_ONLY") or "").split(","))),
         tmp=tmp_root / f"run-{os.getpid()}",
         results=Path(env.get("BENCH_RESULTS") or ROOT / "bench" / "results.json").absolute(),
@@ -113,7 +116,9 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
     tokens = await stack.tokens(url)
     async with (
         httpx.AsyncClient(base_url=server.url, timeout=600) as http,
-        capture_app(url, config.tmp / "capture") as capture,
+        # The server's DATA_DIR: the capture app is one more worker of the same vault, so its writes (uploads
+        # whose round trips are counted) go to the same Git repository as the catalog names.
+        capture_app(url, server.data_dir) as capture,
     ):
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
@@ -152,6 +157,9 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
                 results.update(await timed("5. history", seconds, history.run(bench)))
             if config.wants("listing") and config.wants("history"):
                 results["growth"] = listing.growth(results, config.scales) | history.growth(results)
+            if config.wants("whole"):
+                # After the listing, so at its largest vault: the export reads every file of it.
+                results.update(await timed("8. whole vault", seconds, whole_vault.run(bench)))
             if config.wants("race"):
                 results.update(await timed("1. lock race", seconds, race.run(bench)))
             if config.wants("locks"):
@@ -226,6 +234,8 @@ def main() -> int:
             "search": config.search,
             "nc_bytes": config.nc_bytes,
             "nc_runs": config.nc_runs,
+            "bulk_files": config.bulk_files,
+            "bulk_rounds": config.bulk_rounds,
             "only": sorted(config.only),
         },
         "results": results,

@@ -30,7 +30,11 @@ class Config:
     search: str  # the listing benchmark's `q=`
     nc_bytes: int  # size of the NC program (benchmark 7)
     nc_runs: int  # its facts, uploads and browser opens
-    only: frozenset[str]  # run only these benchmarks (listing, history, race, locks, transfer, fanout, nc); empty: all
+    bulk_files: int  # files in one upload request (benchmark 8)
+    bulk_rounds: int  # timed many-file uploads
+    only: frozenset[
+        str
+    ]  # run only these benchmarks (listing, history, race, locks, transfer, fanout, nc, whole); empty: all
     tmp: Path  # this run's scratch folder, removed at the end
     results: Path
 

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     # Test each pooled connection before use (a round trip per checkout). Off, a connection that died
     # (database restart) fails its first statement instead; GET and HEAD requests then run once more on a
     # fresh connection and other requests answer 503 with Retry-After.
-    database_pool_pre_ping: bool = True
+    database_pool_pre_ping: bool = False
     data_dir: Path = Path(".data")
     secret_key: str | None = None
     access_token_expire_minutes: int = Field(default=12 * 60, ge=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -134,6 +136,23 @@ def is_connection_lost(exc: BaseException) -> bool:
     """A statement failed because its connection died (server restarted, backend terminated): the pool has
     dropped that connection, and the same request on a fresh one may well succeed."""
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+@asynccontextmanager
+async def read_outside_transaction(session: AsyncSession) -> AsyncIterator[None]:
+    """Run the block's reads without a transaction (autocommit), when the session has none open yet.
+
+    A lone read (a request's authentication) then costs its statement alone: no BEGIN before it and no
+    ROLLBACK after. The connection goes back to the pool when the block ends, where its isolation level is
+    reset, so the session's next statement begins a real transaction as usual. Objects read stay loaded
+    (the sessionmaker does not expire on commit). Inside an open transaction the block just runs in it.
+    """
+    if session.in_transaction():
+        yield
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    yield
+    await session.commit()  # nothing to commit: this ends the autocommit "transaction" and frees the connection
 
 
 def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:

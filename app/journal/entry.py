@@ -10,7 +10,7 @@ kinds is what realtime forwards, and a test holds it equal to app/static/js/live
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,6 +74,24 @@ def event_types(*, forwarded: bool | None = None) -> frozenset[str]:
 
 async def append(session: AsyncSession, entry: Entry, *, actor: User | None) -> None:
     """Record `entry` in the caller's transaction: its audit row and its event, in one round trip."""
+    row, notification = _parts(entry, actor)
+    await AuditRepository(session).append(row, notification)
+
+
+async def append_many(session: AsyncSession, entries: Sequence[Entry], *, actor: User | None) -> None:
+    """Record several entries in the caller's transaction, in their order: one round trip for all of them when
+    each has an audit row and an event (a multi-file upload's), else one each."""
+    parts = [_parts(entry, actor) for entry in entries]
+    if all(row is not None and n is not None and n.channel == CHANNEL for row, n in parts):
+        rows = [row for row, _ in parts if row is not None]
+        notifications = [n for _, n in parts if n is not None]
+        await AuditRepository(session).append_many(rows, notifications)
+        return
+    for row, notification in parts:
+        await AuditRepository(session).append(row, notification)
+
+
+def _parts(entry: Entry, actor: User | None) -> tuple[AuditRow | None, Notification | None]:
     row = None
     if entry.action is not None:
         row = AuditRow(
@@ -89,7 +107,7 @@ async def append(session: AsyncSession, entry: Entry, *, actor: User | None) -> 
         )
     payload = entry.payload() if entry.event is not None else None
     notification = _notification(entry.event, payload) if entry.event is not None and payload is not None else None
-    await AuditRepository(session).append(row, notification)
+    return row, notification
 
 
 def _notification(event: str, payload: dict[str, Any]) -> Notification:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +58,21 @@ _INSERT_AND_NOTIFY = text(
     f"WITH entry AS ({_INSERT} RETURNING at) SELECT {_NOTIFY_AT.format(at='entry.at')} FROM entry"  # noqa: S608
 )
 _INSERT_ONLY = text(_INSERT)
+# Many entries that each have a row and a notification, in one statement: the rows go in in the given order (so
+# their ids ascend in it), and each notification is stamped with its own row's time, matched by that order.
+_INSERT_AND_NOTIFY_MANY = text(
+    "WITH src AS (SELECT * FROM unnest(CAST(:action AS text[]), CAST(:actor_id AS int[]), CAST(:actor_name AS text[]), "
+    "CAST(:target AS text[]), CAST(:file_id AS int[]), CAST(:subject_user_id AS int[]), CAST(:details AS text[]), "
+    "CAST(:client_ip AS text[]), CAST(:request_id AS text[]), CAST(:head AS text[]), CAST(:tail AS text[])) "
+    "WITH ORDINALITY AS s(action, actor_id, actor_name, target, file_id, subject_user_id, details, client_ip, "
+    "request_id, head, tail, n)), "
+    "entry AS (INSERT INTO audit_events (action, actor_id, actor_name, target, file_id, subject_user_id, details, "
+    "client_ip, request_id) SELECT action, actor_id, actor_name, target, file_id, subject_user_id, "
+    "CAST(details AS jsonb), client_ip, request_id FROM src ORDER BY n RETURNING id, at), "
+    "numbered AS (SELECT at, row_number() OVER (ORDER BY id) AS n FROM entry) "
+    "SELECT count(pg_notify(CAST(:channel AS text), src.head || to_json(numbered.at)::text || src.tail)) "
+    "FROM numbered JOIN src USING (n)"
+)
 _NOTIFY_ONLY = text("SELECT " + _NOTIFY_AT.format(at="clock_timestamp()"))
 
 
@@ -75,6 +90,15 @@ class AuditRepository(Repository[AuditEvent]):
             await self.session.execute(_INSERT_ONLY, params)
         elif notification is not None:
             await self.session.execute(_NOTIFY_ONLY, params)
+
+    async def append_many(self, rows: Sequence[AuditRow], notifications: Sequence[Notification]) -> None:
+        """Insert rows, each with its notification (same length, same order, one channel), in one statement."""
+        if not rows:
+            return
+        params: dict[str, Any] = {f.name: [getattr(r, f.name) for r in rows] for f in fields(AuditRow)}
+        params |= {"head": [n.head for n in notifications], "tail": [n.tail for n in notifications]}
+        params["channel"] = notifications[0].channel
+        await self.session.execute(_INSERT_AND_NOTIFY_MANY, params)
 
     async def search(self, f: AuditFilter, *, before: tuple[datetime, int] | None, limit: int) -> Sequence[AuditEvent]:
         """Newest first; `before` is the (at, id) of the last row of the previous page."""

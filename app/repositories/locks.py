@@ -1,15 +1,72 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, any_, cast, delete, func, select, update
+from sqlalchemy import Integer, and_, any_, cast, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.orm import aliased
 
-from app.models import File, Lock, LockHistory, User
+from app.models import File, FileRevision, Lock, LockHistory, Review, User
 from app.repositories.base import Repository
-from app.repositories.files import floor_condition, live_lock_condition
+from app.repositories.files import AnySelect, FileRow, file_rows_with, floor_condition, live_lock_condition
+
+# Advisory-lock class for the check-out gate, in the two-integer key space (apart from the one-bigint keys of
+# paths, the sweeper and migrations): (CHECK_OUT_GATE, file id) is held by the one check-out deciding that file.
+CHECK_OUT_GATE = 0x63616D03
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """A file row locked FOR UPDATE, with its lock row (live or expired) and the names an answer shows."""
+
+    file: File
+    lock: Lock | None  # the row in `locks`, live or expired
+    live: bool  # the lock counts at this transaction's instant
+    holder: str | None
+    created_by: str | None
+    updated_by: str | None
+    deleted_by: str | None
+    revision: FileRevision | None
+    review: Review | None
+    approved_by: list[str] | None
+
+    @property
+    def live_lock(self) -> Lock | None:
+        return self.lock if self.live else None
+
+    def answer(self, lock: Lock | None, holder: str | None, *, updated_by: str | None = None) -> FileRow:
+        """The file as this transaction leaves it, with `lock` (held by `holder`) or none."""
+        return FileRow(
+            self.file,
+            lock,
+            holder,
+            self.created_by,
+            updated_by or self.updated_by,
+            self.deleted_by,
+            self.revision,
+            self.review,
+            self.approved_by,
+        )
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """The live lock on a file as committed now, read without waiting for anything (a check-out's loser)."""
+
+    exists: bool  # the file is there and not deleted
+    lock: Lock | None
+    holder: str | None
+
+
+@cache
+def _locked_file_rows() -> AnySelect:
+    """A file with its lock row (live or not), whether that lock is live, and what the listing's row has."""
+    live = and_(Lock.file_id.is_not(None), live_lock_condition())
+    return file_rows_with(Lock.file_id == File.id, live.label("live"))
 
 
 def _expiry(ttl_seconds: int) -> Any:
@@ -19,13 +76,6 @@ def _expiry(ttl_seconds: int) -> Any:
 
 class LockRepository(Repository[Lock]):
     model = Lock
-
-    async def open_history(self, lock: Lock) -> None:
-        """Start the history row of a check-out just taken."""
-        self.session.add(
-            LockHistory(file_id=lock.file_id, user_id=lock.user_id, message=lock.message, acquired_at=lock.acquired_at)
-        )
-        await self.session.flush()
 
     async def close_history(self, file_id: int, reason: str, by: int | None) -> None:
         """End the file's open check-out: released, checked_in, expired, forced or deleted (by whom)."""
@@ -47,11 +97,48 @@ class LockRepository(Repository[Lock]):
         row = (await self.session.execute(stmt)).first()
         return (row[0], row[1]) if row else None
 
-    async def acquire(self, file_id: int, user_id: int, message: str, ttl_seconds: int) -> Lock | None:
-        """Take the lock in one statement: insert it, or take over an expired one; None when it is held.
+    async def for_change(self, file_id: int) -> LockedFile | None:
+        """The file row FOR UPDATE (every change of a file's lock holds it), with its lock and names; one statement.
 
-        Two racing callers both reach ON CONFLICT; PostgreSQL evaluates the WHERE on the
-        latest committed row for each in turn, so at most one of them gets a row back.
+        None when there is no such file (deleted or not: the caller decides).
+        """
+        stmt = _locked_file_rows().where(File.id == file_id).with_for_update(of=File)
+        found = (await self.session.execute(stmt)).first()
+        return LockedFile(*found) if found else None
+
+    async def for_check_out(self, file_id: int) -> LockedFile | None:
+        """As `for_change`, but only for the one check-out of this file that is deciding now: None at once
+        (without waiting for any row) while another check-out holds the file's gate, or when the file is gone.
+
+        The gate is a transaction-scoped advisory lock tried in the same statement, before the row lock is
+        asked for, so racing check-outs never queue on the file row; the lock row's upsert still decides.
+        """
+        gate = func.pg_try_advisory_xact_lock(literal(CHECK_OUT_GATE), literal(file_id))
+        stmt = _locked_file_rows().where(File.id == file_id, gate).with_for_update(of=File)
+        found = (await self.session.execute(stmt)).first()
+        return LockedFile(*found) if found else None
+
+    async def held_now(self, file_id: int) -> HeldLock:
+        """The file's live lock and holder as committed now, read without taking or waiting for any lock."""
+        holder = aliased(User)
+        stmt = (
+            select(File.deleted_at, Lock, holder.username)
+            .outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
+            .outerjoin(holder, holder.id == Lock.user_id)
+            .where(File.id == file_id)
+        )
+        found = (await self.session.execute(stmt)).first()
+        if found is None or found[0] is not None:
+            return HeldLock(False, None, None)
+        return HeldLock(True, found[1], found[2])
+
+    async def acquire(self, file_id: int, user_id: int, message: str, ttl_seconds: int) -> Lock | None:
+        """Take the lock and open its history row in one statement: insert it, or take over an expired one;
+        None when it is held.
+
+        Two racing callers both reach ON CONFLICT; PostgreSQL evaluates the WHERE on the latest committed row
+        for each in turn, so at most one of them gets a row back. The returned Lock is a plain object made from
+        the row written (not the session's copy of the row, which may be the old holder's).
         """
         stmt = insert(Lock).values(
             file_id=file_id,
@@ -60,28 +147,51 @@ class LockRepository(Repository[Lock]):
             acquired_at=func.now(),
             expires_at=_expiry(ttl_seconds),
         )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[Lock.file_id],
-            set_={
-                "user_id": stmt.excluded.user_id,
-                "message": stmt.excluded.message,
-                "acquired_at": stmt.excluded.acquired_at,
-                "expires_at": stmt.excluded.expires_at,
-            },
-            where=Lock.expires_at.is_not(None) & (Lock.expires_at <= func.now()),
-        ).returning(Lock)
-        result = await self.session.execute(upsert.execution_options(populate_existing=True))
-        return result.scalar_one_or_none()
+        taken = (
+            stmt.on_conflict_do_update(
+                index_elements=[Lock.file_id],
+                set_={
+                    "user_id": stmt.excluded.user_id,
+                    "message": stmt.excluded.message,
+                    "acquired_at": stmt.excluded.acquired_at,
+                    "expires_at": stmt.excluded.expires_at,
+                },
+                where=Lock.expires_at.is_not(None) & (Lock.expires_at <= func.now()),
+            )
+            .returning(Lock.file_id, Lock.user_id, Lock.message, Lock.acquired_at, Lock.expires_at)
+            .cte("taken")
+        )
+        opened = (
+            insert(LockHistory)
+            .from_select(
+                ["file_id", "user_id", "message", "acquired_at"],
+                select(taken.c.file_id, taken.c.user_id, taken.c.message, taken.c.acquired_at),
+            )
+            .cte("opened")
+        )
+        row = (await self.session.execute(select(taken).add_cte(opened))).first()
+        if row is None:
+            return None
+        return Lock(
+            file_id=row.file_id,
+            user_id=row.user_id,
+            message=row.message,
+            acquired_at=row.acquired_at,
+            expires_at=row.expires_at,
+        )
+
+    async def end(self, file_id: int, reason: str, by: int | None) -> None:
+        """Delete the file's lock and close its open history row, in one statement."""
+        deleted = delete(Lock).where(Lock.file_id == file_id).returning(Lock.file_id).cte("deleted")
+        closed = (
+            update(LockHistory)
+            .where(LockHistory.file_id == file_id, LockHistory.ended_at.is_(None))
+            .values(ended_at=func.now(), end_reason=reason, ended_by=by)
+        )
+        await self.session.execute(closed.add_cte(deleted))
 
     async def get_live(self, file_id: int, *, for_update: bool = False) -> Lock | None:
         stmt = select(Lock).where(Lock.file_id == file_id, live_lock_condition())
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
-    async def get_any(self, file_id: int, *, for_update: bool = False) -> Lock | None:
-        """The lock row, live or expired (an expired row may linger until the sweeper runs)."""
-        stmt = select(Lock).where(Lock.file_id == file_id)
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
@@ -134,7 +244,8 @@ class LockRepository(Repository[Lock]):
             .join(File, File.id == Lock.file_id)
             .where(Lock.user_id == user_id, live_lock_condition())
             .order_by(Lock.file_id)
-            .with_for_update(of=Lock)
+            # The file rows too, as every change of a lock does (a check-in holds only its file's row).
+            .with_for_update(of=[Lock, File])
         )
         return [(lock, f) for lock, f in (await self.session.execute(stmt)).all()]
 

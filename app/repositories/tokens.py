@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models import RevokedToken
@@ -15,10 +15,6 @@ class RevokedTokenRepository(Repository[RevokedToken]):
     async def revoke(self, jti: str, user_id: int, expires_at: datetime) -> None:
         stmt = insert(RevokedToken).values(jti=jti, user_id=user_id, expires_at=expires_at)
         await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["jti"]))
-
-    async def is_revoked(self, jti: str) -> bool:
-        stmt = select(RevokedToken.jti).where(RevokedToken.jti == jti)
-        return (await self.session.execute(stmt)).first() is not None
 
     async def purge_expired(self) -> int:
         result = await self.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < func.now()))

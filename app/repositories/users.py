@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 
-from app.models import Role, User
+from app.models import RevokedToken, Role, User
 from app.repositories.base import Repository
 
 ADMIN_CHANGES_LOCK = 0x63616D0001  # "cam" + 1: any constant unique within the app
@@ -12,6 +12,12 @@ ADMIN_CHANGES_LOCK = 0x63616D0001  # "cam" + 1: any constant unique within the a
 
 class UserRepository(Repository[User]):
     model = User
+
+    async def get_with_revocation(self, user_id: int, jti: str) -> tuple[User, bool] | None:
+        """The user and whether this token id was revoked (logged out), in one statement."""
+        revoked = exists().where(RevokedToken.jti == jti)
+        found = (await self.session.execute(select(User, revoked).where(User.id == user_id))).first()
+        return (found[0], bool(found[1])) if found else None
 
     async def get_by_username(self, username: str) -> User | None:
         stmt = select(User).where(func.lower(User.username) == username.lower())

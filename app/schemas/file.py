@@ -82,7 +82,10 @@ class DownloadLink(BaseModel):
 class FilePage(BaseModel):
     items: list[FileOut]
     next_cursor: str | None
-    total: int = Field(description="Files matching the filters, all pages together")
+    total: int | None = Field(
+        default=None,
+        description="Files matching the filters, all pages together: only with `count=true` (null otherwise)",
+    )
 
 
 class FolderOut(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +12,7 @@ from app.core.db import json_dumps
 from app.models import AuditEvent
 from app.repositories.audit import AuditFilter, AuditRepository
 from app.schemas.audit import AuditEventOut, AuditPage
+from app.services.csv_text import csv_line
 from app.services.cursors import decode_cursor, encode_cursor
 
 EXPORT_PAGE = 1000
@@ -29,9 +28,6 @@ CSV_COLUMNS = (
     "client_ip",
     "request_id",
 )
-# A cell starting with one of these is a formula to a spreadsheet (a path such as `=HYPERLINK(…).nc` could run
-# one): such cells get a leading apostrophe, as OWASP advises for CSV exports.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class AuditService:
@@ -57,14 +53,14 @@ class AuditService:
         than the first page and never appear half-way.
         """
         assert self.sessionmaker is not None, "export needs a sessionmaker"
-        yield "\ufeff" + _csv_line(CSV_COLUMNS)  # the BOM makes spreadsheet programs read UTF-8
+        yield "\ufeff" + csv_line(CSV_COLUMNS)  # the BOM makes spreadsheet programs read UTF-8
         before: tuple[datetime, int] | None = None
         while True:
             async with self.sessionmaker() as session:
                 rows = await AuditRepository(session).search(filters, before=before, limit=EXPORT_PAGE)
             if not rows:
                 return
-            yield "".join(_csv_line(_cells(row)) for row in rows)
+            yield "".join(csv_line(_cells(row)) for row in rows)
             if len(rows) < EXPORT_PAGE:
                 return
             before = (rows[-1].at, rows[-1].id)
@@ -83,11 +79,3 @@ def _cells(row: AuditEvent) -> Sequence[Any]:
         row.client_ip or "",
         row.request_id or "",
     )
-
-
-def _csv_line(cells: Sequence[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(
-        f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_START) else cell for cell in cells
-    )
-    return out.getvalue()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
 from app.core.config import Settings
+from app.core.db import read_outside_transaction
 from app.core.errors import BadRequest, BasicAuthRequired, Conflict, Forbidden, Unauthorized
 from app.core.security import (
     ACCESS_TOKEN_PREFIX,
@@ -110,10 +111,12 @@ class AuthService:
         claims = decode_access_token(token, self.settings.jwt_secret) if token else None
         if claims is None:
             raise Unauthorized("Invalid or expired token" if token else "Not authenticated")
-        user = await self.users.get(claims.user_id)
+        async with read_outside_transaction(self.session):
+            found = await self.users.get_with_revocation(claims.user_id, claims.jti)
+        user, revoked = found if found else (None, False)
         if user is None or not user.is_active:
             raise Unauthorized("User is inactive or no longer exists")
-        if claims.token_version != user.token_version or await self.tokens.is_revoked(claims.jti):
+        if claims.token_version != user.token_version or revoked:
             raise Unauthorized("Token has been revoked")
         return user, claims
 

@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
-from app.models import FileState, FileVersion, User
-from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
+from app.models import FileVersion, User
+from app.repositories.files import FileRepository, FileRow, VersionRepository
 from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
@@ -37,14 +37,12 @@ from app.schemas.file import (
     TextDiff,
     UploadOut,
 )
-from app.services import roles
 from app.services.answers import file_out, version_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
+from app.services.listing import ListingQuery, listing_of, next_after
 from app.services.paths import (
-    folder_sort_range,
     join_folder,
-    normalise_folder,
     normalise_vault_path,
     path_key,
     versioned_name,
@@ -135,52 +133,25 @@ class FileService:
         return file_out(require_visible(row, view, row.file.id), floor=view.floor)
 
     async def list(
-        self,
-        viewer: User,
-        *,
-        q: str | None = None,
-        status: Status | None = None,
-        holder: str | None = None,
-        folder: str | None = None,
-        recursive: bool = False,
-        deleted: bool = False,
-        state: FileState | None = None,
-        released_only: bool = False,
-        sort: SortKey = "name",
-        descending: bool = False,
-        cursor: str | None = None,
-        limit: int = 50,
+        self, viewer: User, query: ListingQuery, *, cursor: str | None = None, limit: int = 50, count: bool = False
     ) -> FilePage:
-        """One page of files as `viewer` may see them; `released_only`: the shop floor's view (a viewer's always,
-        unless VIEWERS_SEE_WORK=true): each file's current revision, never a work-in-progress head."""
-        if deleted:
-            roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
-        floor = view_of(viewer, self.settings, released_only=released_only).floor
-        folder_key = path_key(normalise_folder(folder)) if folder is not None else None
-        filters = FileFilter(
-            q=q,
-            status=status,
-            holder=holder,
-            deleted=deleted,
-            folder=folder_key,
-            recursive=recursive or folder is None,
-            state=state,
-            released_only=floor,
-            sort_range=folder_sort_range(folder_key) if folder_key and sort == "name" else None,
-        )
+        """One page of files as `viewer` may see them (app/services/listing.py); `total` only when asked for
+        (`count`): it is a count of every match, which grows with the vault while the page does not."""
+        listing = listing_of(viewer, query, self.settings)
+        filters, floor = listing.filters, listing.floor
         after: tuple[Any, int] | None = None
         if cursor:
-            sort_kind = {"name": str, "size": int, "updated": datetime}[sort]
+            sort_kind = {"name": str, "size": int, "updated": datetime}[query.sort]
             sort_value, last_id = decode_cursor(cursor, sort_kind, int)
             after = (sort_value, last_id)
-        rows = await self.files.search(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
+        rows = await self.files.search(
+            filters, sort=query.sort, descending=query.descending, after=after, limit=limit + 1
+        )
         page = list(rows[:limit])
         next_cursor = None
         if len(rows) > limit:
-            shown = file_out(page[-1], floor=floor)  # the cursor holds the sort value the reader was shown
-            value: Any = {"name": shown.sort_key, "size": shown.size, "updated": shown.updated_at}[sort]
-            next_cursor = encode_cursor(value, shown.id)
-        total = await self.files.count(filters)
+            next_cursor = encode_cursor(*next_after(file_out(page[-1], floor=floor), query.sort))
+        total = await self.files.count(filters) if count else None
         return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
 
     async def resolve_version(
@@ -346,8 +317,9 @@ class FileService:
         summary = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
         async with self.vault.write() as w:
             await w.lock_paths(keys)
+            taken = {f.path_key: f for f in await self.files.live_by_keys(keys)}
             for path, key in zip(paths, keys, strict=True):
-                existing = await self.files.get_live_by_key(key)
+                existing = taken.get(key)
                 if existing is not None:
                     exists = Conflict(
                         f"{existing.path!r} already exists; new versions come through check-out and check-in"
@@ -361,11 +333,11 @@ class FileService:
                 message=commit_message(summary, "upload", user, message),
             )
             created = await w.add_files(commit, paths, keys, author=user, message=message)
-            for new in created:
-                entry = FileUploaded(
-                    file_id=new.id, path=new.path, user=user.username, size=new.size, commit=commit.commit_sha
-                )
-                await w.journal(entry, actor=user)
+            uploaded = [
+                FileUploaded(file_id=f.id, path=f.path, user=user.username, size=f.size, commit=commit.commit_sha)
+                for f in created
+            ]
+            await w.journal_many(uploaded, actor=user)
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Cooldown, LockHeld, NotFound, UnsupportedType
+from app.core.errors import Conflict, Cooldown, DomainError, LockHeld, NotFound, UnsupportedType
 from app.journal.vault import (
     CheckedIn,
     FileLocked,
@@ -28,9 +28,8 @@ from app.journal.vault import (
 )
 from app.models import File, Lock, User
 from app.repositories.files import FileRepository
-from app.repositories.locks import LockRepository
+from app.repositories.locks import LockedFile, LockRepository
 from app.repositories.users import UserRepository
-from app.schemas.file import FileOut
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
 from app.services.files import IncomingFile, empty_file_notice
@@ -44,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 SWEEPER_LOCK = 0x63616D0002  # advisory-lock key: one sweeper per cluster
 SWEEP_BATCH = 200
+# A check-out's 409 when another check-out of the same file is being decided at this moment: its transaction has
+# not committed, so who will hold the file is not known yet (the file_locked event says so the moment it is).
+IN_FLIGHT = "Someone else is checking this file out right now; try again in a moment"
 
 
 class LockService:
@@ -56,17 +58,13 @@ class LockService:
         self.users = UserRepository(session)
         self.lifecycle = LifecycleService(session, settings, vault)
 
-    async def _live_file(self, file_id: int) -> File:
-        # FOR UPDATE orders us after a concurrent check-in of this file (which sets the cooldown),
-        # so the cooldown we read below is the one that check-in wrote.
-        file = await self.files.get_for_update(file_id)
-        if file is None or file.deleted_at is not None:
+    async def _file(self, file_id: int) -> LockedFile:
+        """The live file, row-locked, with its lock: every change of a file's lock holds this row lock, so the
+        lock (and the cooldown a concurrent check-in wrote) read here stay as read until the transaction ends."""
+        found = await self.locks.for_change(file_id)
+        if found is None or found.file.deleted_at is not None:
             raise NotFound(f"File {file_id} not found")
-        return file
-
-    async def _holder_error(self, lock: Lock, *, status_code: int = 409) -> LockHeld:
-        holder = await self.users.get(lock.user_id)
-        return LockHeld(holder.username if holder else "?", lock.acquired_at, lock.expires_at, status_code=status_code)
+        return found
 
     async def _name(self, user_id: int) -> str:
         user = await self.users.get(user_id)
@@ -74,40 +72,47 @@ class LockService:
 
     async def check_out(self, file_id: int, user: User, message: str) -> CheckOutOut:
         async with self.vault.write() as w:
-            file = await self._live_file(file_id)
+            found = await self.locks.for_check_out(file_id)
+            if found is None:
+                # Another check-out of this file is deciding right now (or there is no such file): answer from
+                # what is committed, without waiting for that transaction.
+                raise await self._lost(file_id)
+            file = found.file
+            if file.deleted_at is not None:
+                raise NotFound(f"File {file_id} not found")
             # In review or obsolete: 409. Decided on the locked row, so a submit racing this has one winner.
             await self.lifecycle.refuse_check_out(file)
+            held = found.live_lock
+            if held is not None:
+                raise LockHeld(found.holder or "?", held.acquired_at, held.expires_at)
             now = datetime.now(UTC)
             if file.cooldown_until and file.cooldown_until > now and file.cooldown_user_id != user.id:
                 editor = await self.users.get(file.cooldown_user_id) if file.cooldown_user_id else None
                 raise Cooldown(
                     math.ceil((file.cooldown_until - now).total_seconds()), editor.username if editor else "?"
                 )
-            previous = await self.locks.get_any(file.id)
-            # Plain values: acquire() refreshes the same ORM object with the new holder's row.
-            expired = (previous.user_id, previous.expires_at) if previous is not None else None
+            if found.lock is not None:
+                # We take over a lock that expired before the sweeper got to it.
+                await self.locks.close_history(file.id, "expired", None)
+                await self._expire(w, file, found.lock.user_id, found.holder or "?", found.lock.expires_at)
             lock = await self.locks.acquire(file.id, user.id, message, self.settings.lock_ttl_seconds)
-            if lock is None:
-                held = await self.locks.get_live(file.id)
-                if held is None:  # released between the two statements: the caller may simply retry
-                    raise Conflict("The lock changed hands just now; try again")
-                raise await self._holder_error(held)
-            if expired is not None:
-                # We took over a lock that had expired before the sweeper got to it.
-                await self._expire(w, file, *expired)
-            await self.locks.open_history(lock)
+            if lock is None:  # cannot happen while every lock change holds the file row; the upsert still decides
+                raise Conflict("The lock changed hands just now; try again")
             await w.journal(_locked(FileLocked, file, lock, user), actor=user)
-            out = await self._file_now(file)
+            out = file_out(found.answer(lock, user.username))
         assert out.lock is not None  # this transaction just took it
         return CheckOutOut(file=out, lock=out.lock, head_version=out.version)
 
-    async def _file_now(self, file: File) -> FileOut:
-        """The file as this transaction sees it (after its own writes), with its lock and names."""
-        row = await self.files.row(file.id)
-        assert row is not None
-        return file_out(row)
+    async def _lost(self, file_id: int) -> DomainError:
+        """Why a check-out that found the file's gate taken did not get the lock, from what is committed now."""
+        held = await self.locks.held_now(file_id)
+        if not held.exists:
+            return NotFound(f"File {file_id} not found")
+        if held.lock is not None:
+            return LockHeld(held.holder or "?", held.lock.acquired_at, held.lock.expires_at)
+        return Conflict(IN_FLIGHT)
 
-    async def _own_live_lock(self, file: File, user: User) -> Lock:
+    async def _own_live_lock(self, found: LockedFile, user: User) -> Lock:
         """The caller's live lock on the file (live at this transaction's instant), or the reason there is none.
 
         409 when nobody holds it, or when the caller's own check-out was taken away (it expired, or an
@@ -115,7 +120,7 @@ class LockService:
         what happened, not poking at a stranger's lock. 403 when someone else holds it and the caller's
         last check-out ended normally (or never was).
         """
-        lock = await self.locks.get_live(file.id, for_update=True)
+        file, lock = found.file, found.live_lock
         if lock is not None and lock.user_id == user.id:
             return lock
         last = await self.locks.last_held(file.id, user.id)
@@ -128,14 +133,14 @@ class LockService:
                     how = f"expired at {_when(held.ended_at)}"
                 else:
                     how = "expired"  # ran out; nobody has swept or taken it yet
-                now_held = f"; {await self._name(lock.user_id)} has it checked out now" if lock is not None else ""
+                now_held = f"; {found.holder or '?'} has it checked out now" if lock is not None else ""
                 raise Conflict(
                     f"Your check-out of {file.path!r} {how}{now_held}. "
                     "Nothing was saved: check the file out again to continue."
                 )
         if lock is None:
             raise Conflict(f"{file.path!r} is not checked out")
-        raise await self._holder_error(lock, status_code=403)
+        raise LockHeld(found.holder or "?", lock.acquired_at, lock.expires_at, status_code=403)
 
     async def check_in(
         self,
@@ -152,8 +157,9 @@ class LockService:
         # The content's blob is written (and hashed, once) before the transaction and the file's row lock.
         blob = (await self.vault.stage([content.source]))[0] if content is not None else None
         async with self.vault.write() as w:
-            file = await self._live_file(file_id)
-            await self._own_live_lock(file, user)
+            found = await self._file(file_id)
+            file = found.file
+            await self._own_live_lock(found, user)
             if content is not None:
                 _same_type(content.filename, file.path)
             new_version = False
@@ -186,11 +192,11 @@ class LockService:
                     await w.journal(added, actor=user)
                     new_version = True
                     note = f"Checked in as version {file.version}"
+            kept = None
             if keep_locked:
-                await self.locks.extend(file.id, user.id, self.settings.lock_ttl_seconds)
+                kept = await self.locks.extend(file.id, user.id, self.settings.lock_ttl_seconds)
             else:
-                await self.locks.delete(file.id)
-                await self.locks.close_history(file.id, "checked_in", user.id)
+                await self.locks.end(file.id, "checked_in", user.id)
             entry = CheckedIn(
                 file_id=file.id,
                 path=file.path,
@@ -201,7 +207,8 @@ class LockService:
                 message=message,
             )
             await w.journal(entry, actor=user)
-            out = await self._file_now(file)
+            updater = user.username if new_version else None
+            out = file_out(found.answer(kept, user.username if kept else None, updated_by=updater))
         warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []
         return CheckInOut(
             file=out,
@@ -214,41 +221,43 @@ class LockService:
 
     async def renew(self, file_id: int, user: User) -> LockChangeOut:
         async with self.vault.write() as w:
-            file = await self._live_file(file_id)
-            await self._own_live_lock(file, user)
+            found = await self._file(file_id)
+            file = found.file
+            await self._own_live_lock(found, user)
             lock = await self.locks.extend(file.id, user.id, self.settings.lock_ttl_seconds)
-            assert lock is not None  # live and ours a statement ago, and the row is locked
+            assert lock is not None  # live and ours a statement ago, and the file row is locked
             await w.journal(_locked(LockRenewed, file, lock, user), actor=user)
-            out = LockChangeOut(file=await self._file_now(file), lock=lock_out(lock, file, user.username))
+            out = LockChangeOut(
+                file=file_out(found.answer(lock, user.username)), lock=lock_out(lock, file, user.username)
+            )
         return out
 
     async def release(self, file_id: int, user: User) -> LockChangeOut:
         """Undo check-out: the holder gives the lock back without a new version."""
         async with self.vault.write() as w:
-            file = await self._live_file(file_id)
-            lock = await self._own_live_lock(file, user)
+            found = await self._file(file_id)
+            file = found.file
+            lock = await self._own_live_lock(found, user)
             released = lock_out(lock, file, user.username)
-            await self.locks.delete(file.id)
-            await self.locks.close_history(file.id, "released", user.id)
+            await self.locks.end(file.id, "released", user.id)
             entry = LockReleased(file_id=file.id, path=file.path, user=user.username, version=file.version)
             await w.journal(entry, actor=user)
-            out = LockChangeOut(file=await self._file_now(file), lock=released)
+            out = LockChangeOut(file=file_out(found.answer(None, None)), lock=released)
         return out
 
     async def force_release(self, file_id: int, admin: User) -> LockChangeOut:
         async with self.vault.write() as w:
-            file = await self._live_file(file_id)
-            lock = await self.locks.get_live(file.id, for_update=True)
+            found = await self._file(file_id)
+            file, lock = found.file, found.live_lock
             if lock is None:
                 raise Conflict(f"{file.path!r} is not checked out")
-            released = lock_out(lock, file, await self._name(lock.user_id))
+            released = lock_out(lock, file, found.holder or "?")
             await self._force(w, lock, file, admin, released.holder)
-            out = LockChangeOut(file=await self._file_now(file), lock=released)
+            out = LockChangeOut(file=file_out(found.answer(None, None)), lock=released)
         return out
 
     async def _force(self, w: VaultWrite, lock: Lock, file: File, admin: User, holder: str) -> None:
-        await self.locks.delete(file.id)
-        await self.locks.close_history(file.id, "forced", admin.id)
+        await self.locks.end(file.id, "forced", admin.id)
         entry = LockForceReleased(
             file_id=file.id,
             path=file.path,
@@ -278,12 +287,14 @@ class LockService:
         rows = await self.locks.live_with_files(holder, released_only=floor)
         return [lock_out(lock, file, name) for lock, file, name in rows]
 
-    async def _expire(self, w: VaultWrite, file: File, holder_id: int, expired_at: datetime | None) -> None:
-        await self.locks.close_history(file.id, "expired", None)
+    async def _expire(
+        self, w: VaultWrite, file: File, holder_id: int, holder: str, expired_at: datetime | None
+    ) -> None:
+        """Journal a lock that ran out (the caller has ended its row and history)."""
         entry = LockExpired(
             file_id=file.id,
             path=file.path,
-            holder=await self._name(holder_id),
+            holder=holder,
             holder_id=holder_id,
             expired_at=expired_at,
             version=file.version,
@@ -298,8 +309,8 @@ class LockService:
         async with self.vault.write() as w:
             expired = await self.locks.take_expired(SWEEP_BATCH)
             for lock, file in expired:
-                await self.locks.delete(file.id)
-                await self._expire(w, file, lock.user_id, lock.expires_at)
+                await self.locks.end(file.id, "expired", None)
+                await self._expire(w, file, lock.user_id, await self._name(lock.user_id), lock.expires_at)
         if expired:
             logger.info("sweeper released %d expired locks", len(expired))
         return len(expired)

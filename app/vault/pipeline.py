@@ -30,11 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import journal
 from app.core.config import Settings
 from app.core.errors import Conflict, InsufficientStorage, StorageUnavailable
+from app.journal.entry import Entry
 from app.models import File, FileVersion, User
 from app.repositories.files import FileRepository, VersionRepository
 from app.repositories.folders import FolderRepository
 from app.repositories.refs import VaultRefRepository
-from app.services.paths import name_sort_key
+from app.services.paths import folder_sort_range, name_sort_key
 from app.storage.git_store import (
     BlobInfo,
     CommitResult,
@@ -50,6 +51,7 @@ from app.storage.git_store import (
 logger = logging.getLogger(__name__)
 
 MAIN = ref_name("main")
+_MAX_SORT_KEY = chr(0x10FFFF)
 
 
 def identity(user: User) -> Identity:
@@ -152,13 +154,16 @@ class VaultWrite:
         if folder is not None:
             path = next(p for p, k in zip(paths, keys, strict=True) if k == folder.path_key)
             raise Conflict(f"{folder.path!r} is a folder in the vault; {path!r} cannot be a file")
-        for path, key in zip(paths, keys, strict=True):
-            clash = await self.files.clashing(key)
-            if clash is None:
-                continue
-            if clash.path_key.startswith(key + "/"):
-                raise Conflict(f"{path!r} is a folder in the vault (it holds {clash.path!r}); it cannot be a file")
-            raise Conflict(f"{clash.path!r} is a file in the vault; {path!r} cannot be inside it")
+        # A folder too long for its bounds to be said is bounded by everything (its probe reads every file).
+        ranges = [folder_sort_range(k) or ("", _MAX_SORT_KEY) for k in keys]
+        found = await self.files.clashing_any(keys, ranges)
+        if found is None:
+            return
+        key, clash = found
+        path = next(p for p, k in zip(paths, keys, strict=True) if k == key)
+        if clash.path_key.startswith(key + "/"):
+            raise Conflict(f"{path!r} is a folder in the vault (it holds {clash.path!r}); it cannot be a file")
+        raise Conflict(f"{clash.path!r} is a file in the vault; {path!r} cannot be inside it")
 
     async def commit(
         self, changes: Sequence[TreeChange], *, author: User, message: str, ref: str = MAIN
@@ -198,6 +203,10 @@ class VaultWrite:
 
     async def journal(self, entry: journal.Entry, *, actor: User | None) -> None:
         await journal.append(self.session, entry, actor=actor)
+
+    async def journal_many(self, entries: Sequence[Entry], *, actor: User | None) -> None:
+        """Several entries in one statement where they allow it (app/journal/entry.py append_many)."""
+        await journal.append_many(self.session, entries, actor=actor)
 
     # ----- catalog rows for a commit ------------------------------------------------------------------
 

@@ -273,6 +273,8 @@ async def test_listing_search_sort_and_cursor_pages(client: httpx.AsyncClient, w
     found = await walk(q="CELL1/")
     assert {f["path"] for f in found} == {n for n in names if n.startswith("cell1/")}
     page = (await client.get("/api/files", params={"q": "part0", "limit": 3}, headers=writer)).json()
+    assert page["total"] is None and len(page["items"]) == 3  # pages do not count every match unless asked
+    page = (await client.get("/api/files", params={"q": "part0", "limit": 3, "count": "true"}, headers=writer)).json()
     assert page["total"] == 10 and len(page["items"]) == 3
     literal = (await client.get("/api/files", params={"q": "%"}, headers=writer)).json()
     assert literal["items"] == []  # LIKE wildcards are searched for literally
@@ -422,6 +424,6 @@ async def test_folder_listing_and_subfolders(client: httpx.AsyncClient, writer: 
     assert await subfolders("jobs/1042/fixtures") == []
     assert await folder_files("nowhere") == []
     # The whole vault when no folder is given, as before.
-    everything = (await client.get("/api/files", params={"limit": 100}, headers=writer)).json()
+    everything = (await client.get("/api/files", params={"limit": 100, "count": "true"}, headers=writer)).json()
     assert everything["total"] == 7
     assert (await client.get("/api/files/folders", params={"parent": "a\x00"}, headers=writer)).status_code == 422

@@ -469,7 +469,9 @@ async def test_state_filter_and_released_only_listing(client: httpx.AsyncClient,
     assert await paths(people.olaf) == [("s/done.nc", 1)]
     assert wip["state"] == "wip"
     floor = (
-        await client.get("/api/files", params={"released_only": "true", "sort": "size"}, headers=people.anna)
+        await client.get(
+            "/api/files", params={"released_only": "true", "sort": "size", "count": "true"}, headers=people.anna
+        )
     ).json()
     assert floor["items"][0]["size"] == 3 and floor["total"] == 1
     folders = (await client.get("/api/files/folders", headers=people.olaf)).json()["folders"]

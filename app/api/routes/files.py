@@ -1,16 +1,18 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
     AdminUser,
     AuthServiceDep,
     DownloadUser,
+    FileExportDep,
     FileServiceDep,
     MoveServiceDep,
     ReaderUser,
@@ -40,6 +42,7 @@ from app.schemas.file import (
 )
 from app.services import roles
 from app.services.files import IncomingFile
+from app.services.listing import ListingQuery
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
 
@@ -109,10 +112,7 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-@router.get("", response_model=FilePage, responses=errors(400))
-async def list_files(
-    user: ReaderUser,
-    files: FileServiceDep,
+async def listing_query(
     q: Annotated[str | None, Query(max_length=1024, description="Substring of the path, any case"), NoNul] = None,
     status_: Annotated[Literal["available", "checked_out"] | None, Query(alias="status")] = None,
     holder: Annotated[str | None, Query(max_length=64, description="Username holding the lock"), NoNul] = None,
@@ -128,30 +128,56 @@ async def list_files(
     ] = False,
     sort: Literal["name", "size", "updated"] = "name",
     order: Literal["asc", "desc"] = "asc",
+) -> ListingQuery:
+    """The filters and order shared by the listing and its export."""
+    return ListingQuery(q, status_, holder, folder, recursive, deleted, state, released_only, sort, order == "desc")
+
+
+ListingQueryDep = Annotated[ListingQuery, Depends(listing_query)]
+
+
+@router.get("", response_model=FilePage, responses=errors(400))
+async def list_files(
+    user: ReaderUser,
+    files: FileServiceDep,
+    query: ListingQueryDep,
     cursor: Cursor = None,
     limit: Limit = 50,
+    count: Annotated[bool, Query(description="Also count every match (`total`); costs a scan of them")] = False,
 ) -> FilePage:
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
     Without `folder` the whole vault is searched; with it, only that folder (and, with `recursive=true`,
     everything below it). Folders and names match regardless of case. Viewers (unless VIEWERS_SEE_WORK=true)
-    and `released_only=true` see released revisions only: no work in progress, no obsolete file.
+    and `released_only=true` see released revisions only: no work in progress, no obsolete file. `total` is
+    null unless `count=true`; for every row at once, use `GET /api/files/export`.
     """
-    return await files.list(
-        user,
-        q=q,
-        status=status_,
-        holder=holder,
-        folder=folder,
-        recursive=recursive,
-        deleted=deleted,
-        state=state,
-        released_only=released_only,
-        sort=sort,
-        descending=order == "desc",
-        cursor=cursor,
-        limit=limit,
-    )
+    return await files.list(user, query, cursor=cursor, limit=limit, count=count)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}, "text/csv": {}},
+            "description": "Every file the filters match, in the listing's order: one JSON object a line, or CSV",
+        },
+        **errors(400),
+    },
+)
+async def export_files(
+    user: ReaderUser,
+    export: FileExportDep,
+    query: ListingQueryDep,
+    format_: Annotated[Literal["ndjson", "csv"], Query(alias="format")] = "ndjson",
+) -> StreamingResponse:
+    """The whole listing (every page) as one streamed response, with the listing's filters and order."""
+    body = export.stream(user, query, format_)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    media = "text/csv; charset=utf-8" if format_ == "csv" else "application/x-ndjson"
+    name = f"camvault-files-{stamp}.{'csv' if format_ == 'csv' else 'ndjson'}"
+    return StreamingResponse(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # The older address of GET /api/folders: the same route.

@@ -165,6 +165,8 @@ export function renderFiles(root, params) {
       order: state.order,
       limit: PAGE,
       cursor,
+      // The total is counted once, with the first page ("Showing 50 of 120"); the pages after it keep it.
+      count: cursor ? undefined : "true",
     };
   }
 
@@ -185,7 +187,7 @@ export function renderFiles(root, params) {
         body.append(tr);
       }
       state.cursor = page.next_cursor;
-      state.total = page.total;
+      if (first) state.total = page.total;
       showSummary();
       more.hidden = !page.next_cursor;
     } catch (err) {
