@@ -22,6 +22,8 @@ from app.services import roles
 from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
+from app.services.cards import CardService
+from app.services.cards_fields import CardFieldService
 from app.services.files import FileService
 from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
@@ -186,6 +188,18 @@ def get_lifecycle_service(session: SessionDep, settings: SettingsDep, vault: Vau
 
 
 LifecycleServiceDep = Annotated[LifecycleService, Depends(get_lifecycle_service)]
+
+
+def get_card_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> CardService:
+    return CardService(session, settings, vault)
+
+
+def get_card_field_service(session: SessionDep, vault: VaultDep) -> CardFieldService:
+    return CardFieldService(session, vault)
+
+
+CardServiceDep = Annotated[CardService, Depends(get_card_service)]
+CardFieldServiceDep = Annotated[CardFieldService, Depends(get_card_field_service)]
 
 
 def get_realtime(websocket: WebSocket) -> RealtimeService:

@@ -1,6 +1,6 @@
 """The typed change journal (app/journal/entry.py); importing this package registers every kind."""
 
-from app.journal import accounts, lifecycle, presence, vault
+from app.journal import accounts, cards, lifecycle, presence, vault
 from app.journal.entry import CHANNEL, Entry, append, event_types, kinds
 
-__all__ = ["CHANNEL", "Entry", "accounts", "append", "event_types", "kinds", "lifecycle", "presence", "vault"]
+__all__ = ["CHANNEL", "Entry", "accounts", "append", "cards", "event_types", "kinds", "lifecycle", "presence", "vault"]

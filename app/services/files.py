@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from app.schemas.file import (
 )
 from app.services import roles
 from app.services.answers import file_out, version_out
+from app.services.cards import CardService
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
 from app.services.paths import (
@@ -324,7 +325,15 @@ class FileService:
 
     # -- writing -------------------------------------------------------------------------
 
-    async def upload(self, user: User, folder: str, incoming: Sequence[IncomingFile], message: str = "") -> UploadOut:
+    async def upload(
+        self,
+        user: User,
+        folder: str,
+        incoming: Sequence[IncomingFile],
+        message: str = "",
+        *,
+        card: Mapping[str, str] | None = None,
+    ) -> UploadOut:
         if not incoming:
             raise BadRequest("No files in the upload")
         paths = []
@@ -361,11 +370,15 @@ class FileService:
                 message=commit_message(summary, "upload", user, message),
             )
             created = await w.add_files(commit, paths, keys, author=user, message=message)
+            cards = CardService(self.session, self.settings, self.vault)
+            await cards.after_files_added(created)  # their folders' card values
             for new in created:
                 entry = FileUploaded(
                     file_id=new.id, path=new.path, user=user.username, size=new.size, commit=commit.commit_sha
                 )
                 await w.journal(entry, actor=user)
+                if card:
+                    await cards.apply(w, new, user, card, via="upload")
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]

@@ -39,6 +39,7 @@ from app.schemas.file import (
     UploadOut,
 )
 from app.services import roles
+from app.services.cards import card_form_values
 from app.services.files import IncomingFile
 
 router = APIRouter(prefix="/files", tags=["files"], responses=errors(401, 403))
@@ -60,6 +61,13 @@ _UPLOAD_BODY: dict[str, Any] = {
                         },
                         "folder": {"type": "string", "description": "Folder to upload into, e.g. `jobs/1042`"},
                         "message": {"type": "string", "description": "Commit message for the upload"},
+                    },
+                    "patternProperties": {
+                        r"^card\.[a-z][a-z0-9_]*$": {
+                            "type": "string",
+                            "description": "A data card value for every uploaded file (`card.part_number=4711-A`); "
+                            "422 names a bad one and nothing is uploaded",
+                        }
                     },
                 }
             }
@@ -173,7 +181,8 @@ async def upload(request: Request, user: StreamingWriter, files: FileServiceDep,
     """
     async with receive_multipart(request, settings.data_dir / "tmp", settings.max_upload_bytes) as form:
         incoming = [IncomingFile(f.filename, f.path, f.size) for f in form.files]
-        return await files.upload(user, form.text("folder"), incoming, form.text("message"))
+        card = card_form_values(form.fields)
+        return await files.upload(user, form.text("folder"), incoming, form.text("message"), card=card)
 
 
 @router.get("/by-path", response_model=FileOut, responses=errors(404))

@@ -1,0 +1,98 @@
+"""Data cards: fields (admins), file and folder cards (writers edit, everyone reads), bulk set."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, CardFieldServiceDep, CardServiceDep, ReaderUser, WriterUser
+from app.api.params import FileId, NoNul
+from app.api.responses import errors
+from app.schemas.card import (
+    BulkIn,
+    BulkOut,
+    CardHistory,
+    CardIn,
+    CardOut,
+    FieldCreate,
+    FieldKey,
+    FieldList,
+    FieldOut,
+    FieldUpdate,
+    FolderCardOut,
+)
+
+router = APIRouter(tags=["cards"], responses=errors(401, 403))
+
+FolderPath = Annotated[str, Query(max_length=1024, description="The folder, e.g. `customers/ACME`"), NoNul]
+
+
+@router.get("/cards/fields", response_model=FieldList)
+async def list_fields(
+    user: ReaderUser,
+    fields: CardFieldServiceDep,
+    include_removed: Annotated[bool, Query(description="Removed fields too (their values are kept)")] = False,
+) -> FieldList:
+    """The card's fields in display order: key, label, type, choices, required-for-release, where they apply."""
+    return await fields.listed(user, include_removed=include_removed)
+
+
+@router.post("/cards/fields", response_model=FieldOut, status_code=201, responses=errors(409, 422))
+async def create_field(body: FieldCreate, admin: AdminUser, fields: CardFieldServiceDep) -> FieldOut:
+    """Add a field (admin). Its key is fixed once made; 409 if the key exists (a removed field keeps its key)."""
+    return await fields.create(admin, body)
+
+
+@router.patch("/cards/fields/{key}", response_model=FieldOut, responses=errors(404, 422))
+async def update_field(key: FieldKey, body: FieldUpdate, admin: AdminUser, fields: CardFieldServiceDep) -> FieldOut:
+    """Change a field's label, choices, required-for-release, extensions, folders or position (admin). Values
+    belong to the key, so a new label loses nothing."""
+    return await fields.update(admin, key, body)
+
+
+@router.delete("/cards/fields/{key}", response_model=FieldOut, responses=errors(404))
+async def remove_field(key: FieldKey, admin: AdminUser, fields: CardFieldServiceDep) -> FieldOut:
+    """Remove a field from cards and filters (admin). Its values stay in the database and the card history."""
+    return await fields.remove(admin, key)
+
+
+@router.get("/files/{file_id}/card", response_model=CardOut, responses=errors(404))
+async def file_card(file_id: FileId, user: ReaderUser, cards: CardServiceDep) -> CardOut:
+    """The file's card: every field on it, each with its value, whether it is the file's own or inherited
+    (and from which folder), and the required fields still empty."""
+    return await cards.card(file_id, user)
+
+
+@router.patch("/files/{file_id}/card", response_model=CardOut, responses=errors(400, 404, 422))
+async def edit_file_card(file_id: FileId, body: CardIn, user: WriterUser, cards: CardServiceDep) -> CardOut:
+    """Set values on the file's card (writers; no check-out needed). `null` or `""` clears a value (the
+    folder's, if any, shows through again). 422 names a field whose value is not valid for its type; nothing
+    changes then. Audited with old and new values; a `card_changed` event."""
+    return await cards.set_card(file_id, user, body.values)
+
+
+@router.get("/files/{file_id}/card/history", response_model=CardHistory, responses=errors(404))
+async def file_card_history(file_id: FileId, user: ReaderUser, cards: CardServiceDep) -> CardHistory:
+    """Every change of the file's own card values, newest first, with who, when, how and old → new."""
+    return await cards.history(file_id, user)
+
+
+@router.get("/folders/card", response_model=FolderCardOut, responses=errors(400))
+async def folder_card(path: FolderPath, user: ReaderUser, cards: CardServiceDep) -> FolderCardOut:
+    """A folder's card: its own values and those it inherits from folders above it."""
+    return await cards.folder_card(path, user)
+
+
+@router.patch("/folders/card", response_model=FolderCardOut, responses=errors(400, 404, 422))
+async def edit_folder_card(path: FolderPath, body: CardIn, user: WriterUser, cards: CardServiceDep) -> FolderCardOut:
+    """Set a folder's values: the defaults of every file below it (a file's own value wins; a nearer folder's
+    value wins over a farther one). `null` or `""` clears one."""
+    return await cards.set_folder_card(path, user, body.values)
+
+
+@router.post("/cards/bulk", response_model=BulkOut, responses=errors(400, 404, 422))
+async def bulk_set(body: BulkIn, user: WriterUser, cards: CardServiceDep) -> BulkOut:
+    """Set the same values on many files: a selection (`file_ids`) or every live file in a `folder`. All or
+    nothing: one value that does not fit one file (or a missing file) changes no file."""
+    return await cards.bulk(user, file_ids=body.file_ids, folder=body.folder, raw=body.values)
