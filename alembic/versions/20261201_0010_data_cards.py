@@ -66,7 +66,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["updated_by"], ["users.id"], name=op.f("fk_card_values_updated_by_users")),
         sa.PrimaryKeyConstraint("file_id", "field_id", name=op.f("pk_card_values")),
     )
-    op.create_index("ix_card_values_field_text_file", "card_values", ["field_id", "value_text", "file_id"])
+    op.create_index("ix_card_values_field_lower_file", "card_values", ["field_id", "value_lower", "file_id"])
     op.create_index("ix_card_values_field_num_file", "card_values", ["field_id", "value_num", "file_id"])
     op.create_index("ix_card_values_field_date_file", "card_values", ["field_id", "value_date", "file_id"])
     op.create_index(
@@ -129,6 +129,6 @@ def downgrade() -> None:
     op.drop_index("ix_card_values_text_trgm", table_name="card_values", postgresql_using="gin")
     op.drop_index("ix_card_values_field_date_file", table_name="card_values")
     op.drop_index("ix_card_values_field_num_file", table_name="card_values")
-    op.drop_index("ix_card_values_field_text_file", table_name="card_values")
+    op.drop_index("ix_card_values_field_lower_file", table_name="card_values")
     op.drop_table("card_values")
     op.drop_table("card_fields")

@@ -24,6 +24,7 @@ from app.services.audit import AuditService
 from app.services.auth import AuthService
 from app.services.cards import CardService
 from app.services.cards_fields import CardFieldService
+from app.services.cards_links import LinkService, PacketService
 from app.services.files import FileService
 from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
@@ -200,6 +201,18 @@ def get_card_field_service(session: SessionDep, vault: VaultDep) -> CardFieldSer
 
 CardServiceDep = Annotated[CardService, Depends(get_card_service)]
 CardFieldServiceDep = Annotated[CardFieldService, Depends(get_card_field_service)]
+
+
+def get_link_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LinkService:
+    return LinkService(session, settings, vault)
+
+
+def get_packet_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> PacketService:
+    return PacketService(session, settings, vault)
+
+
+LinkServiceDep = Annotated[LinkService, Depends(get_link_service)]
+PacketServiceDep = Annotated[PacketService, Depends(get_packet_service)]
 
 
 def get_realtime(websocket: WebSocket) -> RealtimeService:

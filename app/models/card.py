@@ -73,8 +73,8 @@ class CardValue(Base):
 
     __tablename__ = "card_values"
     __table_args__ = (
-        # Filters: equality and choice, number and date ranges, each keyset-joined back to the file.
-        Index("ix_card_values_field_text_file", "field_id", "value_text", "file_id"),
+        # Filters: equality and choice (any case, so on value_lower), number and date ranges; and card sorts.
+        Index("ix_card_values_field_lower_file", "field_id", "value_lower", "file_id"),
         Index("ix_card_values_field_num_file", "field_id", "value_num", "file_id"),
         Index("ix_card_values_field_date_file", "field_id", "value_date", "file_id"),
         # Substring search on card text (the search box and `has`), like path_key's.

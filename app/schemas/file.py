@@ -83,6 +83,10 @@ class FilePage(BaseModel):
     items: list[FileOut]
     next_cursor: str | None
     total: int = Field(description="Files matching the filters, all pages together")
+    cards: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Data card values of the page's files: file id → field key → value (own or inherited)",
+    )
 
 
 class FolderOut(BaseModel):

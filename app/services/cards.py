@@ -98,6 +98,16 @@ class CardService:
         ]
         return CardHistory(path=row.file.path, items=items)
 
+    async def page_values(self, file_ids: Sequence[int]) -> dict[str, dict[str, str]]:
+        """The card values of a listing's page (file id → key → value), for its card columns."""
+        keys = {f.id: f.key for f in await self.fields.listed()}
+        found = await self.values.of_files(file_ids)
+        return {
+            str(file_id): {keys[v.field_id]: v.value_text for v in values if v.field_id in keys}
+            for file_id, values in found.items()
+            if values
+        }
+
     # -- writing -------------------------------------------------------------------------------
 
     async def set_card(self, file_id: int, user: User, raw: Mapping[str, Any], *, via: str = "edit") -> CardOut:

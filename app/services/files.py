@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,7 @@ from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import FileState, FileVersion, User
+from app.repositories.cards_search import sort_position
 from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
 from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
@@ -40,6 +41,7 @@ from app.schemas.file import (
 from app.services import roles
 from app.services.answers import file_out, version_out
 from app.services.cards import CardService
+from app.services.cards_search import decode_card_cursor, encode_card_cursor, listing_filters, listing_sort
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
 from app.services.paths import (
@@ -147,10 +149,11 @@ class FileService:
         deleted: bool = False,
         state: FileState | None = None,
         released_only: bool = False,
-        sort: SortKey = "name",
+        sort: SortKey | str = "name",
         descending: bool = False,
         cursor: str | None = None,
         limit: int = 50,
+        card: Sequence[str] = (),
     ) -> FilePage:
         """One page of files as `viewer` may see them; `released_only`: the shop floor's view (a viewer's always,
         unless VIEWERS_SEE_WORK=true): each file's current revision, never a work-in-progress head."""
@@ -158,6 +161,9 @@ class FileService:
             roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
         floor = view_of(viewer, self.settings, released_only=released_only).floor
         folder_key = path_key(normalise_folder(folder)) if folder is not None else None
+        card_sort = await listing_sort(self.session, sort, descending=descending)
+        # A card sort orders by the field's values (the file's own keys are not used).
+        own_sort: SortKey = "name" if card_sort is not None else cast(SortKey, sort)
         filters = FileFilter(
             q=q,
             status=status,
@@ -167,22 +173,31 @@ class FileService:
             recursive=recursive or folder is None,
             state=state,
             released_only=floor,
-            sort_range=folder_sort_range(folder_key) if folder_key and sort == "name" else None,
+            sort_range=folder_sort_range(folder_key) if folder_key and own_sort == "name" else None,
+            card=await listing_filters(self.session, card),
+            card_sort=card_sort,
         )
-        after: tuple[Any, int] | None = None
-        if cursor:
-            sort_kind = {"name": str, "size": int, "updated": datetime}[sort]
+        after: tuple[Any, ...] | None = None
+        if cursor and card_sort is not None:
+            after = decode_card_cursor(cursor, card_sort)
+        elif cursor:
+            sort_kind = {"name": str, "size": int, "updated": datetime}[own_sort]
             sort_value, last_id = decode_cursor(cursor, sort_kind, int)
             after = (sort_value, last_id)
-        rows = await self.files.search(filters, sort=sort, descending=descending, after=after, limit=limit + 1)
+        rows = await self.files.search(filters, sort=own_sort, descending=descending, after=after, limit=limit + 1)
         page = list(rows[:limit])
         next_cursor = None
-        if len(rows) > limit:
+        if len(rows) > limit and card_sort is not None:
+            flag, position = await sort_position(self.session, page[-1].file.id, card_sort)
+            next_cursor = encode_card_cursor(flag, position, page[-1].file.id)
+        elif len(rows) > limit:
             shown = file_out(page[-1], floor=floor)  # the cursor holds the sort value the reader was shown
-            value: Any = {"name": shown.sort_key, "size": shown.size, "updated": shown.updated_at}[sort]
+            value: Any = {"name": shown.sort_key, "size": shown.size, "updated": shown.updated_at}[own_sort]
             next_cursor = encode_cursor(value, shown.id)
         total = await self.files.count(filters)
-        return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
+        cards = await CardService(self.session, self.settings, self.vault).page_values([r.file.id for r in page])
+        items = [file_out(r, floor=floor) for r in page]
+        return FilePage(items=items, next_cursor=next_cursor, total=total, cards=cards)
 
     async def resolve_version(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import File
-from app.repositories.cards import CardFieldRepository, CardValueRepository
+from app.repositories.cards import CardFieldRepository, CardValueRepository, LinkRepository
 from app.services.card_types import applies
 
 
@@ -21,3 +21,9 @@ async def missing_for_release(session: AsyncSession, file: File) -> list[str]:
         return []
     present = {v.field_id for v in await CardValueRepository(session).of_file(file.id)}
     return [f.key for f in required if f.id not in present and applies(f, file.path_key)]
+
+
+async def released_users(session: AsyncSession, file: File) -> list[str]:
+    """The paths of files on the floor (released, not obsolete) that use `file`: it may not be made obsolete
+    while they do (the floor would run a program whose setup sheet or fixture is withdrawn)."""
+    return [user.path for user in await LinkRepository(session).released_users(file.id)]

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import StreamingResponse
 
-from app.api.deps import AdminUser, CardFieldServiceDep, CardServiceDep, ReaderUser, WriterUser
+from app.api.deps import (
+    AdminUser,
+    CardFieldServiceDep,
+    CardServiceDep,
+    LinkServiceDep,
+    PacketServiceDep,
+    ReaderUser,
+    WriterUser,
+)
 from app.api.params import FileId, NoNul
 from app.api.responses import errors
+from app.api.routes.files import content_disposition
 from app.schemas.card import (
     BulkIn,
     BulkOut,
@@ -21,7 +32,12 @@ from app.schemas.card import (
     FieldOut,
     FieldUpdate,
     FolderCardOut,
+    LinkIn,
+    LinksOut,
+    PacketOut,
 )
+from app.schemas.common import INT32_MAX
+from app.services.cards_links import zip_stream
 
 router = APIRouter(tags=["cards"], responses=errors(401, 403))
 
@@ -96,3 +112,55 @@ async def bulk_set(body: BulkIn, user: WriterUser, cards: CardServiceDep) -> Bul
     """Set the same values on many files: a selection (`file_ids`) or every live file in a `folder`. All or
     nothing: one value that does not fit one file (or a missing file) changes no file."""
     return await cards.bulk(user, file_ids=body.file_ids, folder=body.folder, raw=body.values)
+
+
+@router.get("/files/{file_id}/links", response_model=LinksOut, responses=errors(404))
+async def file_links(file_id: FileId, user: ReaderUser, links: LinkServiceDep) -> LinksOut:
+    """Where used: what this file uses (**Uses**) and which files use it (**Used by**). Links are by file, so
+    they survive renames and moves; a deleted file shows with `deleted: true`."""
+    return await links.links_of(file_id, user)
+
+
+@router.post("/files/{file_id}/links", response_model=LinksOut, status_code=201, responses=errors(400, 404, 409))
+async def add_file_link(file_id: FileId, body: LinkIn, user: WriterUser, links: LinkServiceDep) -> LinksOut:
+    """Record that this file uses another (`target_id` or `target_path`), with an optional note. Writers."""
+    return await links.add(file_id, user, body)
+
+
+@router.delete("/files/{file_id}/links/{link_id}", response_model=LinksOut, responses=errors(404))
+async def remove_file_link(
+    file_id: FileId,
+    link_id: Annotated[int, Path(ge=1, le=INT32_MAX)],
+    user: WriterUser,
+    links: LinkServiceDep,
+) -> LinksOut:
+    return await links.remove(file_id, link_id, user)
+
+
+PartNumber = Annotated[str, Query(min_length=1, max_length=1000, description="The part number, any case"), NoNul]
+
+
+@router.get("/cards/packet", response_model=PacketOut, responses=errors(400))
+async def part_packet(part_number: PartNumber, user: ReaderUser, packets: PacketServiceDep) -> PacketOut:
+    """Every file whose card carries this part number (its own or from a folder card): programs, then setup
+    sheets, models and the rest, with states and revisions. The floor sees released revisions only."""
+    packet = await packets.packet(user, part_number)
+    packet.zip_url = f"/api/cards/packet/zip?{urlencode({'part_number': packet.part_number})}"
+    return packet
+
+
+@router.get(
+    "/cards/packet/zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The packet"}, **errors(400, 404)},
+)
+async def part_packet_zip(part_number: PartNumber, user: ReaderUser, packets: PacketServiceDep) -> Response:
+    """The packet as one zip (each file at its vault path; on the floor, each current revision), streamed as it
+    is read from the vault: no temp copy, a chunk of a file in memory at a time."""
+    entries = await packets.entries(user, part_number)
+    name = f"packet-{part_number.strip()}.zip"
+    return StreamingResponse(
+        zip_stream(packets.vault.store.reads, entries),
+        media_type="application/zip",
+        headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-cache"},
+    )

@@ -134,13 +134,29 @@ async def list_files(
         bool,
         Query(description="The shop floor's view: each file's current revision only (always so for viewers)"),
     ] = False,
-    sort: Literal["name", "size", "updated"] = "name",
+    sort: Annotated[
+        str,
+        Query(
+            pattern=r"^(name|size|updated|card\.[a-z][a-z0-9_]{0,39})$",
+            description="`name`, `size`, `updated`, or a card field: `card.part_number` (files without a value last)",
+        ),
+    ] = "name",
     order: Literal["asc", "desc"] = "asc",
     cursor: Cursor = None,
     limit: Limit = 50,
+    card: Annotated[
+        list[Annotated[str, NoNul]],
+        Query(
+            max_length=20,
+            description="Card filters, `key:op:value`, all must hold: `customer:eq:ACME`, `machine:in:DMU 50|Mazak`, "
+            "`qty:gte:10`, `due:lte:2026-12-31`, `description:has:flange`, `material:empty`, `material:set`. "
+            "A file's value is its own or the one its nearest folder card gives it",
+        ),
+    ] = [],  # noqa: B006  (FastAPI copies defaults per request)
 ) -> FilePage:
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
+    `q` matches any part of the path or of any card value (part number, customer, description…), any case.
     Without `folder` the whole vault is searched; with it, only that folder (and, with `recursive=true`,
     everything below it). Folders and names match regardless of case. Viewers (unless VIEWERS_SEE_WORK=true)
     and `released_only=true` see released revisions only: no work in progress, no obsolete file.
@@ -159,6 +175,7 @@ async def list_files(
         descending=order == "desc",
         cursor=cursor,
         limit=limit,
+        card=card,
     )
 
 
