@@ -23,6 +23,7 @@ from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
 from app.services.cards import CardService
+from app.services.cards_csv import CardCsvService
 from app.services.cards_fields import CardFieldService
 from app.services.cards_links import LinkService, PacketService
 from app.services.files import FileService
@@ -212,6 +213,13 @@ def get_packet_service(session: SessionDep, settings: SettingsDep, vault: VaultD
 
 
 LinkServiceDep = Annotated[LinkService, Depends(get_link_service)]
+
+
+def get_card_csv_service(cards: CardServiceDep) -> CardCsvService:
+    return CardCsvService(cards)
+
+
+CardCsvServiceDep = Annotated[CardCsvService, Depends(get_card_csv_service)]
 PacketServiceDep = Annotated[PacketService, Depends(get_packet_service)]
 
 

@@ -231,6 +231,15 @@ class FileRepository(Repository[File]):
             stmt = stmt.where(floor_condition())
         return [(name, count) for name, count in (await self.session.execute(stmt)).all()]
 
+    async def live_listed(self, folder_key: str | None, *, released_only: bool = False) -> Sequence[File]:
+        """Every live file in a folder and below (None: the whole vault), in name order (a card export)."""
+        stmt = select(File).where(File.deleted_at.is_(None))
+        if folder_key is not None:
+            stmt = stmt.where(*_in_folder(folder_key, recursive=True))
+        if released_only:
+            stmt = stmt.where(floor_condition())
+        return (await self.session.execute(stmt.order_by(File.sort_key, File.id))).scalars().all()
+
     async def live_for_update(self, folder_key: str | None) -> Sequence[File]:
         """Every live file in a folder and below (None: the whole vault), row-locked in id order (no deadlocks)."""
         stmt = select(File).where(File.deleted_at.is_(None))

@@ -48,7 +48,7 @@ class FieldCreate(BaseModel):
     required_for_release: bool = Field(default=False, description="A submit for review is refused while empty")
     extensions: list[Annotated[Text, StringConstraints(max_length=32)]] = Field(default_factory=list, max_length=100)
     folders: list[Annotated[Text, StringConstraints(max_length=1024)]] = Field(default_factory=list, max_length=100)
-    position: int = Field(default=0, ge=0, le=INT32_MAX)
+    position: int | None = Field(default=None, ge=0, le=INT32_MAX, description="Display order (default: last)")
 
 
 class FieldUpdate(BaseModel):

@@ -130,7 +130,7 @@ class CardService:
         """Inside a write that holds the file's row: validate every value first (422 naming the field, nothing
         written), then write the changed ones and journal them as one entry. Returns the changes."""
         parsed = await self.parse(raw, file.path_key)
-        return await self._write(w, file, user, parsed, via=via)
+        return await self.write(w, file, user, parsed, via=via)
 
     async def parse(self, raw: Mapping[str, Any], target_key: str | None) -> list[Parsed]:
         """Validate values for a card (`target_key`: the file's path key, which the fields must apply to;
@@ -152,28 +152,34 @@ class CardService:
             parsed.append(Parsed(field, value))
         return parsed
 
-    async def _write(self, w: VaultWrite, file: File, user: User, parsed: Sequence[Parsed], *, via: str) -> Changes:
-        if not parsed:
-            return {}
-        current = {v.field_id: v for v in await self.values.of_file(file.id)}
-        changes: Changes = {}
+    async def write(self, w: VaultWrite, file: File, user: User, parsed: Sequence[Parsed], *, via: str) -> Changes:
+        """Write validated values that differ from the file's own, and journal them as one entry."""
+        changes = await self.preview(file, parsed)
         for item in parsed:
-            before = current.get(item.field.id)
-            old_own = before.value_text if before is not None and before.source_folder is None else None
-            new = item.value.text if item.value is not None else None
-            if old_own == new:
+            if item.field.key not in changes:
                 continue
             if item.value is None:
                 await self.values.clear_own(file.id, item.field.id)
             else:
                 await self.values.set_own(file.id, item.field.id, item.value, user.id)
-            changes[item.field.key] = {"old": old_own, "new": new}
         if changes:
             entry = CardChanged(
                 file_id=file.id, path=file.path, user=user.username, fields=list(changes), changes=changes, via=via
             )
             await w.journal(entry, actor=user)
             logger.info("card changed path=%s user=%s fields=%s via=%s", file.path, user.username, list(changes), via)
+        return changes
+
+    async def preview(self, file: File, parsed: Sequence[Parsed]) -> Changes:
+        """What `write` would change on the file's own card (a dry run)."""
+        current = {v.field_id: v for v in await self.values.of_file(file.id)}
+        changes: Changes = {}
+        for item in parsed:
+            before = current.get(item.field.id)
+            old = before.value_text if before is not None and before.source_folder is None else None
+            new = item.value.text if item.value is not None else None
+            if old != new:
+                changes[item.field.key] = {"old": old, "new": new}
         return changes
 
     async def set_folder_card(self, folder: str, user: User, raw: Mapping[str, Any]) -> FolderCardOut:
@@ -245,7 +251,7 @@ class CardService:
             planned = [(f, await self.parse(raw, f.path_key)) for f in files]
             changed = []
             for file, parsed in planned:
-                changes = await self._write(w, file, user, parsed, via=via)
+                changes = await self.write(w, file, user, parsed, via=via)
                 if changes:
                     changed.append(FileCardChange(file_id=file.id, path=file.path, changes=changes))
         return BulkOut(files=len(files), changed=changed)

@@ -79,7 +79,7 @@ class CardFieldService:
                 required_for_release=body.required_for_release,
                 extensions=_extensions(body.extensions),
                 folders=_folders(body.folders),
-                position=body.position,
+                position=body.position if body.position is not None else await self._last_position() + 10,
             )
             if field.choices and field.type != "choice":
                 raise Unprocessable("Only a `choice` field has choices")
@@ -132,6 +132,9 @@ class CardFieldService:
             out = field_out(field)
         logger.info("card field removed key=%s user=%s", key, admin.username)
         return out
+
+    async def _last_position(self) -> int:
+        return max((f.position for f in await self.fields.listed(include_removed=True)), default=0)
 
     async def _field(self, key: str) -> CardField:
         field = await self.fields.by_key(key, for_update=True)

@@ -1,15 +1,17 @@
-"""Data cards: fields (admins), file and folder cards (writers edit, everyone reads), bulk set."""
+"""Data cards: fields (admins), file and folder cards (writers edit, everyone reads), bulk set, CSV, where-used
+links and part packets."""
 
 from __future__ import annotations
 
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
     AdminUser,
+    CardCsvServiceDep,
     CardFieldServiceDep,
     CardServiceDep,
     LinkServiceDep,
@@ -20,6 +22,7 @@ from app.api.deps import (
 from app.api.params import FileId, NoNul
 from app.api.responses import errors
 from app.api.routes.files import content_disposition
+from app.core.errors import BadRequest
 from app.schemas.card import (
     BulkIn,
     BulkOut,
@@ -32,6 +35,7 @@ from app.schemas.card import (
     FieldOut,
     FieldUpdate,
     FolderCardOut,
+    ImportOut,
     LinkIn,
     LinksOut,
     PacketOut,
@@ -164,3 +168,49 @@ async def part_packet_zip(part_number: PartNumber, user: ReaderUser, packets: Pa
         media_type="application/zip",
         headers={"Content-Disposition": content_disposition(name), "Cache-Control": "private, no-cache"},
     )
+
+
+@router.get(
+    "/cards/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "`path` and one column per field"}},
+)
+async def export_cards(
+    user: ReaderUser,
+    csv_cards: CardCsvServiceDep,
+    folder: Annotated[str, Query(max_length=1024, description='A folder (`""`: the whole vault)'), NoNul] = "",
+) -> Response:
+    """The own card values of every file in a folder and below, as CSV (inherited values belong to the folder
+    cards, so they are left out: importing the export unchanged changes nothing)."""
+    text = await csv_cards.export(user, folder)
+    name = f"cards-{folder.strip('/').replace('/', '-') or 'vault'}.csv"
+    return Response(
+        text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": content_disposition(name)}
+    )
+
+
+@router.post(
+    "/cards/import",
+    response_model=ImportOut,
+    responses=errors(400, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string", "description": "`path`, then field keys"}}},
+        }
+    },
+)
+async def import_cards(
+    request: Request,
+    user: WriterUser,
+    csv_cards: CardCsvServiceDep,
+    dry_run: Annotated[bool, Query(description="Only answer what would change; write nothing")] = False,
+) -> ImportOut:
+    """Set card values from CSV (as exported): rows matched by path, any case; an empty cell clears the file's
+    own value; a column left out leaves the field alone. All or nothing: one bad row (no such file, a value its
+    field refuses) is 422 naming the line, and nothing changes. Bodies up to MAX_JSON_BODY_BYTES."""
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The CSV must be UTF-8") from None
+    return await csv_cards.import_(user, text, dry_run=dry_run)
