@@ -48,8 +48,13 @@ class CardCsvService:
 
     async def import_(self, user: User, text: str, *, dry_run: bool) -> ImportOut:
         roles.require(user, roles.WRITERS, "Viewers can read cards but not change them")
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-        header = next(reader, None)
+        if "\x00" in text:
+            raise BadRequest("The CSV holds a NUL character")
+        try:
+            table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+        except csv.Error as exc:
+            raise BadRequest(f"Not a CSV file: {exc}") from None
+        header = table[0] if table else None
         if not header or header[0].strip().lower() != "path":
             raise BadRequest("The first column must be `path`, then one column per card field key")
         keys = [h.strip() for h in header[1:]]
@@ -59,7 +64,7 @@ class CardCsvService:
             raise BadRequest(
                 {"message": f"Unknown or repeated columns: {', '.join(unknown) or 'repeated'}", "fields": unknown}
             )
-        rows = list(reader)
+        rows = table[1:]
         if len(rows) > MAX_ROWS:
             raise BadRequest(f"At most {MAX_ROWS} rows in one import")
         changed: list[FileCardChange] = []

@@ -140,6 +140,15 @@ async def test_csv_round_trip_dry_run_and_a_bad_row_changes_nothing(
         assert r.status_code == 422, (bad, r.text)
         assert r.json()["detail"]["line"] == line
         assert await own_values(db) == before
+    for hostile in (
+        "?(\u00df\u00eb\U000a7dad\u009a}\r\u0091\u00d2\u00e0".encode(),
+        b"path,part_number\r\njobs/4711/op10.nc,a\x00b\r\n",
+        b'path,part_number\r\n"jobs/4711/op10.nc\r\n',
+        b"path,part_number\r\n\xff\xfe,1\r\n",
+        b"path,part_number\r\njobs/4711/op10.nc,\x07\r\n",
+    ):
+        r = await client.post("/api/cards/import", params={"dry_run": "true"}, content=hostile, headers=anna)
+        assert r.status_code in (400, 422), (hostile, r.text)
     r = await client.post("/api/cards/import", content="path,nope\r\na.nc,1\r\n", headers=anna)
     assert r.status_code == 400 and "nope" in r.text
     assert (await client.post("/api/cards/import", content=edited, headers=people["olaf"])).status_code == 403
