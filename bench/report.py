@@ -67,10 +67,11 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
     ):
         for size in config["scales"]:
             if r := results.get(f"{name}_{size}"):
-                what = {
-                    "list_search": f"`q={config['search']}`, {_n(r['matches'])} matches",
-                    "list_card_filter": f"`card=part_number:eq:P00007`, {_n(r['matches'])} matches",
-                }.get(name, "50 rows")
+                what = "50 rows"
+                if name == "list_search":
+                    what = f"`q={config['search']}`, {_n(r['matches'])} matches"
+                elif name == "list_card_filter":
+                    what = f"`card=part_number:eq:P00007`, {_n(r['matches'])} matches"
                 out.append(
                     [
                         f"5. {label}, {_n(r['files'])} files ({what})",
