@@ -81,12 +81,10 @@ class CardFieldRemoved(_FieldEntry):
 
 
 @dataclass(frozen=True, kw_only=True)
-class LinkAdded(Entry):
-    """`path` (the file with id `file_id`) now uses `target`."""
+class _LinkEntry(Entry):
+    """`path` (the file with id `file_id`) uses `target` (or no longer does)."""
 
-    action = "link.added"
     event = "links_changed"
-    audit_only = frozenset({"note"})
     file_id: int
     path: str
     user: str
@@ -94,17 +92,15 @@ class LinkAdded(Entry):
     kind: str
     target_id: int
     target: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkAdded(_LinkEntry):
+    action = "link.added"
+    audit_only = frozenset({"note"})
     note: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class LinkRemoved(Entry):
+class LinkRemoved(_LinkEntry):
     action = "link.removed"
-    event = "links_changed"
-    file_id: int
-    path: str
-    user: str
-    link_id: int
-    kind: str
-    target_id: int
-    target: str

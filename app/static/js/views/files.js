@@ -146,25 +146,7 @@ export function renderFiles(root, params) {
   }
 
   function renderHeaders() {
-    const cells = SORTS.map(([key, label]) => {
-      const active = state.sort === key;
-      const sortButton = h(
-        "button",
-        {
-          type: "button",
-          class: "sort",
-          onclick: () => {
-            state.order = active && state.order === "asc" ? "desc" : "asc";
-            state.sort = key;
-            renderHeaders();
-            reload();
-          },
-        },
-        label,
-        active ? (state.order === "asc" ? " ▲" : " ▼") : "",
-      );
-      return h("th", { scope: "col", "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : "none" }, sortButton);
-    });
+    const cells = SORTS.map(([key, label]) => sortHeader(key, label));
     replace(
       headers,
       cells[0],
