@@ -68,6 +68,7 @@ class CardService:
         self.values = CardValueRepository(session)
         self.folder_values = FolderCardRepository(session)
         self.files = FileRepository(session)
+        self._known: dict[str, CardField] | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -137,7 +138,9 @@ class CardService:
         None: a folder's card, where every field may be set)."""
         if not raw:
             return []
-        known = {f.key: f for f in await self.fields.listed()}
+        if self._known is None:  # once per request: a bulk set or an import parses a card per file
+            self._known = {f.key: f for f in await self.fields.listed()}
+        known = self._known
         unknown = sorted(k for k in raw if k not in known)
         if unknown:
             raise BadRequest({"message": f"No such card field: {', '.join(unknown)}", "fields": unknown})
