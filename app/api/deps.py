@@ -113,6 +113,31 @@ async def get_download_user(
 
 DownloadUser = Annotated[User, Depends(get_download_user)]
 
+# Download links for part packets are bound to no file (file ids start at 1): one works for any packet its user
+# may read, for DOWNLOAD_LINK_SECONDS.
+PACKET_LINK = 0
+
+
+async def get_packet_download_user(
+    request: Request,
+    auth: AuthServiceDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    dl: Annotated[
+        str | None,
+        Query(max_length=2048, description="A token from `POST /cards/packet/download-link`, for plain links"),
+    ] = None,
+) -> User:
+    """Who is downloading a packet: the bearer token's user or, without one, the packet download link's."""
+    if token is None and dl is not None:
+        user = await auth.authenticate_download(dl, PACKET_LINK)
+    else:
+        user, _ = await auth.authenticate(token)
+    request.state.user = user.username
+    return user
+
+
+PacketDownloadUser = Annotated[User, Depends(get_packet_download_user)]
+
 AdminUser = Annotated[User, Depends(require_role(roles.ADMINS))]
 WriterUser = Annotated[User, Depends(require_role(roles.WRITERS))]
 

@@ -175,6 +175,16 @@ async def test_the_packet_lists_the_part_grouped_and_zips_it_streamed(
         "part.step": b"ISO step\n",
     }
 
+    # A one-minute link streams it without the token (a browser download); it opens no file's content.
+    r = await client.post("/api/cards/packet/download-link", params={"part_number": "4711-A"}, headers=anna)
+    assert r.status_code == 200, r.text
+    link = r.json()["url"]
+    r = await client.get(link)
+    assert r.status_code == 200 and len(zipfile.ZipFile(io.BytesIO(r.content)).namelist()) == 4
+    token = link.split("dl=", 1)[1]
+    assert (await client.get(f"/api/files/{ids['op10.nc']}/content", params={"dl": token})).status_code == 401
+    assert (await client.get("/api/cards/packet/zip", params={"part_number": "4711-A", "dl": "x"})).status_code == 401
+
     # The floor: released revisions only.
     await release(client, anna, boss, ids["op10.nc"])
     floor = (await client.get("/api/cards/packet", params={"part_number": "4711-A"}, headers=people["olaf"])).json()

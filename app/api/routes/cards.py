@@ -10,11 +10,14 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import (
+    PACKET_LINK,
     AdminUser,
+    AuthServiceDep,
     CardCsvServiceDep,
     CardFieldServiceDep,
     CardServiceDep,
     LinkServiceDep,
+    PacketDownloadUser,
     PacketServiceDep,
     ReaderUser,
     WriterUser,
@@ -41,6 +44,7 @@ from app.schemas.card import (
     PacketOut,
 )
 from app.schemas.common import INT32_MAX
+from app.schemas.file import DownloadLink
 from app.services.cards_links import zip_stream
 
 router = APIRouter(tags=["cards"], responses=errors(401, 403))
@@ -153,12 +157,24 @@ async def part_packet(part_number: PartNumber, user: ReaderUser, packets: Packet
     return packet
 
 
+@router.post("/cards/packet/download-link", response_model=DownloadLink, responses=errors(400, 404))
+async def packet_download_link(
+    part_number: PartNumber, user: ReaderUser, packets: PacketServiceDep, auth: AuthServiceDep
+) -> DownloadLink:
+    """A link to the packet's zip that works without an Authorization header for DOWNLOAD_LINK_SECONDS, so a
+    browser streams it to disk; the zip route checks again, as the link's user, what that user may read."""
+    await packets.entries(user, part_number)  # 404 now rather than from a link
+    token, expires_at = auth.download_link(user, PACKET_LINK)
+    query = urlencode({"part_number": part_number.strip(), "dl": token})
+    return DownloadLink(url=f"/api/cards/packet/zip?{query}", expires_at=expires_at)
+
+
 @router.get(
     "/cards/packet/zip",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/zip": {}}, "description": "The packet"}, **errors(400, 404)},
 )
-async def part_packet_zip(part_number: PartNumber, user: ReaderUser, packets: PacketServiceDep) -> Response:
+async def part_packet_zip(part_number: PartNumber, user: PacketDownloadUser, packets: PacketServiceDep) -> Response:
     """The packet as one zip (each file at its vault path; on the floor, each current revision), streamed as it
     is read from the vault: no temp copy, a chunk of a file in memory at a time."""
     entries = await packets.entries(user, part_number)

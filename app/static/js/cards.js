@@ -2,7 +2,7 @@
 // a folder's card, the admin's field editor, the part packet page, and the listing's card columns and
 // filter chips (kept in the URL, so a search can be bookmarked).
 import { can } from "./actions.js";
-import { api, downloadExport } from "./api.js";
+import { api } from "./api.js";
 import { formatSize, h, replace, time } from "./dom.js";
 import { stateBadge } from "./lifecycle.js";
 import { live } from "./live.js";
@@ -346,6 +346,15 @@ export function renderFields(root) {
 
 // ---------------------------------------------------------------- the part packet page
 
+/** The packet's zip through a one-minute link: the browser streams it to disk (never held in the page). */
+async function downloadPacket(part) {
+  const link = await api.post("/api/cards/packet/download-link", undefined, { part_number: part });
+  const anchor = h("a", { href: link.url, download: `packet-${part}.zip` });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+}
+
 const GROUPS = { program: "Programs", setup_sheet: "Setup sheets", model: "Models", other: "Other files" };
 
 export function renderPacket(root, params) {
@@ -404,7 +413,7 @@ export function renderPacket(root, params) {
         type: "button",
         class: "primary",
         id: "download-packet",
-        onclick: () => downloadExport("/api/cards/packet/zip", { part_number: part }, `packet-${part}.zip`).catch((e) => toast(e.message, "error")),
+        onclick: () => downloadPacket(part).catch((e) => toast(e.message, "error")),
       }, `Download all ${packet.files.length} as zip`);
       replace(content, zip, sections);
     })
