@@ -1,6 +1,6 @@
 """SQL of the listing's card filters and card sort (app/repositories/files.py applies them to its statement).
 
-Every condition is `files.id IN (SELECT file_id FROM card_values WHERE field_id = … AND …)` over the effective
+Every condition is "files.id is among (SELECT file_id FROM card_values WHERE field_id = … AND …)" over the effective
 values (own and inherited), answered by the indexes of app/models/card.py: (field_id, value_*, file_id) for
 equality and ranges, the trigram index on value_lower for substrings; "is empty" is the NOT IN of "is set".
 """
@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, func, literal, select, union
+from sqlalchemy import ARRAY, ColumnElement, Integer, and_, any_, cast, func, literal, select, union
 from sqlalchemy.orm import aliased
 
 from app.models import CardValue, File
@@ -49,10 +49,21 @@ def _value_column(column: Column) -> Any:
     }[column]
 
 
+def _among(ids: Any) -> ColumnElement[bool]:
+    """`files.id = ANY((SELECT array_agg(…)))`: the matching ids are found first, once (an InitPlan from the index),
+    and the files then fetched by primary key. As `IN (SELECT …)` the planner may instead join every file before
+    filtering: the listing's statement joins eight tables, past `join_collapse_limit`, so it cannot always start
+    from the card index (at 50,000 files: 278 ms instead of 1)."""
+    # The cast makes it one array value (ANY of an array), not ANY of a subquery, which is IN again.
+    return File.id == any_(cast(select(func.array_agg(next(iter(ids.c)))).scalar_subquery(), ARRAY(Integer)))
+
+
 def card_condition(c: CardCondition) -> ColumnElement[bool]:
     of_field = select(CardValue.file_id).where(CardValue.field_id == c.field_id)
-    if c.op in ("empty", "set"):
-        return File.id.not_in(of_field) if c.op == "empty" else File.id.in_(of_field)
+    if c.op == "empty":
+        return File.id.not_in(of_field)
+    if c.op == "set":
+        return _among(of_field.subquery())
     col = _value_column(c.column)
     if c.op == "eq":
         match = col == c.values[0]
@@ -64,14 +75,14 @@ def card_condition(c: CardCondition) -> ColumnElement[bool]:
         match = col <= c.values[0]
     else:  # has: a substring of the text, any case
         match = CardValue.value_lower.contains(str(c.values[0]), autoescape=True)
-    return File.id.in_(of_field.where(match))
+    return _among(of_field.where(match).subquery())
 
 
 def text_search(q: str) -> ColumnElement[bool]:
     """The search box: a substring of the path or of any card value (both trigram-indexed), any case."""
     paths = select(File.id).where(File.path_key.contains(q.casefold(), autoescape=True))
     cards = select(CardValue.file_id).where(CardValue.value_lower.contains(q.lower(), autoescape=True))
-    return File.id.in_(union(paths, cards).scalar_subquery())
+    return _among(union(paths, cards).subquery())
 
 
 _ZERO: dict[Column, Any] = {"lower": "", "text": "", "num": Decimal(0), "date": date(1, 1, 1), "bool": False}
