@@ -12,6 +12,7 @@ from bench.measure import compare_latency, speed_ratio, summary
 from bench.session import Bench
 
 SEEDED = "Jobs/"  # the seeded rows' top folder
+CARD_FILTER = "P00007"  # a part number of the seeded cards (bench/stack.py seed_catalog)
 
 
 async def measure(
@@ -77,6 +78,11 @@ async def run(bench: Bench, grow: Callable[[int], Awaitable[None]]) -> dict[str,
             f"%{bench.config.search.lower()}%",
         )
         results[f"list_search_{size}"] = {**found, "files": live, "matches": matches, "rows": len(body["items"])}
+        # A data card filter: the files of one part number (the shop's usual question), first page by name.
+        carded, body = await measure(
+            bench, "/api/files", {"limit": 50, "card": f"part_number:eq:{CARD_FILTER}"}, ("FROM files", "LIMIT")
+        )
+        results[f"list_card_filter_{size}"] = {**carded, "files": live, "matches": body["total"]}
         results[f"upload_small_{size}"] = {**await small_uploads(bench, size), "files": live}
         print(f"  listing at {size} files: first page {page['http_p50_ms']:.1f} ms p50", flush=True)
     return results
@@ -124,5 +130,5 @@ def growth(results: dict[str, dict[str, Any]], scales: tuple[int, ...]) -> dict[
         f"{name}_{large}_over_{small}": round(
             results[f"{name}_{large}"]["http_p50_ms"] / results[f"{name}_{small}"]["http_p50_ms"], 2
         )
-        for name in ("list_first_page", "list_search", "upload_small")
+        for name in ("list_first_page", "list_search", "list_card_filter", "upload_small")
     }

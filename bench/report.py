@@ -61,10 +61,18 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
                 floor += f"; {d['nginx_mb_s']:.0f} MB/s nginx {d['nginx']}"
                 ratio += f" / {d['nginx_ratio']:.2f}"
             out.append([f"4. download {d['bytes'] // 1024**2} MiB, {label}", f"{d['app_mb_s']:.0f} MB/s", floor, ratio])
-    for name, label in (("list_first_page", "first page of the listing"), ("list_search", "search")):
+    for name, label in (
+        ("list_first_page", "first page of the listing"),
+        ("list_search", "search"),
+        ("list_card_filter", "card filter"),
+    ):
         for size in config["scales"]:
             if r := results.get(f"{name}_{size}"):
-                what = f"`q={config['search']}`, {_n(r['matches'])} matches" if name == "list_search" else "50 rows"
+                what = "50 rows"
+                if name == "list_search":
+                    what = f"`q={config['search']}`, {_n(r['matches'])} matches"
+                elif name == "list_card_filter":
+                    what = f"`card=part_number:eq:P00007`, {_n(r['matches'])} matches"
                 out.append(
                     [
                         f"5. {label}, {_n(r['files'])} files ({what})",

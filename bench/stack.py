@@ -152,9 +152,25 @@ async def seed_catalog(url: str, paths: list[str], blob_sha: str, commit_sha: st
                 holder,
                 ids,
             )
+            # Every seeded file has a data card: a part number (`P00007`: one file in 2,000 has each), a customer
+            # (one of 40) and a description, so the listing's card filters run on a vault of cards.
+            await conn.execute(
+                """
+                INSERT INTO card_values (file_id, field_id, value_text, value_lower)
+                SELECT f.id, c.id, v, lower(v)
+                FROM files f
+                CROSS JOIN LATERAL (VALUES
+                    ('part_number', 'P' || lpad((f.id % 2000)::text, 5, '0')),
+                    ('customer', 'Customer ' || (f.id % 40)::text),
+                    ('description', 'finish pass ' || (f.id % 7)::text)) AS t(k, v)
+                JOIN card_fields c ON c.key = t.k
+                WHERE f.id = ANY($1)
+                """,
+                ids,
+            )
         # What autovacuum does to a table soon after a bulk insert; without it PostgreSQL's visibility map is empty
         # and every index-only scan (the listing's count) reads the table as well, a cost no real vault has for long.
-        await conn.execute("VACUUM (ANALYZE) files, file_versions, locks")
+        await conn.execute("VACUUM (ANALYZE) files, file_versions, locks, card_values")
     finally:
         await conn.close()
 

@@ -99,6 +99,8 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
         positive(found, f"list_search_{size}", LATENCY_KEYS)
         assert found[f"list_first_page_{size}"]["files"] == size
         assert found[f"list_search_{size}"]["matches"] > 0
+        positive(found, f"list_card_filter_{size}", LATENCY_KEYS)
+        assert found[f"list_card_filter_{size}"]["matches"] > 0
         positive(found, f"upload_small_{size}", ("http_p50_ms", "http_p99_ms", "floor_p50_ms", "ratio", "rounds"))
     positive(found, "history_page", LATENCY_KEYS)
     assert found["history_page"]["versions"] == 12
@@ -107,6 +109,7 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
     assert set(found["growth"]) == {
         "list_first_page_120_over_60",
         "list_search_120_over_60",
+        "list_card_filter_120_over_60",
         "upload_small_120_over_60",
         "history_page_many_over_one",
         "download_version_1_over_latest",

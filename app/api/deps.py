@@ -26,6 +26,10 @@ from app.services import roles
 from app.services.access_tokens import AccessTokenService
 from app.services.audit import AuditService
 from app.services.auth import AuthService
+from app.services.cards import CardService
+from app.services.cards_csv import CardCsvService
+from app.services.cards_fields import CardFieldService
+from app.services.cards_links import LinkService, PacketService
 from app.services.files import FileService
 from app.services.folders import FolderService
 from app.services.git_http import GitHttpService
@@ -114,6 +118,31 @@ async def get_download_user(
 
 DownloadUser = Annotated[User, Depends(get_download_user)]
 
+# Download links for part packets are bound to no file (file ids start at 1): one works for any packet its user
+# may read, for DOWNLOAD_LINK_SECONDS.
+PACKET_LINK = 0
+
+
+async def get_packet_download_user(
+    request: Request,
+    auth: AuthServiceDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    dl: Annotated[
+        str | None,
+        Query(max_length=2048, description="A token from `POST /cards/packet/download-link`, for plain links"),
+    ] = None,
+) -> User:
+    """Who is downloading a packet: the bearer token's user or, without one, the packet download link's."""
+    if token is None and dl is not None:
+        user = await auth.authenticate_download(dl, PACKET_LINK)
+    else:
+        user, _ = await auth.authenticate(token)
+    request.state.user = user.username
+    return user
+
+
+PacketDownloadUser = Annotated[User, Depends(get_packet_download_user)]
+
 AdminUser = Annotated[User, Depends(require_role(roles.ADMINS))]
 WriterUser = Annotated[User, Depends(require_role(roles.WRITERS))]
 
@@ -199,6 +228,37 @@ async def get_lifecycle_service(session: SessionDep, settings: SettingsDep, vaul
 
 
 LifecycleServiceDep = Annotated[LifecycleService, Depends(get_lifecycle_service)]
+
+
+async def get_card_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> CardService:
+    return CardService(session, settings, vault)
+
+
+async def get_card_field_service(session: SessionDep, vault: VaultDep) -> CardFieldService:
+    return CardFieldService(session, vault)
+
+
+CardServiceDep = Annotated[CardService, Depends(get_card_service)]
+CardFieldServiceDep = Annotated[CardFieldService, Depends(get_card_field_service)]
+
+
+async def get_link_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> LinkService:
+    return LinkService(session, settings, vault)
+
+
+async def get_packet_service(session: SessionDep, settings: SettingsDep, vault: VaultDep) -> PacketService:
+    return PacketService(session, settings, vault)
+
+
+LinkServiceDep = Annotated[LinkService, Depends(get_link_service)]
+
+
+async def get_card_csv_service(cards: CardServiceDep) -> CardCsvService:
+    return CardCsvService(cards)
+
+
+CardCsvServiceDep = Annotated[CardCsvService, Depends(get_card_csv_service)]
+PacketServiceDep = Annotated[PacketService, Depends(get_packet_service)]
 
 
 async def get_realtime(websocket: WebSocket) -> RealtimeService:

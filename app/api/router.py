@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.routes import admin, auth, files, folders, lifecycle, locks, nc, users
+from app.api.routes import admin, auth, cards, files, folders, lifecycle, locks, nc, users
 
 api_router = APIRouter(prefix="/api")
 api_router.include_router(auth.router)
@@ -13,3 +13,4 @@ api_router.include_router(folders.router)
 api_router.include_router(locks.router)
 api_router.include_router(lifecycle.router)
 api_router.include_router(nc.router)
+api_router.include_router(cards.router)

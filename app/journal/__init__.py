@@ -1,6 +1,6 @@
 """The typed change journal (app/journal/entry.py); importing this package registers every kind."""
 
-from app.journal import accounts, lifecycle, presence, vault
+from app.journal import accounts, cards, lifecycle, presence, vault
 from app.journal.entry import CHANNEL, Entry, append, append_many, event_types, kinds
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "accounts",
     "append",
     "append_many",
+    "cards",
     "event_types",
     "kinds",
     "lifecycle",

@@ -2,6 +2,7 @@
 
 from app.models.access_token import AccessToken
 from app.models.audit import AuditEvent
+from app.models.card import CardField, CardValue, FieldType, FileLink, FolderCardValue
 from app.models.file import File, FileVersion, Folder, Lock
 from app.models.lifecycle import FileRevision, FileState, Review, ReviewApproval, ReviewStatus
 from app.models.login_throttle import LoginThrottle
@@ -13,11 +14,16 @@ from app.models.vault import LockHistory, VaultRef
 __all__ = [
     "AccessToken",
     "AuditEvent",
+    "CardField",
+    "CardValue",
+    "FieldType",
     "File",
+    "FileLink",
     "FileRevision",
     "FileState",
     "FileVersion",
     "Folder",
+    "FolderCardValue",
     "Lock",
     "LockHistory",
     "LoginThrottle",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from app.models import File, FileRevision, FileState, FileVersion, Lock, Review, ReviewApproval, ReviewStatus, User
 from app.repositories.base import Repository
+from app.repositories.cards_search import CardCondition, CardSort, card_condition, card_sort_columns, text_search
 
 SortKey = Literal["name", "size", "updated"]
 Status = Literal["available", "checked_out"]
@@ -33,6 +34,8 @@ class FileFilter:
     released_only: bool = False  # the shop floor's view: files with a current revision, not obsolete
     # (low, high): every sort key inside `folder` lies strictly between them (app/services/paths.py folder_sort_range)
     sort_range: tuple[str, str] | None = None
+    card: tuple[CardCondition, ...] = ()  # data card filters (app/repositories/cards_search.py)
+    card_sort: CardSort | None = None  # sort by a card field instead of `sort`
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ class FileRepository(Repository[File]):
             # The folder's files again, said so that the name-order index can answer it.
             stmt = stmt.where(File.sort_key > f.sort_range[0], File.sort_key < f.sort_range[1])
         if f.q:
-            stmt = stmt.where(File.path_key.contains(f.q.casefold(), autoescape=True))
+            stmt = stmt.where(text_search(f.q))  # the path or any card value
+        for condition in f.card:
+            stmt = stmt.where(card_condition(condition))
         if f.status == "checked_out":
             stmt = stmt.where(Lock.file_id.is_not(None))
         elif f.status == "available":
@@ -201,18 +206,21 @@ class FileRepository(Repository[File]):
         return stmt
 
     async def search(
-        self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, int] | None, limit: int
+        self, f: FileFilter, *, sort: SortKey, descending: bool, after: tuple[Any, ...] | None, limit: int
     ) -> Sequence[FileRow]:
-        """One page in keyset order: `after` is the (sort value, id) of the previous page's last row.
+        """One page in keyset order: `after` is the (sort value, id) of the previous page's last row (for a card
+        sort: (flag, value, id), app/repositories/cards_search.py).
 
         The floor's view sorts by what it shows: the current revision's size and release time.
         """
-        column: Any = sort_column(sort, released=f.released_only)
         stmt = self._filtered(self._rows(), f)
+        columns: list[Any] = [sort_column(sort, released=f.released_only)]
+        if f.card_sort is not None:
+            stmt, columns = card_sort_columns(stmt, f.card_sort)
         if after is not None:
-            key = tuple_(column, File.id)
+            key = tuple_(*columns, File.id)
             stmt = stmt.where(key < tuple_(*after) if descending else key > tuple_(*after))
-        order = (column.desc(), File.id.desc()) if descending else (column.asc(), File.id.asc())
+        order = [c.desc() for c in (*columns, File.id)] if descending else [c.asc() for c in (*columns, File.id)]
         rows = await self.session.execute(stmt.order_by(*order).limit(limit))
         return [FileRow(*r) for r in rows]
 
@@ -241,6 +249,15 @@ class FileRepository(Repository[File]):
         if released_only:
             stmt = stmt.where(floor_condition())
         return [(name, count) for name, count in (await self.session.execute(stmt)).all()]
+
+    async def live_listed(self, folder_key: str | None, *, released_only: bool = False) -> Sequence[File]:
+        """Every live file in a folder and below (None: the whole vault), in name order (a card export)."""
+        stmt = select(File).where(File.deleted_at.is_(None))
+        if folder_key is not None:
+            stmt = stmt.where(*_in_folder(folder_key, recursive=True))
+        if released_only:
+            stmt = stmt.where(floor_condition())
+        return (await self.session.execute(stmt.order_by(File.sort_key, File.id))).scalars().all()
 
     async def live_for_update(self, folder_key: str | None) -> Sequence[File]:
         """Every live file in a folder and below (None: the whole vault), row-locked in id order (no deadlocks)."""

@@ -86,6 +86,10 @@ class FilePage(BaseModel):
         default=None,
         description="Files matching the filters, all pages together: only with `count=true` (null otherwise)",
     )
+    cards: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Data card values of the page's files: file id → field key → value (own or inherited)",
+    )
 
 
 class FolderOut(BaseModel):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,8 @@ from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import FileVersion, User
-from app.repositories.files import FileRepository, FileRow, VersionRepository
+from app.repositories.cards_search import sort_position
+from app.repositories.files import FileRepository, FileRow, SortKey, VersionRepository
 from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import (
@@ -38,6 +40,8 @@ from app.schemas.file import (
     UploadOut,
 )
 from app.services.answers import file_out, version_out
+from app.services.cards import CardService
+from app.services.cards_search import decode_card_cursor, encode_card_cursor, listing_filters, listing_sort
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
 from app.services.listing import ListingQuery, listing_of, next_after
@@ -133,26 +137,47 @@ class FileService:
         return file_out(require_visible(row, view, row.file.id), floor=view.floor)
 
     async def list(
-        self, viewer: User, query: ListingQuery, *, cursor: str | None = None, limit: int = 50, count: bool = False
+        self,
+        viewer: User,
+        query: ListingQuery,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+        count: bool = False,
+        card: Sequence[str] = (),
     ) -> FilePage:
         """One page of files as `viewer` may see them (app/services/listing.py); `total` only when asked for
-        (`count`): it is a count of every match, which grows with the vault while the page does not."""
+        (`count`): it is a count of every match, which grows with the vault while the page does not. `card`:
+        data card filters (`key:op:value`); `sort` may name a card field (`card.part_number`)."""
         listing = listing_of(viewer, query, self.settings)
-        filters, floor = listing.filters, listing.floor
-        after: tuple[Any, int] | None = None
-        if cursor:
-            sort_kind = {"name": str, "size": int, "updated": datetime}[query.sort]
+        floor = listing.floor
+        card_sort = await listing_sort(self.session, query.sort, descending=query.descending)
+        # A card sort orders by the field's values (the file's own keys are not used).
+        own_sort: SortKey = "name" if card_sort is not None else cast(SortKey, query.sort)
+        filters = dataclass_replace(
+            listing.filters, card=await listing_filters(self.session, card), card_sort=card_sort
+        )
+        after: tuple[Any, ...] | None = None
+        if cursor and card_sort is not None:
+            after = decode_card_cursor(cursor, card_sort)
+        elif cursor:
+            sort_kind = {"name": str, "size": int, "updated": datetime}[own_sort]
             sort_value, last_id = decode_cursor(cursor, sort_kind, int)
             after = (sort_value, last_id)
         rows = await self.files.search(
-            filters, sort=query.sort, descending=query.descending, after=after, limit=limit + 1
+            filters, sort=own_sort, descending=query.descending, after=after, limit=limit + 1
         )
         page = list(rows[:limit])
         next_cursor = None
-        if len(rows) > limit:
-            next_cursor = encode_cursor(*next_after(file_out(page[-1], floor=floor), query.sort))
+        if len(rows) > limit and card_sort is not None:
+            flag, position = await sort_position(self.session, page[-1].file.id, card_sort)
+            next_cursor = encode_card_cursor(flag, position, page[-1].file.id)
+        elif len(rows) > limit:
+            next_cursor = encode_cursor(*next_after(file_out(page[-1], floor=floor), own_sort))
         total = await self.files.count(filters) if count else None
-        return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
+        cards = await CardService(self.session, self.settings, self.vault).page_values([r.file.id for r in page])
+        items = [file_out(r, floor=floor) for r in page]
+        return FilePage(items=items, next_cursor=next_cursor, total=total, cards=cards)
 
     async def resolve_version(
         self,
@@ -295,7 +320,15 @@ class FileService:
 
     # -- writing -------------------------------------------------------------------------
 
-    async def upload(self, user: User, folder: str, incoming: Sequence[IncomingFile], message: str = "") -> UploadOut:
+    async def upload(
+        self,
+        user: User,
+        folder: str,
+        incoming: Sequence[IncomingFile],
+        message: str = "",
+        *,
+        card: Mapping[str, str] | None = None,
+    ) -> UploadOut:
         if not incoming:
             raise BadRequest("No files in the upload")
         paths = []
@@ -333,11 +366,16 @@ class FileService:
                 message=commit_message(summary, "upload", user, message),
             )
             created = await w.add_files(commit, paths, keys, author=user, message=message)
+            cards = CardService(self.session, self.settings, self.vault)
+            await cards.after_files_added(created)  # their folders' card values
             uploaded = [
                 FileUploaded(file_id=f.id, path=f.path, user=user.username, size=f.size, commit=commit.commit_sha)
                 for f in created
             ]
             await w.journal_many(uploaded, actor=user)
+            if card:
+                for new in created:
+                    await cards.apply(w, new, user, card, via="upload")
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]

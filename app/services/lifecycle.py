@@ -52,7 +52,7 @@ from app.services import roles
 from app.services.answers import file_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.paths import normalise_folder, path_key
-from app.services.release_requirements import missing_for_release
+from app.services.release_requirements import missing_for_release, released_users
 from app.services.revision_labels import label_for, seq_of
 from app.services.visibility import require_visible, view_of
 from app.storage.git_store import TreeChange
@@ -264,6 +264,11 @@ class LifecycleService:
             if lock is not None:
                 holder = await self.users.get(lock.user_id)
                 raise LockHeld(holder.username if holder else "?", lock.acquired_at, lock.expires_at)
+            users = await released_users(self.session, file)
+            if users:
+                raise Conflict(
+                    {"message": f"{file.path!r} is used by released files: {', '.join(users)}", "used_by": users}
+                )
             commit = await self._floor_commit(
                 w, file, current, None, by=user, action="obsolete", summary=f"Obsolete {file.path}", comment=text
             )

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.errors import BadRequest
 from app.models import FileState, User
 from app.repositories.files import FileFilter, FileRepository, SortKey, Status
 from app.schemas.file import FileOut
@@ -56,7 +57,7 @@ class ListingQuery:
     deleted: bool = False
     state: FileState | None = None
     released_only: bool = False
-    sort: SortKey = "name"
+    sort: SortKey | str = "name"  # or a data card field, `card.part_number` (the listing only)
     descending: bool = False
 
 
@@ -111,6 +112,8 @@ class FileExport:
 
     def stream(self, viewer: User, query: ListingQuery, fmt: ExportFormat) -> AsyncIterator[str]:
         """The body, a page at a time; refused (403) now, before any of it is sent, if `viewer` may not see it."""
+        if query.sort not in ("name", "size", "updated"):
+            raise BadRequest("The export is ordered by name, size or updated (card fields sort the listing only)")
         return self._lines(listing_of(viewer, query, self.settings), query, fmt)
 
     async def _lines(self, listing: Listing, query: ListingQuery, fmt: ExportFormat) -> AsyncIterator[str]:
@@ -120,7 +123,11 @@ class FileExport:
         while True:
             async with self.sessionmaker() as session:
                 rows = await FileRepository(session).search(
-                    listing.filters, sort=query.sort, descending=query.descending, after=after, limit=EXPORT_PAGE
+                    listing.filters,
+                    sort=cast(SortKey, query.sort),
+                    descending=query.descending,
+                    after=after,
+                    limit=EXPORT_PAGE,
                 )
             if not rows:
                 return
@@ -131,7 +138,7 @@ class FileExport:
                 yield "".join(f.model_dump_json() + "\n" for f in shown)
             if len(rows) < EXPORT_PAGE:
                 return
-            after = next_after(shown[-1], query.sort)
+            after = next_after(shown[-1], cast(SortKey, query.sort))
 
 
 def _cells(f: FileOut) -> tuple[Any, ...]:

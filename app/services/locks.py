@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from app.repositories.locks import LockedFile, LockRepository
 from app.repositories.users import UserRepository
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
+from app.services.cards import CardService
 from app.services.files import IncomingFile, empty_file_notice
 from app.services.lifecycle import LifecycleService
 from app.services.paths import check_extension, extension_of
@@ -151,6 +153,7 @@ class LockService:
         message: str,
         keep_locked: bool,
         base_version: int | None,
+        card: Mapping[str, str] | None = None,
     ) -> CheckInOut:
         if content is not None:
             check_extension(content.filename, self.settings.allowed_extensions)
@@ -207,6 +210,8 @@ class LockService:
                 message=message,
             )
             await w.journal(entry, actor=user)
+            if card:
+                await CardService(self.session, self.settings, self.vault).apply(w, file, user, card, via="checkin")
             updater = user.username if new_version else None
             out = file_out(found.answer(kept, user.username if kept else None, updated_by=updater))
         warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []

@@ -24,6 +24,7 @@ from app.repositories.folders import FolderRepository
 from app.repositories.locks import LockRepository
 from app.schemas.file import FileOut, FolderMoveOut, FolderOut
 from app.services.answers import file_out
+from app.services.cards import CardService
 from app.services.lifecycle import LifecycleService
 from app.services.paths import (
     is_inside,
@@ -48,6 +49,7 @@ class MoveService:
         self.folders = FolderRepository(session)
         self.locks = LockRepository(session)
         self.lifecycle = LifecycleService(session, settings, vault)
+        self.cards = CardService(session, settings, vault)
 
     async def move_file(self, file_id: int, user: User, to: str) -> FileOut:
         """Rename a file, move it to another folder, or both (`to` is its whole new path)."""
@@ -83,6 +85,7 @@ class MoveService:
             )
             w.mark_moved(file, new_path, new_key, commit, by=user)
             await self.lifecycle.follow_moves(w, [(file, old_path)], user, f"{verb} {old_path} to {new_path}")
+            await self.cards.after_files_moved([file.id])  # it inherits from its new folders' cards
             entry = FileMoved(
                 file_id=file.id, path=new_path, old_path=old_path, user=user.username, commit=commit.commit_sha
             )
@@ -147,6 +150,7 @@ class MoveService:
                 row.path = new if row.path_key == old_key else moved_path(row.path, old, new)
                 row.path_key = path_key(row.path)
             await self.session.flush()
+            await self.cards.after_folder_moved(old_key, new_key, new, [f.id for f in files])  # folder cards move too
             entry_folder = FolderMoved(path=new, old_path=old, user=user.username, files=len(files), commit=commit_sha)
             await w.journal(entry_folder, actor=user)
             moved = await self.files.rows([f.id for f in files])

@@ -41,6 +41,7 @@ from app.schemas.file import (
     UploadOut,
 )
 from app.services import roles
+from app.services.cards import card_form_values
 from app.services.files import IncomingFile
 from app.services.listing import ListingQuery
 
@@ -63,6 +64,13 @@ _UPLOAD_BODY: dict[str, Any] = {
                         },
                         "folder": {"type": "string", "description": "Folder to upload into, e.g. `jobs/1042`"},
                         "message": {"type": "string", "description": "Commit message for the upload"},
+                    },
+                    "patternProperties": {
+                        r"^card\.[a-z][a-z0-9_]*$": {
+                            "type": "string",
+                            "description": "A data card value for every uploaded file (`card.part_number=4711-A`); "
+                            "422 names a bad one and nothing is uploaded",
+                        }
                     },
                 }
             }
@@ -126,7 +134,13 @@ async def listing_query(
         bool,
         Query(description="The shop floor's view: each file's current revision only (always so for viewers)"),
     ] = False,
-    sort: Literal["name", "size", "updated"] = "name",
+    sort: Annotated[
+        str,
+        Query(
+            pattern=r"^(name|size|updated|card\.[a-z][a-z0-9_]{0,39})$",
+            description="`name`, `size`, `updated`, or a card field: `card.part_number` (files without a value last)",
+        ),
+    ] = "name",
     order: Literal["asc", "desc"] = "asc",
 ) -> ListingQuery:
     """The filters and order shared by the listing and its export."""
@@ -144,15 +158,25 @@ async def list_files(
     cursor: Cursor = None,
     limit: Limit = 50,
     count: Annotated[bool, Query(description="Also count every match (`total`); costs a scan of them")] = False,
+    card: Annotated[
+        list[Annotated[str, NoNul]],
+        Query(
+            max_length=20,
+            description="Card filters, `key:op:value`, all must hold: `customer:eq:ACME`, `machine:in:DMU 50|Mazak`, "
+            "`qty:gte:10`, `due:lte:2026-12-31`, `description:has:flange`, `material:empty`, `material:set`. "
+            "A file's value is its own or the one its nearest folder card gives it",
+        ),
+    ] = [],  # noqa: B006  (FastAPI copies defaults per request)
 ) -> FilePage:
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
+    `q` matches any part of the path or of any card value (part number, customer, description…), any case.
     Without `folder` the whole vault is searched; with it, only that folder (and, with `recursive=true`,
     everything below it). Folders and names match regardless of case. Viewers (unless VIEWERS_SEE_WORK=true)
     and `released_only=true` see released revisions only: no work in progress, no obsolete file. `total` is
     null unless `count=true`; for every row at once, use `GET /api/files/export`.
     """
-    return await files.list(user, query, cursor=cursor, limit=limit, count=count)
+    return await files.list(user, query, cursor=cursor, limit=limit, count=count, card=card)
 
 
 @router.get(
@@ -199,7 +223,8 @@ async def upload(request: Request, user: StreamingWriter, files: FileServiceDep,
     """
     async with receive_multipart(request, settings.data_dir / "tmp", settings.max_upload_bytes) as form:
         incoming = [IncomingFile(f.filename, f.path, f.size) for f in form.files]
-        return await files.upload(user, form.text("folder"), incoming, form.text("message"))
+        card = card_form_values(form.fields)
+        return await files.upload(user, form.text("folder"), incoming, form.text("message"), card=card)
 
 
 @router.get("/by-path", response_model=FileOut, responses=errors(404))

@@ -10,6 +10,7 @@ from app.api.responses import errors
 from app.api.uploads import receive_multipart
 from app.core.errors import BadRequest
 from app.schemas.lock import CheckInOut, CheckOutIn, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
+from app.services.cards import card_form_values
 from app.services.files import IncomingFile
 
 router = APIRouter(tags=["locks"], responses=errors(401, 403))
@@ -30,6 +31,13 @@ _CHECKIN_BODY: dict[str, Any] = {
                             "type": "integer",
                             "description": "The version your edit started from; 409 if the file has moved on",
                         },
+                    },
+                    "patternProperties": {
+                        r"^card\.[a-z][a-z0-9_]*$": {
+                            "type": "string",
+                            "description": "A data card value to set with the check-in (`card.operation=OP20`); "
+                            "422 names a bad one and nothing is checked in",
+                        }
                     },
                 }
             },
@@ -87,6 +95,7 @@ async def check_in(
             message=form.text("message")[:4000],
             keep_locked=_flag(form.text("keep_locked"), "keep_locked"),
             base_version=int(base) if base else None,
+            card=card_form_values(form.fields),
         )
 
 

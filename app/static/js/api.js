@@ -75,7 +75,8 @@ export async function request(method, path, { json, query, body, auth = true } =
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     // Only undefined/null mean "not given": an empty string is a value (folder="" is the top).
-    if (value !== undefined && value !== null) url.searchParams.set(key, value);
+    if (Array.isArray(value)) value.forEach((v) => url.searchParams.append(key, v)); // repeated (card=…)
+    else if (value !== undefined && value !== null) url.searchParams.set(key, value);
   }
   const headers = {};
   if (auth && session.token) headers.Authorization = `Bearer ${session.token}`;

@@ -158,6 +158,10 @@ export const EVENT_TYPES = [
   "folder_created",
   "folder_moved",
   "folder_deleted",
+  "card_changed",
+  "folder_card_changed",
+  "card_fields_changed",
+  "links_changed",
   "user_connected",
   "user_disconnected",
   "viewing",
@@ -221,6 +225,14 @@ export function describeEvent(m) {
       return `${m.user} moved the folder ${m.old_path} to ${m.path}`;
     case "folder_deleted":
       return `${m.user} deleted the folder ${m.path}`;
+    case "card_changed":
+      return `${m.user} changed the card of ${m.path} (${(m.fields || []).join(", ")})`;
+    case "folder_card_changed":
+      return `${m.user} changed the card of the folder ${m.folder} (${(m.fields || []).join(", ")})`;
+    case "card_fields_changed":
+      return `${m.user} changed the card field ${m.key}`;
+    case "links_changed":
+      return `${m.user} changed what ${m.path} uses (${m.target})`;
     default:
       return m.type;
   }

@@ -7,6 +7,7 @@ import { installShortcuts } from "./keys.js";
 import { policy } from "./lifecycle.js";
 import { live } from "./live.js";
 import { clearNotices, field, formDialog } from "./ui.js";
+import { renderFields, renderPacket } from "./cards.js";
 import { renderAudit, renderUsers } from "./views/admin.js";
 import { renderFile } from "./views/file.js";
 import { renderFiles } from "./views/files.js";
@@ -41,6 +42,12 @@ function render() {
   } else if (view === "admin" && rest[0] === "audit" && can.admin()) {
     dispose = renderAudit(main);
     title = "Audit log";
+  } else if (view === "admin" && rest[0] === "fields" && can.admin()) {
+    dispose = renderFields(main);
+    title = "Card fields";
+  } else if (view === "packet") {
+    dispose = renderPacket(main, params);
+    title = "Part packet";
   } else if (view === "reviews" && !policy.floor) {
     dispose = renderReviews(main);
     title = "Reviews";
@@ -51,7 +58,7 @@ function render() {
     dispose = renderFiles(main, params);
   }
   document.title = `${title} · camvault`;
-  markNav(view === "admin" ? `#/admin/${rest[0]}` : ["tokens", "reviews"].includes(view) ? `#/${view}` : "#/files");
+  markNav(view === "admin" ? `#/admin/${rest[0]}` : ["tokens", "reviews", "packet"].includes(view) ? `#/${view}` : "#/files");
   main.focus({ preventScroll: true });
 }
 
@@ -95,7 +102,8 @@ function renderHeader() {
       { class: "main-nav", "aria-label": "Main" },
       h("a", { href: "#/files" }, policy.floor ? "Released programs" : "Files"),
       policy.floor ? null : h("a", { href: "#/reviews" }, "Reviews"),
-      can.admin() ? [h("a", { href: "#/admin/users" }, "Users"), h("a", { href: "#/admin/audit" }, "Audit")] : null,
+      h("a", { href: "#/packet" }, "Packets"),
+      can.admin() ? [h("a", { href: "#/admin/users" }, "Users"), h("a", { href: "#/admin/audit" }, "Audit"), h("a", { href: "#/admin/fields" }, "Fields")] : null,
     ),
     h("div", { class: "presence" }, status, h("span", { class: "muted" }, "Online:"), online),
     h(

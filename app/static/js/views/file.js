@@ -9,6 +9,7 @@ import { policy, reviewDetails, stateBadge } from "../lifecycle.js";
 import { live, VAULT_EVENTS } from "../live.js";
 import { NC_TABS, ncTabLinks, ncVersionLinks, renderNcTab } from "../nc/viewer.js";
 import { redrawKeepingFocus, toast } from "../ui.js";
+import { cardPanel } from "../cards.js";
 
 /** `OP10.v1.nc` for version 1 of `jobs/OP10.nc` (the server names downloads of older versions so). */
 export function versionedName(path, version) {
@@ -50,7 +51,8 @@ export function renderFile(root, parts) {
     text = kind.text;
     showTabs();
   }
-  replace(root, header, viewers, tabs, content);
+  const card = cardPanel(fileId); // data card, history, Uses / Used by
+  replace(root, header, viewers, card.panel, tabs, content);
 
   function showHeader() {
     redrawKeepingFocus(header, () => drawHeader());
@@ -153,6 +155,7 @@ export function renderFile(root, parts) {
     unsubscribe.forEach((off) => off());
     live.viewing(null);
     leaveTab();
+    card.dispose();
   };
 }
 

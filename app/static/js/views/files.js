@@ -8,6 +8,7 @@ import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
 import { fileOrder, place, remember } from "../sorting.js";
 import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
+import { cardFields, columnChooser, filterChips, folderCardButton } from "../cards.js";
 
 export { filesHref };
 
@@ -21,10 +22,20 @@ const SORTS = [
 export function renderFiles(root, params) {
   const folder = params.get("folder") || "";
   const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
+  // Data cards (cards.js): the search, card filters, card columns and sort live in the URL, so a search can be
+  // bookmarked: #/files?folder=jobs&q=4711&card=customer:eq:ACME&cols=part_number,customer&sort=card.part_number
+  state.q = params.get("q") || "";
+  state.cards = params.getAll("card");
+  state.columns = (params.get("cols") || "").split(",").filter(Boolean);
+  if (params.get("sort")) state.sort = params.get("sort");
+  if (params.get("order") === "desc") state.order = "desc";
+  let fields = [];
+  const cardValues = new Map(); // file id -> {key: value}, from the listing's `cards`
+  const cardTools = h("div", { class: "card-tools" });
   const rows = new Map(); // file id -> <tr>
   let generation = 0; // answers of an outdated search are dropped
 
-  const search = h("input", { type: "search", name: "q", placeholder: "Search in this folder and below", autocomplete: "off" });
+  const search = h("input", { type: "search", name: "q", value: state.q, placeholder: "Path, part number, customer…", autocomplete: "off" });
   const status = h(
     "select",
     { name: "status" },
@@ -80,26 +91,62 @@ export function renderFiles(root, params) {
   });
   more.addEventListener("click", () => load(false));
 
-  function renderHeaders() {
-    const cells = SORTS.map(([key, label]) => {
-      const active = state.sort === key;
-      const sortButton = h(
-        "button",
-        {
-          type: "button",
-          class: "sort",
-          onclick: () => {
-            state.order = active && state.order === "asc" ? "desc" : "asc";
-            state.sort = key;
-            renderHeaders();
-            reload();
-          },
+  /** The URL says what is shown: replaced in place (no new history entry, no re-render). */
+  function keepInUrl() {
+    const query = new URLSearchParams();
+    if (folder) query.set("folder", folder);
+    if (state.q) query.set("q", state.q);
+    for (const spec of state.cards) query.append("card", spec);
+    if (state.columns.length) query.set("cols", state.columns.join(","));
+    if (state.sort !== "name") query.set("sort", state.sort);
+    if (state.order !== "asc") query.set("order", state.order);
+    const text = query.toString();
+    history.replaceState(null, "", `#/files${text ? `?${text}` : ""}`);
+  }
+
+  function drawCardTools() {
+    replace(
+      cardTools,
+      filterChips(state.cards, fields, (next) => {
+        state.cards = next;
+        drawCardTools();
+        reload();
+      }),
+      columnChooser(state.columns, fields, (next) => {
+        state.columns = next;
+        drawCardTools();
+        renderHeaders();
+        reload();
+      }),
+    );
+  }
+
+  function cardColumns() {
+    return fields.filter((f) => state.columns.includes(f.key));
+  }
+
+  function sortHeader(key, label) {
+    const active = state.sort === key;
+    const sortButton = h(
+      "button",
+      {
+        type: "button",
+        class: "sort",
+        onclick: () => {
+          state.order = active && state.order === "asc" ? "desc" : "asc";
+          state.sort = key;
+          renderHeaders();
+          reload();
         },
-        label,
-        active ? (state.order === "asc" ? " ▲" : " ▼") : "",
-      );
-      return h("th", { scope: "col", "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : "none" }, sortButton);
-    });
+      },
+      label,
+      active ? (state.order === "asc" ? " ▲" : " ▼") : "",
+    );
+    return h("th", { scope: "col", "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : "none" }, sortButton);
+  }
+
+  function renderHeaders() {
+    const cells = SORTS.map(([key, label]) => sortHeader(key, label));
     replace(
       headers,
       cells[0],
@@ -107,6 +154,7 @@ export function renderFiles(root, params) {
       h("th", { scope: "col" }, "Version"),
       h("th", { scope: "col" }, "State"),
       cells[2],
+      cardColumns().map((f) => sortHeader(`card.${f.key}`, f.label)),
       h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Actions"),
     );
@@ -122,6 +170,7 @@ export function renderFiles(root, params) {
       h("td", { class: "num version", dataset: { label: "Version" } }, `v${file.version}`),
       h("td", { class: "lifecycle", dataset: { label: "State" } }, stateBadge(file)),
       h("td", { dataset: { label: "Updated" } }, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
+      cardColumns().map((f) => h("td", { class: "card-cell", dataset: { label: f.label, card: f.key } }, cardValues.get(file.id)?.[f.key] ?? "")),
       h("td", { class: "status" }, lockStatus(file)),
       h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
     );
@@ -131,6 +180,11 @@ export function renderFiles(root, params) {
 
   /** Show `tr` where the current sort puts it (or leave it for a later page); true when it is shown. */
   function placeRow(tr, file) {
+    if (state.sort.startsWith("card.")) {
+      // The browser does not know the card order: a row stays where the server put it (new ones go last).
+      if (!tr.isConnected) body.append(tr);
+      return true;
+    }
     return place(body, tr, file, fileOrder(state.sort, state.order), Boolean(state.cursor));
   }
 
@@ -154,7 +208,7 @@ export function renderFiles(root, params) {
   function query(cursor) {
     return {
       folder: state.deleted ? undefined : folder,
-      recursive: state.q ? "true" : undefined,
+      recursive: state.q || state.cards.length ? "true" : undefined,
       q: state.q || undefined,
       status: state.status === "mine" ? "checked_out" : state.status || undefined,
       holder: state.status === "mine" ? session.user.username : undefined,
@@ -167,6 +221,7 @@ export function renderFiles(root, params) {
       cursor,
       // The total is counted once, with the first page ("Showing 50 of 120"); the pages after it keep it.
       count: cursor ? undefined : "true",
+      card: state.cards.length ? state.cards : undefined,
     };
   }
 
@@ -180,6 +235,7 @@ export function renderFiles(root, params) {
         body.replaceChildren();
         rows.clear();
       }
+      for (const [id, values] of Object.entries(page.cards || {})) cardValues.set(Number(id), values);
       for (const file of page.items) {
         if (rows.has(file.id)) continue;
         const tr = row(file);
@@ -205,7 +261,8 @@ export function renderFiles(root, params) {
   const loadFolders = () => folderView.reload();
 
   function reload() {
-    folders.hidden = Boolean(state.q || state.deleted);
+    keepInUrl();
+    folders.hidden = Boolean(state.q || state.deleted || state.cards.length);
     const floor = policy.floor || state.releasedOnly;
     replace(floorNote, floor ? "Released programs: the current revision of each file, as the shop floor gets it." : "");
     floorNote.hidden = !floor;
@@ -300,6 +357,7 @@ export function renderFiles(root, params) {
       live.on(type, (m) => (rows.has(m.file_id) ? refresh(m.file_id) : type === "file_released" || type === "file_reinstated" ? added(m) : null)),
     ),
     live.on("files_adopted", reload),
+    live.on("card_changed", (m) => rows.has(m.file_id) && (state.columns.length || state.cards.length) && reload()),
     live.on("file_moved", moved),
     ...FOLDER_EVENTS.map((type) => live.on(type, folderChanged)),
     live.on("resync", reload),
@@ -325,7 +383,9 @@ export function renderFiles(root, params) {
       policy.floor ? null : h("label", { class: "check" }, releasedOnly, " Released only"),
       can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
       folderView.newButton,
+      folderCardButton(folder),
     ),
+    cardTools,
     floorNote,
     uploader?.panel,
     folders,
@@ -334,6 +394,13 @@ export function renderFiles(root, params) {
     more,
   );
   renderHeaders();
+  cardFields()
+    .then((found) => {
+      fields = found;
+      drawCardTools();
+      renderHeaders();
+    })
+    .catch(() => null);
   reload();
   live.viewing(null);
   return () => {
