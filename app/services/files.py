@@ -21,14 +21,17 @@ from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import FileState, FileVersion, User
+from app.nc import ProgramFacts
 from app.repositories.files import FileFilter, FileRepository, FileRow, SortKey, Status, VersionRepository
 from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
+from app.repositories.program_facts import VersionFactsRepository
 from app.schemas.file import (
     BinaryDiff,
     BinarySide,
     BlameLine,
     BlameOut,
+    FactsSummary,
     FileKind,
     FileOut,
     FilePage,
@@ -111,6 +114,7 @@ class FileService:
         self.versions = VersionRepository(session)
         self.locks = LockRepository(session)
         self.revisions = RevisionRepository(session)
+        self.facts = VersionFactsRepository(session)
         self.lifecycle = LifecycleService(session, settings, vault)
 
     # -- reading: every read of a file goes through its reader's view (app/services/visibility.py) -------------
@@ -125,14 +129,23 @@ class FileService:
         self, file_id: int, user: User, *, include_deleted: bool = False, released_only: bool = False
     ) -> FileOut:
         view = self.view(user, released_only=released_only)
-        return file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
+        out = file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
+        return await self._with_facts(out)
 
     async def get_by_path(self, path: str, user: User) -> FileOut:
         view = self.view(user)
         row = await self.files.live_row_by_key(path_key(path))
         if row is None:
             raise NotFound(f"No file at {path!r}")
-        return file_out(require_visible(row, view, row.file.id), floor=view.floor)
+        return await self._with_facts(file_out(require_visible(row, view, row.file.id), floor=view.floor))
+
+    async def _with_facts(self, out: FileOut) -> FileOut:
+        """The file with the program facts of the version it shows (the latest; on the floor the current
+        revision's)."""
+        found = await self.facts.of_version(out.id, out.version)
+        if found is not None:
+            out.facts = ProgramFacts.model_validate(found)
+        return out
 
     async def list(
         self,
@@ -150,9 +163,11 @@ class FileService:
         descending: bool = False,
         cursor: str | None = None,
         limit: int = 50,
+        facts: bool = False,
     ) -> FilePage:
         """One page of files as `viewer` may see them; `released_only`: the shop floor's view (a viewer's always,
-        unless VIEWERS_SEE_WORK=true): each file's current revision, never a work-in-progress head."""
+        unless VIEWERS_SEE_WORK=true): each file's current revision, never a work-in-progress head. `facts`: each
+        item with `facts_summary`, from the version it shows."""
         if deleted:
             roles.require(viewer, roles.ADMINS, "Only admins can list deleted files")
         floor = view_of(viewer, self.settings, released_only=released_only).floor
@@ -181,7 +196,14 @@ class FileService:
             value: Any = {"name": shown.sort_key, "size": shown.size, "updated": shown.updated_at}[sort]
             next_cursor = encode_cursor(value, shown.id)
         total = await self.files.count(filters)
-        return FilePage(items=[file_out(r, floor=floor) for r in page], next_cursor=next_cursor, total=total)
+        items = [file_out(r, floor=floor) for r in page]
+        if facts:
+            summaries = await self.facts.summaries((item.id, item.version) for item in items)
+            for item in items:
+                found = summaries.get((item.id, item.version))
+                if found is not None:
+                    item.facts_summary = FactsSummary(tools=found[0], cycle_time_s=found[1], z_min=found[2])
+        return FilePage(items=items, next_cursor=next_cursor, total=total)
 
     async def resolve_version(
         self,
@@ -250,7 +272,14 @@ class FileService:
         rows = await self.versions.page(file.id, before=before, limit=limit + 1, released_only=view.floor)
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1][0].version) if len(rows) > limit else None
-        return HistoryPage(path=file.path, items=[version_out(v, label) for v, label in page], next_cursor=next_cursor)
+        facts = await self.facts.of_versions([v.id for v, _ in page])
+        items = []
+        for v, label in page:
+            item = version_out(v, label)
+            if v.id in facts:
+                item.facts = ProgramFacts.model_validate(facts[v.id])
+            items.append(item)
+        return HistoryPage(path=file.path, items=items, next_cursor=next_cursor)
 
     async def kind(self, file_id: int, user: User, version: int | None) -> FileKind:
         """Whether a version is text (blame and line diffs are offered) or binary: read from Git, so not part of
@@ -342,7 +371,7 @@ class FileService:
             inside = next((other for other in keys if other.startswith(key + "/")), None)
             if inside is not None:
                 raise Conflict(f"The upload makes {key!r} both a file and a folder (of {inside!r})")
-        blobs = await self.vault.stage([f.source for f in incoming])
+        blobs, facts = await self.vault.stage_with_facts(paths, [f.source for f in incoming])
         summary = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
         async with self.vault.write() as w:
             await w.lock_paths(keys)
@@ -360,7 +389,7 @@ class FileService:
                 author=user,
                 message=commit_message(summary, "upload", user, message),
             )
-            created = await w.add_files(commit, paths, keys, author=user, message=message)
+            created = await w.add_files(commit, paths, keys, author=user, message=message, facts=facts)
             for new in created:
                 entry = FileUploaded(
                     file_id=new.id, path=new.path, user=user.username, size=new.size, commit=commit.commit_sha
@@ -369,7 +398,8 @@ class FileService:
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]
-        return UploadOut(files=[file_out(r) for r in rows], commit=commit.commit_sha, warnings=warnings)
+        files = [file_out(r).model_copy(update={"facts": facts.get(r.file.path)}) for r in rows]
+        return UploadOut(files=files, commit=commit.commit_sha, warnings=warnings)
 
     async def delete(self, file_id: int, admin: User, *, force: bool) -> FileOut:
         async with self.vault.write() as w:

@@ -150,7 +150,11 @@ class LockService:
         if content is not None:
             check_extension(content.filename, self.settings.allowed_extensions)
         # The content's blob is written (and hashed, once) before the transaction and the file's row lock.
-        blob = (await self.vault.stage([content.source]))[0] if content is not None else None
+        blob, facts = None, None
+        if content is not None:
+            # The path's extension is the file's (a check-in keeps the type; refused below if not).
+            blobs, found = await self.vault.stage_with_facts([content.filename], [content.source])
+            blob, facts = blobs[0], found.get(content.filename)
         async with self.vault.write() as w:
             file = await self._live_file(file_id)
             await self._own_live_lock(file, user)
@@ -173,7 +177,7 @@ class LockService:
                         author=user,
                         message=commit_message(summary, "checkin", user, message),
                     )
-                    version = await w.add_version(file, commit, author=user, message=message)
+                    version = await w.add_version(file, commit, author=user, message=message, facts=facts)
                     self.lifecycle.after_new_version(file)
                     added = VersionAdded(
                         file_id=file.id,
@@ -202,6 +206,8 @@ class LockService:
             )
             await w.journal(entry, actor=user)
             out = await self._file_now(file)
+            if new_version:
+                out.facts = facts
         warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []
         return CheckInOut(
             file=out,

@@ -130,6 +130,9 @@ async def list_files(
     order: Literal["asc", "desc"] = "asc",
     cursor: Cursor = None,
     limit: Limit = 50,
+    facts: Annotated[
+        bool, Query(description="Add `facts_summary` to NC programs: tools, cycle time and Z min of the version shown")
+    ] = False,
 ) -> FilePage:
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
@@ -151,6 +154,7 @@ async def list_files(
         descending=order == "desc",
         cursor=cursor,
         limit=limit,
+        facts=facts,
     )
 
 
