@@ -60,7 +60,7 @@ class VersionFactsRepository:
                 VersionFacts.version_id.in_(version_ids), VersionFacts.facts_version == FACTS_VERSION
             )
         )
-        return {version_id: facts for version_id, facts in rows.tuples()}
+        return {version_id: facts for version_id, facts in rows.all()}
 
     async def summaries(
         self, versions: Iterable[tuple[int, int]]
@@ -85,7 +85,7 @@ class VersionFactsRepository:
                 VersionFacts.facts_version == FACTS_VERSION,
             )
         )
-        return {(f, v): (tools, cycle, z) for f, v, tools, cycle, z in rows.tuples()}
+        return {(f, v): (tools, cycle, z) for f, v, tools, cycle, z in rows.all()}
 
     async def lacking(self, extensions: Sequence[str], *, after: int = 0, limit: int = 100) -> list[VersionToParse]:
         """Versions at an NC path (by the extension of the path they were made at) with no facts, or facts of an
@@ -102,4 +102,4 @@ class VersionFactsRepository:
             .order_by(FileVersion.id)
             .limit(limit)
         )
-        return [VersionToParse(*row) for row in rows.tuples()]
+        return [VersionToParse(*row) for row in rows.all()]
