@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+import pytest
 from playwright.sync_api import Page, expect
 
 from bench.nc_program import program
-from tests.e2e.conftest import OpenSession, Stack
+from tests.db import to_asyncpg_dsn
+from tests.e2e.conftest import OpenSession, Stack, run_async
 from tests.e2e.pixels import decode_png, hex_rgb, near, tinted
 
 CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
@@ -208,12 +211,30 @@ def test_views_play_and_what_is_not_interpreted(stack: Stack, open_session: Open
     expect(canvas).not_to_have_attribute("data-frame", str(frame))
 
 
-def test_compare_of_a_feed_change_shows_exactly_that_change(stack: Stack, open_session: OpenSession) -> None:
+async def forget_facts(database_url: str) -> None:
+    """Versions as if made before the server stored program facts (and not reindexed since)."""
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        await conn.execute("DELETE FROM version_facts")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("facts", ["server", "browser"])
+def test_compare_of_a_feed_change_shows_exactly_that_change(
+    stack: Stack, open_session: OpenSession, facts: str
+) -> None:
+    """The summary comes from the facts the server stored with each version, or, for versions without them, from
+    the worker's own parse: the same rows either way."""
     v1 = (CORPUS / "pocket_square.nc").read_bytes()
     v2 = v1.replace(b"N70 X40. F1200.", b"N70 X40. F1500.")
     assert v2 != v1
     file = stack.upload("jobs/pocket.nc", v1)
     check_in(stack, file["id"], v2, "pocket.nc")
+    history = stack.api("bob").get(f"/api/files/{file['id']}/versions").json()["items"]
+    assert all(v["facts"] is not None for v in history)
+    if facts == "browser":
+        run_async(forget_facts(stack.database_url))
     page = open_session(stack.a, "bob").page
     page.goto(f"{stack.a.url}/#/file/{file['id']}")
     page.locator("table.history tbody tr").nth(0).get_by_role("link", name="Compare with previous").click()
@@ -223,6 +244,7 @@ def test_compare_of_a_feed_change_shows_exactly_that_change(stack: Stack, open_s
     # The feed of T1 along the pocket sides, and the cycle time that follows from it (160 mm at F1200 -> F1500).
     expect(changes.nth(0)).to_have_text(f"T1 feed300{DASH}1,200 mm/min300{DASH}1,500 mm/min")
     expect(changes.nth(1)).to_have_text("Estimated cycle time9.5 s7.9 s")
+    expect(page.locator("section.nc-summary")).to_have_attribute("data-facts", facts)
     # The text: one changed line, and in it only the F word.
     expect(page.locator(".nc-diff-row.changed")).to_have_count(1)
     changed = page.locator(".nc-diff-row.changed")
