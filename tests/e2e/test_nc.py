@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from bench.nc_program import program
 from tests.db import to_asyncpg_dsn
-from tests.e2e.conftest import OpenSession, Stack, run_async
+from tests.e2e.conftest import OpenSession, Stack, row, run_async
 from tests.e2e.pixels import decode_png, hex_rgb, near, tinted
 
 CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
@@ -313,3 +313,22 @@ def test_text_files_get_a_text_view_and_binary_files_none(stack: Stack, open_ses
     expect(page.get_by_role("link", name="Compare")).to_have_count(0)
     page.goto(f"{stack.a.url}/#/file/{image['id']}/program")
     expect(page.get_by_text("Version 1 is not a text file")).to_be_visible()
+
+
+def test_the_file_list_shows_program_facts_columns_on_request(stack: Stack, open_session: OpenSession) -> None:
+    pocket = (CORPUS / "pocket_square.nc").read_bytes()
+    file = stack.upload("jobs/pocket.nc", pocket)
+    stack.upload("jobs/notes.txt", b"G0 X1\n")
+    page = open_session(stack.a, "alice").page
+    page.goto(f"{stack.a.url}/#/files?folder=jobs")
+    expect(row(page, "jobs/pocket.nc")).to_be_visible()
+    headers = page.locator("table.files thead th")
+    expect(headers.filter(has_text="Cycle time")).to_have_count(0)
+    page.get_by_label("Program facts").check()
+    expect(headers.filter(has_text="Cycle time")).to_have_count(1)
+    cells = row(page, "jobs/pocket.nc").locator("td.nc-facts-col")
+    expect(cells).to_have_text(["1", "9.5 s", "-2 mm"])  # one tool, 9.5 s as in the compare, the pocket 2 mm deep
+    expect(row(page, "jobs/notes.txt").locator("td.nc-facts-col")).to_have_text(["", "", ""])
+    # A check-in elsewhere re-reads the row live: its new facts show (the feed change makes the cycle shorter).
+    check_in(stack, file["id"], pocket.replace(b"N70 X40. F1200.", b"N70 X40. F1500."), "pocket.nc", "bob")
+    expect(cells).to_have_text(["1", "7.9 s", "-2 mm"])

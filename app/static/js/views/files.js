@@ -5,6 +5,7 @@ import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs, filesHref, folderPanel } from "../folders.js";
 import { policy, stateBadge } from "../lifecycle.js";
 import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
+import { factsCells, factsHeaders } from "../nc/listing.js";
 import { fileOrder, place, remember } from "../sorting.js";
 import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
@@ -20,7 +21,7 @@ const SORTS = [
 
 export function renderFiles(root, params) {
   const folder = params.get("folder") || "";
-  const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
+  const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0, facts: false };
   const rows = new Map(); // file id -> <tr>
   let generation = 0; // answers of an outdated search are dropped
 
@@ -45,6 +46,7 @@ export function renderFiles(root, params) {
     h("option", { value: "obsolete" }, "Obsolete"),
   );
   const releasedOnly = h("input", { type: "checkbox", name: "released_only" });
+  const facts = h("input", { type: "checkbox", name: "facts" }); // NC programs' tools, cycle time, Z min
   const floorNote = h("p", { class: "floor-note", id: "floor-note" });
   const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
   const folderView = folderPanel(folder, () => state.releasedOnly);
@@ -78,6 +80,11 @@ export function renderFiles(root, params) {
     state.releasedOnly = releasedOnly.checked;
     reload();
   });
+  facts.addEventListener("change", () => {
+    state.facts = facts.checked;
+    renderHeaders();
+    reload();
+  });
   more.addEventListener("click", () => load(false));
 
   function renderHeaders() {
@@ -107,6 +114,7 @@ export function renderFiles(root, params) {
       h("th", { scope: "col" }, "Version"),
       h("th", { scope: "col" }, "State"),
       cells[2],
+      state.facts ? factsHeaders() : [],
       h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Actions"),
     );
@@ -122,6 +130,7 @@ export function renderFiles(root, params) {
       h("td", { class: "num version", dataset: { label: "Version" } }, `v${file.version}`),
       h("td", { class: "lifecycle", dataset: { label: "State" } }, stateBadge(file)),
       h("td", { dataset: { label: "Updated" } }, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
+      state.facts ? factsCells(file) : [],
       h("td", { class: "status" }, lockStatus(file)),
       h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
     );
@@ -161,6 +170,7 @@ export function renderFiles(root, params) {
       deleted: state.deleted ? "true" : undefined,
       state: state.lifecycle || undefined,
       released_only: state.releasedOnly ? "true" : undefined,
+      facts: state.facts ? "true" : undefined,
       sort: state.sort,
       order: state.order,
       limit: PAGE,
@@ -322,6 +332,7 @@ export function renderFiles(root, params) {
       policy.floor ? null : field("State", lifecycle),
       policy.floor ? null : h("label", { class: "check" }, releasedOnly, " Released only"),
       can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
+      h("label", { class: "check" }, facts, " Program facts"),
       folderView.newButton,
     ),
     floorNote,
