@@ -29,7 +29,7 @@ TARGET_LONGEST_TASK_MS = 200.0
 # Runs in the page before its own scripts (Playwright's init script): the token of a logged-in session, the
 # main thread's long tasks (over 50 ms, the browser's definition) and when the Program tab was clicked.
 PAGE_PROBE = """
-sessionStorage.setItem("camvault.token", %s);
+localStorage.setItem("camvault.token", %s);  // where the UI keeps it since issue 18
 window.__ncBench = { tasks: [], click: null };
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) window.__ncBench.tasks.push([e.startTime, e.duration]);
@@ -48,7 +48,7 @@ READ_TIMES = """() => {
 
 FETCH_FLOOR = """async (url) => {
   const started = performance.now();
-  const token = sessionStorage.getItem("camvault.token");
+  const token = localStorage.getItem("camvault.token");
   const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
   await response.arrayBuffer();
   return performance.now() - started;
