@@ -336,10 +336,11 @@ class FactsReindex:
     """`camvault reindex`, second part: program facts for every version of an NC program that lacks them (made
     before facts existed, by a run whose parser failed, or by an older parser: app.nc.FACTS_VERSION), the same
     function as an upload's (app/vault/program_facts.py). A batch of versions is read, then each is parsed with no
-    transaction open, then its facts are stored; running it twice computes nothing the second time (except for
-    versions that are not programs, which have no facts to store)."""
+    transaction open, then the batch's facts are stored in one transaction; running it twice computes nothing the
+    second time (except for versions that are not programs, which have no facts to store)."""
 
     BATCH = 100
+    IN_MEMORY_BYTES = 16 * 1024 * 1024  # larger contents are streamed to a temp file instead of read whole
 
     def __init__(self, session: AsyncSession, store: GitStore, settings: Settings) -> None:
         self.session = session
@@ -357,21 +358,24 @@ class FactsReindex:
             await self.session.commit()  # no transaction held while the batch is parsed
             if not batch:
                 break
-            for version in batch:
-                facts = await self._facts(version, tmp)
+            found = [(version.id, await self._facts(version, tmp)) for version in batch]
+            for version_id, facts in found:
                 if facts is None:
                     report.without += 1
-                    continue
-                await self.facts.put(version.id, facts.model_dump(mode="json"))
-                await self.session.commit()
-                report.computed += 1
+                else:
+                    await self.facts.put(version_id, facts.model_dump(mode="json"))
+                    report.computed += 1
+            await self.session.commit()
             after = batch[-1].id
         logger.info("reindex facts %s", report)
         return report
 
     async def _facts(self, version: VersionToParse, tmp: Path) -> ProgramFacts | None:
-        """The version's content, streamed from Git to a temp file (memory stays flat whatever its size), parsed in a
-        worker thread."""
+        """The version's content read from Git (a large one streamed to a temp file: memory stays flat whatever its
+        size), parsed in a worker thread."""
+        if version.size <= self.IN_MEMORY_BYTES:
+            data = await self.store.reads.read_blob(version.blob_sha, self.IN_MEMORY_BYTES)
+            return await to_thread.run_sync(facts_of_file, version.path, data, self.settings)
         with tempfile.NamedTemporaryFile(dir=tmp, prefix="facts-", suffix=".nc") as out:
             async for chunk in self.store.reads.stream_blob(version.blob_sha, chunk_size=1 << 20):
                 await to_thread.run_sync(out.write, chunk)

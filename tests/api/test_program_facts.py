@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models import Role
 from app.nc import FACTS_VERSION, program_facts
+from app.services.reindex import FactsReindex
+from app.storage.git_store import GitStore
 from tests.cli import camvault
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import new_version, release, upload, upload_one
@@ -172,3 +174,20 @@ async def test_reindex_recomputes_missing_and_outdated_facts_equal_to_the_upload
     assert await stored_facts(db) == before
     again = camvault(settings, "reindex")
     assert "program facts of 0 versions computed" in again.stdout, again.stdout
+
+
+class StreamingFactsReindex(FactsReindex):
+    IN_MEMORY_BYTES = 0  # every content through the temp file, as contents over 16 MiB go
+
+
+async def test_reindex_streams_large_contents_through_a_temp_file_to_equal_facts(
+    client: httpx.AsyncClient, anna: Headers, db: AsyncSession, settings: Settings
+) -> None:
+    await upload(client, anna, {"a.nc": POCKET, "b.gcode": DRILLING, "c.nc": b"\x00binary"})
+    before = await stored_facts(db)
+    await db.execute(text("DELETE FROM version_facts"))
+    await db.commit()
+    report = await StreamingFactsReindex(db, GitStore(settings.data_dir / "vault.git"), settings).run()
+    assert (report.computed, report.without) == (2, 1)  # c.nc is not text: no facts
+    assert await stored_facts(db) == before
+    assert not list((settings.data_dir / "tmp").glob("facts-*"))  # its temp files are gone
