@@ -290,6 +290,10 @@ def test_a_20_mb_program_opens_and_draws_parsed_in_the_worker(stack: Stack, open
     expect(page.locator(f".nc-row[data-line='{lines}']")).to_have_text(f"{lines}%")
     assert page.locator(".nc-text .nc-row").count() < 200
     expect(page.locator(".nc-facts .nc-cycle-time")).not_to_be_empty()
+    # Its page offers the Program tab although it is over the 4 MiB of text the server diffs: its stored facts
+    # say it is a program.
+    page.goto(f"{stack.a.url}/#/file/{file['id']}")
+    expect(page.locator("nav.tabs").get_by_role("link", name="Program", exact=True)).to_be_visible()
 
 
 def test_text_files_get_a_text_view_and_binary_files_none(stack: Stack, open_session: OpenSession) -> None:
