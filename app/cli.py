@@ -89,7 +89,7 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reindex(url: str, settings: Settings) -> str:
-    from app.services.reindex import ReindexService
+    from app.services.reindex import FactsReindex, ReindexService
     from app.storage.git_store import GitStore
 
     store = GitStore.in_data_dir(settings.data_dir)
@@ -98,6 +98,7 @@ async def _reindex(url: str, settings: Settings) -> str:
     try:
         async with create_sessionmaker(engine)() as session:
             report = await ReindexService(session, store).run()
+            facts = await FactsReindex(session, store, settings).run()
     finally:
         await engine.dispose()
     return (
@@ -109,6 +110,8 @@ async def _reindex(url: str, settings: Settings) -> str:
             else ""
         )
         + f"; {report.revisions_added} revisions added, {report.states_updated} lifecycle states corrected"
+        + f"; program facts of {facts.computed} versions computed"
+        + (f" ({facts.without} NC versions have none: not text, or not parsed)" if facts.without else "")
     )
 
 

@@ -7,6 +7,7 @@ from app.models.file import File, FileVersion, Folder, Lock
 from app.models.lifecycle import FileRevision, FileState, Review, ReviewApproval, ReviewStatus
 from app.models.login_throttle import LoginThrottle
 from app.models.presence import Presence
+from app.models.program_facts import VersionFacts
 from app.models.token import RevokedToken
 from app.models.user import Role, User
 from app.models.vault import LockHistory, VaultRef
@@ -35,4 +36,5 @@ __all__ = [
     "Role",
     "User",
     "VaultRef",
+    "VersionFacts",
 ]

@@ -1,7 +1,8 @@
 """NC programs (G-code): one parser for program facts. Pure: imports nothing from the rest of the app.
 
 `program_facts(data_or_path)` -> `ProgramFacts | None`; `is_nc_path(path, extensions)`. The browser's
-parser (`app/static/js/nc/`) follows the same rules; see docs/nc.md for what is and is not interpreted.
+parser (`app/static/js/nc/`) follows the same rules; see README, "NC programs", for what is and is not
+interpreted. `app/vault/program_facts.py` computes the facts of each new version.
 """
 
 from app.nc.facts import (

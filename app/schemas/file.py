@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.nc import ProgramFacts
 from app.schemas.common import Text
 
 
@@ -37,6 +38,14 @@ class ReviewInfo(BaseModel):
     approvals_required: int
 
 
+class FactsSummary(BaseModel):
+    """The listing's subset of a version's program facts (`?facts=true`)."""
+
+    tools: int = Field(description="Tools the program uses")
+    cycle_time_s: float = Field(description="Estimated cycle time, seconds")
+    z_min: float | None = Field(description="Lowest Z it moves to, mm (null: it never sets Z)")
+
+
 class FileOut(BaseModel):
     id: int
     path: str
@@ -63,6 +72,14 @@ class FileOut(BaseModel):
     review: ReviewInfo | None = None
     cooldown_user_id: int | None = Field(
         default=None, description="Who may check the file out during the cooldown (its last editor)"
+    )
+    facts: ProgramFacts | None = Field(
+        default=None,
+        description="Program facts of the version shown (`version`), for an NC program (NC_EXTENSIONS): in "
+        "`GET /api/files/{id}` and the answers of an upload or check-in; null for other files",
+    )
+    facts_summary: FactsSummary | None = Field(
+        default=None, description="In the listing with `?facts=true`: tools, cycle time and Z min of `version`"
     )
 
 
@@ -146,6 +163,7 @@ class VersionOut(BaseModel):
     message: str
     created_at: datetime
     revision: str | None = Field(default=None, description="The revision label this version was released as")
+    facts: ProgramFacts | None = Field(default=None, description="Its program facts (NC programs only)")
 
 
 class HistoryPage(BaseModel):

@@ -22,15 +22,18 @@ from app.core.config import Settings
 from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import FileVersion, User
+from app.nc import ProgramFacts
 from app.repositories.cards_search import sort_position
 from app.repositories.files import FileRepository, FileRow, SortKey, VersionRepository
 from app.repositories.lifecycle import RevisionRepository
 from app.repositories.locks import LockRepository
+from app.repositories.program_facts import VersionFactsRepository
 from app.schemas.file import (
     BinaryDiff,
     BinarySide,
     BlameLine,
     BlameOut,
+    FactsSummary,
     FileKind,
     FileOut,
     FilePage,
@@ -113,6 +116,7 @@ class FileService:
         self.versions = VersionRepository(session)
         self.locks = LockRepository(session)
         self.revisions = RevisionRepository(session)
+        self.facts = VersionFactsRepository(session)
         self.lifecycle = LifecycleService(session, settings, vault)
 
     # -- reading: every read of a file goes through its reader's view (app/services/visibility.py) -------------
@@ -127,14 +131,23 @@ class FileService:
         self, file_id: int, user: User, *, include_deleted: bool = False, released_only: bool = False
     ) -> FileOut:
         view = self.view(user, released_only=released_only)
-        return file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
+        out = file_out(await self.get_row(file_id, view, include_deleted=include_deleted), floor=view.floor)
+        return await self._with_facts(out)
 
     async def get_by_path(self, path: str, user: User) -> FileOut:
         view = self.view(user)
         row = await self.files.live_row_by_key(path_key(path))
         if row is None:
             raise NotFound(f"No file at {path!r}")
-        return file_out(require_visible(row, view, row.file.id), floor=view.floor)
+        return await self._with_facts(file_out(require_visible(row, view, row.file.id), floor=view.floor))
+
+    async def _with_facts(self, out: FileOut) -> FileOut:
+        """The file with the program facts of the version it shows (the latest; on the floor the current
+        revision's)."""
+        found = await self.facts.of_version(out.id, out.version)
+        if found is not None:
+            out.facts = ProgramFacts.model_validate(found)
+        return out
 
     async def list(
         self,
@@ -145,10 +158,12 @@ class FileService:
         limit: int = 50,
         count: bool = False,
         card: Sequence[str] = (),
+        facts: bool = False,
     ) -> FilePage:
         """One page of files as `viewer` may see them (app/services/listing.py); `total` only when asked for
         (`count`): it is a count of every match, which grows with the vault while the page does not. `card`:
-        data card filters (`key:op:value`); `sort` may name a card field (`card.part_number`)."""
+        data card filters (`key:op:value`); `sort` may name a card field (`card.part_number`). `facts`: each
+        item with `facts_summary`, from the version it shows."""
         listing = listing_of(viewer, query, self.settings)
         floor = listing.floor
         card_sort = await listing_sort(self.session, query.sort, descending=query.descending)
@@ -177,6 +192,12 @@ class FileService:
         total = await self.files.count(filters) if count else None
         cards = await CardService(self.session, self.settings, self.vault).page_values([r.file.id for r in page])
         items = [file_out(r, floor=floor) for r in page]
+        if facts:
+            summaries = await self.facts.summaries((item.id, item.version) for item in items)
+            for item in items:
+                found = summaries.get((item.id, item.version))
+                if found is not None:
+                    item.facts_summary = FactsSummary(tools=found[0], cycle_time_s=found[1], z_min=found[2])
         return FilePage(items=items, next_cursor=next_cursor, total=total, cards=cards)
 
     async def resolve_version(
@@ -246,7 +267,14 @@ class FileService:
         rows = await self.versions.page(file.id, before=before, limit=limit + 1, released_only=view.floor)
         page = list(rows[:limit])
         next_cursor = encode_cursor(page[-1][0].version) if len(rows) > limit else None
-        return HistoryPage(path=file.path, items=[version_out(v, label) for v, label in page], next_cursor=next_cursor)
+        facts = await self.facts.of_versions([v.id for v, _ in page])
+        items = []
+        for v, label in page:
+            item = version_out(v, label)
+            if v.id in facts:
+                item.facts = ProgramFacts.model_validate(facts[v.id])
+            items.append(item)
+        return HistoryPage(path=file.path, items=items, next_cursor=next_cursor)
 
     async def kind(self, file_id: int, user: User, version: int | None) -> FileKind:
         """Whether a version is text (blame and line diffs are offered) or binary: read from Git, so not part of
@@ -346,7 +374,7 @@ class FileService:
             inside = next((other for other in keys if other.startswith(key + "/")), None)
             if inside is not None:
                 raise Conflict(f"The upload makes {key!r} both a file and a folder (of {inside!r})")
-        blobs = await self.vault.stage([f.source for f in incoming])
+        blobs, facts = await self.vault.stage_with_facts(paths, [f.source for f in incoming])
         summary = f"Upload {paths[0]}" if len(paths) == 1 else f"Upload {len(paths)} files"
         async with self.vault.write() as w:
             await w.lock_paths(keys)
@@ -365,7 +393,7 @@ class FileService:
                 author=user,
                 message=commit_message(summary, "upload", user, message),
             )
-            created = await w.add_files(commit, paths, keys, author=user, message=message)
+            created = await w.add_files(commit, paths, keys, author=user, message=message, facts=facts)
             cards = CardService(self.session, self.settings, self.vault)
             await cards.after_files_added(created)  # their folders' card values
             uploaded = [
@@ -379,7 +407,8 @@ class FileService:
             rows = await self.files.rows([new.id for new in created])
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]
-        return UploadOut(files=[file_out(r) for r in rows], commit=commit.commit_sha, warnings=warnings)
+        files = [file_out(r).model_copy(update={"facts": facts.get(r.file.path)}) for r in rows]
+        return UploadOut(files=files, commit=commit.commit_sha, warnings=warnings)
 
     async def delete(self, file_id: int, admin: User, *, force: bool) -> FileOut:
         async with self.vault.write() as w:

@@ -158,7 +158,11 @@ class LockService:
         if content is not None:
             check_extension(content.filename, self.settings.allowed_extensions)
         # The content's blob is written (and hashed, once) before the transaction and the file's row lock.
-        blob = (await self.vault.stage([content.source]))[0] if content is not None else None
+        blob, facts = None, None
+        if content is not None:
+            # The path's extension is the file's (a check-in keeps the type; refused below if not).
+            blobs, staged_facts = await self.vault.stage_with_facts([content.filename], [content.source])
+            blob, facts = blobs[0], staged_facts.get(content.filename)
         async with self.vault.write() as w:
             found = await self._file(file_id)
             file = found.file
@@ -182,7 +186,7 @@ class LockService:
                         author=user,
                         message=commit_message(summary, "checkin", user, message),
                     )
-                    version = await w.add_version(file, commit, author=user, message=message)
+                    version = await w.add_version(file, commit, author=user, message=message, facts=facts)
                     self.lifecycle.after_new_version(file)
                     added = VersionAdded(
                         file_id=file.id,
@@ -214,6 +218,8 @@ class LockService:
                 await CardService(self.session, self.settings, self.vault).apply(w, file, user, card, via="checkin")
             updater = user.username if new_version else None
             out = file_out(found.answer(kept, user.username if kept else None, updated_by=updater))
+            if new_version:
+                out.facts = facts
         warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []
         return CheckInOut(
             file=out,

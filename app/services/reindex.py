@@ -1,4 +1,5 @@
-"""`camvault reindex`: rebuild the catalog (files, file_versions, file_revisions, states) from the Git history.
+"""`camvault reindex`: rebuild the catalog (files, file_versions, file_revisions, states) from the Git history,
+then compute the program facts versions lack (FactsReindex).
 
 Git is the source of truth for content. Each camvault commit carries trailers naming the
 action and the user (and, for a rename or move, the old and new path), so replaying the
@@ -12,16 +13,22 @@ the database's (a file with one stays `in_review`).
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
+from app.core.config import Settings
 from app.journal.vault import VaultReindexed
 from app.models import File, FileRevision, FileState, FileVersion, User
+from app.nc import ProgramFacts
 from app.repositories.files import every_file, find_by_origin, version_commits, versions_made_by
 from app.repositories.lifecycle import ReviewRepository, RevisionRepository
+from app.repositories.program_facts import VersionFactsRepository, VersionToParse
 from app.repositories.refs import VaultRefRepository
 from app.repositories.users import UserRepository
 from app.services.lifecycle import state_with_revision
@@ -29,6 +36,7 @@ from app.services.paths import is_inside, moved_path, name_sort_key, path_key
 from app.services.revision_labels import seq_of_any
 from app.storage.git_store import CommitInfo, GitStore
 from app.vault.pipeline import MAIN, MOVE_ACTION
+from app.vault.program_facts import facts_of_file
 from app.vault.released import ACTIONS, RELEASED, parse_released
 
 logger = logging.getLogger(__name__)
@@ -316,3 +324,60 @@ class ReindexService:
                 file.state, file.revision_id = state, wanted
                 report.states_updated += 1
         await self.session.flush()
+
+
+@dataclass
+class FactsReport:
+    computed: int = 0  # versions given facts (none before, or facts of an older parser)
+    without: int = 0  # versions at an NC path that are not programs (binary content)
+
+
+class FactsReindex:
+    """`camvault reindex`, second part: program facts for every version of an NC program that lacks them (made
+    before facts existed, by a run whose parser failed, or by an older parser: app.nc.FACTS_VERSION), the same
+    function as an upload's (app/vault/program_facts.py). A batch of versions is read, then each is parsed with no
+    transaction open, then the batch's facts are stored in one transaction; running it twice computes nothing the
+    second time (except for versions that are not programs, which have no facts to store)."""
+
+    BATCH = 100
+    IN_MEMORY_BYTES = 16 * 1024 * 1024  # larger contents are streamed to a temp file instead of read whole
+
+    def __init__(self, session: AsyncSession, store: GitStore, settings: Settings) -> None:
+        self.session = session
+        self.store = store
+        self.settings = settings
+        self.facts = VersionFactsRepository(session)
+
+    async def run(self) -> FactsReport:
+        report = FactsReport()
+        tmp = self.settings.data_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        after = 0
+        while True:
+            batch = await self.facts.lacking(self.settings.nc_extensions, after=after, limit=self.BATCH)
+            await self.session.commit()  # no transaction held while the batch is parsed
+            if not batch:
+                break
+            found = [(version.id, await self._facts(version, tmp)) for version in batch]
+            for version_id, facts in found:
+                if facts is None:
+                    report.without += 1
+                else:
+                    await self.facts.put(version_id, facts.model_dump(mode="json"))
+                    report.computed += 1
+            await self.session.commit()
+            after = batch[-1].id
+        logger.info("reindex facts %s", report)
+        return report
+
+    async def _facts(self, version: VersionToParse, tmp: Path) -> ProgramFacts | None:
+        """The version's content read from Git (a large one streamed to a temp file: memory stays flat whatever its
+        size), parsed in a worker thread."""
+        if version.size <= self.IN_MEMORY_BYTES:
+            data = await self.store.reads.read_blob(version.blob_sha, self.IN_MEMORY_BYTES)
+            return await to_thread.run_sync(facts_of_file, version.path, data, self.settings)
+        with tempfile.NamedTemporaryFile(dir=tmp, prefix="facts-", suffix=".nc") as out:
+            async for chunk in self.store.reads.stream_blob(version.blob_sha, chunk_size=1 << 20):
+                await to_thread.run_sync(out.write, chunk)
+            await to_thread.run_sync(out.flush)
+            return await to_thread.run_sync(facts_of_file, version.path, Path(out.name), self.settings)

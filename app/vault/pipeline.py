@@ -1,6 +1,7 @@
 """The write pipeline: every change to the vault goes through here, in this order.
 
     stage()            blobs written once (hashed once), before any transaction or row lock
+                       (stage_with_facts(): and the NC programs' facts parsed meanwhile, in a thread)
     write() opens      the transaction (the caller's session)
       lock_paths()     advisory locks on the paths and their folders
       <rules>          the service reads rows FOR UPDATE and decides (repositories)
@@ -32,8 +33,10 @@ from app.core.config import Settings
 from app.core.errors import Conflict, InsufficientStorage, StorageUnavailable
 from app.journal.entry import Entry
 from app.models import File, FileVersion, User
+from app.nc import ProgramFacts
 from app.repositories.files import FileRepository, VersionRepository
 from app.repositories.folders import FolderRepository
+from app.repositories.program_facts import VersionFactsRepository
 from app.repositories.refs import VaultRefRepository
 from app.services.paths import folder_sort_range, name_sort_key
 from app.storage.git_store import (
@@ -47,6 +50,7 @@ from app.storage.git_store import (
     TreeConflict,
     ref_name,
 )
+from app.vault.program_facts import compute_facts
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +96,18 @@ class Vault:
         except GitStoreError:
             logger.exception("git blob write failed")
             raise StorageUnavailable() from None
+
+    async def stage_with_facts(
+        self, paths: Sequence[str], sources: Sequence[Path]
+    ) -> tuple[list[BlobInfo], dict[str, ProgramFacts]]:
+        """`stage`, and the program facts of the NC programs among the files ({vault path: facts}), computed once
+        here: in a worker thread while Git hashes, before any transaction (no database connection is held)."""
+        parsing = asyncio.ensure_future(compute_facts(paths, sources, self.settings))
+        try:
+            blobs = await self.stage(sources)
+        finally:
+            facts = await parsing  # never raises: a failed parse is a version without facts
+        return blobs, facts
 
     async def existing_blob(self, sha: str) -> BlobInfo:
         return (await self.existing_blobs([sha]))[sha]
@@ -211,7 +227,14 @@ class VaultWrite:
     # ----- catalog rows for a commit ------------------------------------------------------------------
 
     async def add_files(
-        self, commit: CommitResult, paths: Sequence[str], keys: Sequence[str], *, author: User, message: str
+        self,
+        commit: CommitResult,
+        paths: Sequence[str],
+        keys: Sequence[str],
+        *,
+        author: User,
+        message: str,
+        facts: Mapping[str, ProgramFacts] | None = None,
     ) -> list[File]:
         at = commit.committed_at
         created = []
@@ -233,11 +256,27 @@ class VaultWrite:
             self.session.add(file)
             created.append(file)
         await self.session.flush()  # one INSERT .. RETURNING for all the files
-        self.session.add_all([self._version(f, commit, f.path, author, message) for f in created])
+        versions = [self._version(f, commit, f.path, author, message) for f in created]
+        self.session.add_all(versions)
         await self.session.flush()
+        if facts:
+            await self._add_facts([(v, facts.get(v.path)) for v in versions])
         return created
 
-    async def add_version(self, file: File, commit: CommitResult, *, author: User, message: str) -> FileVersion:
+    async def _add_facts(self, versions: Sequence[tuple[FileVersion, ProgramFacts | None]]) -> None:
+        """The versions' program facts (computed by `stage_with_facts`), in this write's transaction."""
+        repository = VersionFactsRepository(self.session)
+        added = False
+        for version, facts in versions:
+            if facts is not None:
+                repository.add(version.id, facts.model_dump(mode="json"))
+                added = True
+        if added:
+            await self.session.flush()
+
+    async def add_version(
+        self, file: File, commit: CommitResult, *, author: User, message: str, facts: ProgramFacts | None = None
+    ) -> FileVersion:
         file.version += 1
         version = self._version(file, commit, file.path, author, message)
         self.session.add(version)
@@ -250,6 +289,8 @@ class VaultWrite:
             file.cooldown_until = datetime.now(UTC) + timedelta(seconds=cooldown)
             file.cooldown_user_id = author.id
         await self.session.flush()
+        if facts is not None:
+            await self._add_facts([(version, facts)])
         return version
 
     def mark_moved(self, file: File, path: str, key: str, commit: CommitResult, *, by: User) -> None:

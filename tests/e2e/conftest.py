@@ -75,6 +75,7 @@ class Stack:
 
     workers: list[LiveServer]
     clients: dict[str, httpx.Client] = field(default_factory=dict)
+    database_url: str = ""  # the stack's database, for tests that change rows the API cannot
 
     @property
     def a(self) -> LiveServer:
@@ -114,7 +115,7 @@ def stack(server_url: str, template_db: str, tmp_path: Path, request: pytest.Fix
         run_async(create_users(database_url, users))
         env = server_env(database_url, tmp_path / "data", **settings)
         with live_servers(env, tmp_path / "servers", count=2) as workers:
-            stack = Stack(workers)
+            stack = Stack(workers, database_url=database_url)
             yield stack
             for client in stack.clients.values():
                 client.close()

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import asyncpg
+import pytest
 from playwright.sync_api import Page, expect
 
 from bench.nc_program import program
-from tests.e2e.conftest import OpenSession, Stack
+from tests.db import to_asyncpg_dsn
+from tests.e2e.conftest import OpenSession, Stack, row, run_async
 from tests.e2e.pixels import decode_png, hex_rgb, near, tinted
 
 CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
@@ -209,12 +212,30 @@ def test_views_play_and_what_is_not_interpreted(stack: Stack, open_session: Open
     expect(canvas).not_to_have_attribute("data-frame", str(frame))
 
 
-def test_compare_of_a_feed_change_shows_exactly_that_change(stack: Stack, open_session: OpenSession) -> None:
+async def forget_facts(database_url: str) -> None:
+    """Versions as if made before the server stored program facts (and not reindexed since)."""
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        await conn.execute("DELETE FROM version_facts")
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("facts", ["server", "browser"])
+def test_compare_of_a_feed_change_shows_exactly_that_change(
+    stack: Stack, open_session: OpenSession, facts: str
+) -> None:
+    """The summary comes from the facts the server stored with each version, or, for versions without them, from
+    the worker's own parse: the same rows either way."""
     v1 = (CORPUS / "pocket_square.nc").read_bytes()
     v2 = v1.replace(b"N70 X40. F1200.", b"N70 X40. F1500.")
     assert v2 != v1
     file = stack.upload("jobs/pocket.nc", v1)
     check_in(stack, file["id"], v2, "pocket.nc")
+    history = stack.api("bob").get(f"/api/files/{file['id']}/versions").json()["items"]
+    assert all(v["facts"] is not None for v in history)
+    if facts == "browser":
+        run_async(forget_facts(stack.database_url))
     page = open_session(stack.a, "bob").page
     page.goto(f"{stack.a.url}/#/file/{file['id']}")
     page.locator("table.history tbody tr").nth(0).get_by_role("link", name="Compare with previous").click()
@@ -224,6 +245,7 @@ def test_compare_of_a_feed_change_shows_exactly_that_change(stack: Stack, open_s
     # The feed of T1 along the pocket sides, and the cycle time that follows from it (160 mm at F1200 -> F1500).
     expect(changes.nth(0)).to_have_text(f"T1 feed300{DASH}1,200 mm/min300{DASH}1,500 mm/min")
     expect(changes.nth(1)).to_have_text("Estimated cycle time9.5 s7.9 s")
+    expect(page.locator("section.nc-summary")).to_have_attribute("data-facts", facts)
     # The text: one changed line, and in it only the F word.
     expect(page.locator(".nc-diff-row.changed")).to_have_count(1)
     changed = page.locator(".nc-diff-row.changed")
@@ -269,6 +291,10 @@ def test_a_20_mb_program_opens_and_draws_parsed_in_the_worker(stack: Stack, open
     expect(page.locator(f".nc-row[data-line='{lines}']")).to_have_text(f"{lines}%")
     assert page.locator(".nc-text .nc-row").count() < 200
     expect(page.locator(".nc-facts .nc-cycle-time")).not_to_be_empty()
+    # Its page offers the Program tab although it is over the 4 MiB of text the server diffs: its stored facts
+    # say it is a program.
+    page.goto(f"{stack.a.url}/#/file/{file['id']}")
+    expect(page.locator("nav.tabs").get_by_role("link", name="Program", exact=True)).to_be_visible()
 
 
 def test_text_files_get_a_text_view_and_binary_files_none(stack: Stack, open_session: OpenSession) -> None:
@@ -292,3 +318,22 @@ def test_text_files_get_a_text_view_and_binary_files_none(stack: Stack, open_ses
     expect(page.get_by_role("link", name="Compare")).to_have_count(0)
     page.goto(f"{stack.a.url}/#/file/{image['id']}/program")
     expect(page.get_by_text("Version 1 is not a text file")).to_be_visible()
+
+
+def test_the_file_list_shows_program_facts_columns_on_request(stack: Stack, open_session: OpenSession) -> None:
+    pocket = (CORPUS / "pocket_square.nc").read_bytes()
+    file = stack.upload("jobs/pocket.nc", pocket)
+    stack.upload("jobs/notes.txt", b"G0 X1\n")
+    page = open_session(stack.a, "alice").page
+    page.goto(f"{stack.a.url}/#/files?folder=jobs")
+    expect(row(page, "jobs/pocket.nc")).to_be_visible()
+    headers = page.locator("table.files thead th")
+    expect(headers.filter(has_text="Cycle time")).to_have_count(0)
+    page.get_by_label("Program facts").check()
+    expect(headers.filter(has_text="Cycle time")).to_have_count(1)
+    cells = row(page, "jobs/pocket.nc").locator("td.nc-facts-col")
+    expect(cells).to_have_text(["1", "9.5 s", "-2 mm"])  # one tool, 9.5 s as in the compare, the pocket 2 mm deep
+    expect(row(page, "jobs/notes.txt").locator("td.nc-facts-col")).to_have_text(["", "", ""])
+    # A check-in elsewhere re-reads the row live: its new facts show (the feed change makes the cycle shorter).
+    check_in(stack, file["id"], pocket.replace(b"N70 X40. F1200.", b"N70 X40. F1500."), "pocket.nc", "bob")
+    expect(cells).to_have_text(["1", "7.9 s", "-2 mm"])

@@ -167,6 +167,9 @@ async def list_files(
             "A file's value is its own or the one its nearest folder card gives it",
         ),
     ] = [],  # noqa: B006  (FastAPI copies defaults per request)
+    facts: Annotated[
+        bool, Query(description="Add `facts_summary` to NC programs: tools, cycle time and Z min of the version shown")
+    ] = False,
 ) -> FilePage:
     """Search and list files, one page at a time (pass `next_cursor` back as `cursor`).
 
@@ -176,7 +179,7 @@ async def list_files(
     and `released_only=true` see released revisions only: no work in progress, no obsolete file. `total` is
     null unless `count=true`; for every row at once, use `GET /api/files/export`.
     """
-    return await files.list(user, query, cursor=cursor, limit=limit, count=count, card=card)
+    return await files.list(user, query, cursor=cursor, limit=limit, count=count, card=card, facts=facts)
 
 
 @router.get(

@@ -9,7 +9,7 @@ import { PlotView } from "./plotview.js";
 import { ncSettings } from "./settings.js";
 import { machiningChanges } from "./summary.js";
 import { Lines, ROW_HEIGHT } from "./textview.js";
-import { versionSelect } from "./versions.js";
+import { versionPage, versionSelect } from "./versions.js";
 import { VirtualList } from "./virtual.js";
 import { wordDiff } from "./words.js";
 
@@ -20,8 +20,12 @@ export async function showCompare(content, file, from, to, state) {
   const go = (a, b) => {
     location.hash = `#/file/${file.id}/compare/${a}/${b}`;
   };
-  const fromSelect = await versionSelect(file.id, from, "Older version", (v) => go(v, to));
-  const toSelect = await versionSelect(file.id, to, "Newer version", (v) => go(from, v));
+  const versions = await versionPage(file.id);
+  const fromSelect = await versionSelect(file.id, from, "Older version", (v) => go(v, to), versions);
+  const toSelect = await versionSelect(file.id, to, "Newer version", (v) => go(from, v), versions);
+  // The facts the server stored with each version when it was made; the worker's own parse is the fallback
+  // (versions made before facts were stored and not yet reindexed, or older than the newest 200).
+  const stored = [from, to].map((n) => versions.items.find((v) => v.version === n)?.facts || null);
   const title = h(
     "div",
     { class: "nc-title" },
@@ -51,6 +55,8 @@ export async function showCompare(content, file, from, to, state) {
     worker.terminate();
   };
   plot.attach();
+  const fromServer = stored[0] && stored[1];
+  if (fromServer) showSummary(summary, stored[0], stored[1], from, to, "server");
   const [a, b] = await Promise.all([
     worker.load("a", file.id, from, settings.rapid_rate_mm_min),
     worker.load("b", file.id, to, settings.rapid_rate_mm_min),
@@ -62,7 +68,7 @@ export async function showCompare(content, file, from, to, state) {
     { number: to, colour: OVERLAY.b, label: `version ${to} (newer)` },
   ]);
   plot.canvas.dataset.parsedIn = b.parsedIn;
-  showSummary(summary, a.facts, b.facts, from, to);
+  if (!fromServer) showSummary(summary, a.facts, b.facts, from, to, "browser");
 
   const left = new Lines(a.buffer, a.lineStarts);
   const right = new Lines(b.buffer, b.lineStarts);
@@ -101,8 +107,10 @@ export async function showCompare(content, file, from, to, state) {
   if (changes) step(1);
 }
 
-function showSummary(slot, a, b, from, to) {
+/** The summary of what changed from facts `a` to facts `b`; `source` (server or browser) says whose they are. */
+function showSummary(slot, a, b, from, to, source) {
   const rows = machiningChanges(a, b);
+  slot.dataset.facts = source;
   replace(
     slot,
     h("h3", {}, "What changed in the cut"),

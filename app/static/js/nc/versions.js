@@ -2,9 +2,15 @@
 import { api } from "../api.js";
 import { h } from "../dom.js";
 
-/** A select of the file's versions (newest 200); choosing one calls `onChoose(version)`. */
-export async function versionSelect(fileId, current, label, onChoose) {
-  const page = await api.get(`/api/files/${fileId}/versions`, { limit: 200 });
+/** The file's newest 200 versions, each with its program facts when the server has them. */
+export function versionPage(fileId) {
+  return api.get(`/api/files/${fileId}/versions`, { limit: 200 });
+}
+
+/** A select of the file's versions (newest 200, or `page` when the caller read it); choosing one calls
+ * `onChoose(version)`. */
+export async function versionSelect(fileId, current, label, onChoose, page = null) {
+  page = page || (await versionPage(fileId));
   const select = h(
     "select",
     { "aria-label": label },

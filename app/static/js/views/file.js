@@ -37,7 +37,9 @@ export function renderFile(root, parts) {
     replace(
       tabs,
       h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
-      text || NC_TABS.has(tab) ? ncLinks : null, // the text view and the NC tabs are for text files only
+      // The text view and the NC tabs are for text files only; a program with stored facts is text however large
+      // (the kind answer stops at 4 MiB, a CAM program may be 20 MB).
+      text || file?.facts || NC_TABS.has(tab) ? ncLinks : null,
       text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
       tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
     );

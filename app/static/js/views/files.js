@@ -5,6 +5,7 @@ import { basename, dirname, formatSize, h, replace, time } from "../dom.js";
 import { breadcrumbs, filesHref, folderPanel } from "../folders.js";
 import { policy, stateBadge } from "../lifecycle.js";
 import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
+import { factsCells, factsHeaders } from "../nc/listing.js";
 import { fileOrder, place, remember } from "../sorting.js";
 import { field, redrawKeepingFocus, toast } from "../ui.js";
 import { uploadPanel } from "../upload.js";
@@ -21,7 +22,7 @@ const SORTS = [
 
 export function renderFiles(root, params) {
   const folder = params.get("folder") || "";
-  const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0 };
+  const state = { q: "", status: "", lifecycle: "", releasedOnly: false, sort: "name", order: "asc", deleted: false, cursor: null, total: 0, facts: false };
   // Data cards (cards.js): the search, card filters, card columns and sort live in the URL, so a search can be
   // bookmarked: #/files?folder=jobs&q=4711&card=customer:eq:ACME&cols=part_number,customer&sort=card.part_number
   state.q = params.get("q") || "";
@@ -56,6 +57,7 @@ export function renderFiles(root, params) {
     h("option", { value: "obsolete" }, "Obsolete"),
   );
   const releasedOnly = h("input", { type: "checkbox", name: "released_only" });
+  const facts = h("input", { type: "checkbox", name: "facts" }); // NC programs' tools, cycle time, Z min
   const floorNote = h("p", { class: "floor-note", id: "floor-note" });
   const summary = h("p", { class: "muted", role: "status", id: "files-summary" });
   const folderView = folderPanel(folder, () => state.releasedOnly);
@@ -87,6 +89,11 @@ export function renderFiles(root, params) {
   });
   releasedOnly.addEventListener("change", () => {
     state.releasedOnly = releasedOnly.checked;
+    reload();
+  });
+  facts.addEventListener("change", () => {
+    state.facts = facts.checked;
+    renderHeaders();
     reload();
   });
   more.addEventListener("click", () => load(false));
@@ -155,6 +162,7 @@ export function renderFiles(root, params) {
       h("th", { scope: "col" }, "State"),
       cells[2],
       cardColumns().map((f) => sortHeader(`card.${f.key}`, f.label)),
+      state.facts ? factsHeaders() : [],
       h("th", { scope: "col" }, "Status"),
       h("th", { scope: "col" }, "Actions"),
     );
@@ -171,6 +179,7 @@ export function renderFiles(root, params) {
       h("td", { class: "lifecycle", dataset: { label: "State" } }, stateBadge(file)),
       h("td", { dataset: { label: "Updated" } }, time(file.updated_at), h("span", { class: "muted" }, ` by ${file.updated_by ?? "?"}`)),
       cardColumns().map((f) => h("td", { class: "card-cell", dataset: { label: f.label, card: f.key } }, cardValues.get(file.id)?.[f.key] ?? "")),
+      state.facts ? factsCells(file) : [],
       h("td", { class: "status" }, lockStatus(file)),
       h("td", { class: "actions-cell" }, fileActions(file, (changed) => update(changed), { compact: true })),
     );
@@ -215,6 +224,7 @@ export function renderFiles(root, params) {
       deleted: state.deleted ? "true" : undefined,
       state: state.lifecycle || undefined,
       released_only: state.releasedOnly ? "true" : undefined,
+      facts: state.facts ? "true" : undefined,
       sort: state.sort,
       order: state.order,
       limit: PAGE,
@@ -382,6 +392,7 @@ export function renderFiles(root, params) {
       policy.floor ? null : field("State", lifecycle),
       policy.floor ? null : h("label", { class: "check" }, releasedOnly, " Released only"),
       can.admin() ? h("label", { class: "check" }, deleted, " Show deleted") : null,
+      h("label", { class: "check" }, facts, " Program facts"),
       folderView.newButton,
       folderCardButton(folder),
     ),
