@@ -22,7 +22,14 @@ from app.main import create_app
 from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services.users import UserService
-from tests.db import TEST_APP_ROLE, as_role, create_database, drop_database, with_database
+from tests.db import (
+    TEST_APP_ROLE,
+    as_role,
+    create_database,
+    drop_database,
+    tune_throwaway_server,
+    with_database,
+)
 from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
@@ -43,7 +50,9 @@ def server_url() -> str:
     if given:
         return resolve_database_url(Settings(_env_file=None, database_url=given))  # type: ignore[call-arg]
     # Stopped and deleted however pytest ends (Ctrl-C, SIGTERM, a crash): see temporary_server_url.
-    return temporary_server_url("camvault-test-pg-")
+    url = temporary_server_url("camvault-test-pg-")
+    asyncio.run(tune_throwaway_server(url))
+    return url
 
 
 @pytest.fixture(scope="session")
