@@ -40,10 +40,11 @@ run: $(RUN_STAMP)  ## migrate, create the first admin from the environment, serv
 doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, settings)
 	$(BIN)/camvault doctor
 
-# Test processes (pytest-xdist): much of the suite waits on servers, browsers, git and PostgreSQL, so two
-# processes finish sooner even on two busy CPUs. Each file runs whole in one process (its module-scoped browser
-# starts once); each process has its own embedded PostgreSQL. PYTEST_WORKERS=0 runs everything in this process.
-PYTEST_WORKERS ?= 2
+# Test processes (pytest-xdist): PYTEST_WORKERS=2 runs the suite in two, each file whole in one process (its
+# module-scoped browser starts once), each process with its own embedded PostgreSQL. The default stays one
+# process: on a machine already overloaded by other work, two made server-start and request timeouts fail
+# (docs/design.md, "Tests and measurements").
+PYTEST_WORKERS ?= 0
 
 test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set); PYTEST_ARGS=... for part of it
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
