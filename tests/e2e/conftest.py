@@ -99,6 +99,11 @@ class Stack:
         assert r.status_code == 201, r.text
         return dict(r.json()["files"][0])
 
+    def release(self, file_id: int) -> None:
+        """Put a file's head on the shop floor: alice submits it, boss approves (the viewer sees it then)."""
+        assert self.api("alice").post(f"/api/files/{file_id}/submit", json={}).status_code == 200
+        assert self.api("boss").post(f"/api/files/{file_id}/approve", json={}).status_code == 200
+
 
 @pytest.fixture
 def stack(database_supply: DatabaseSupply, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:

@@ -27,8 +27,7 @@ def test_viewer_sees_no_lock_upload_or_admin_controls(stack: Stack, open_session
     held = stack.upload("held.nc", b"G1\n")
     stack.upload("wip.nc", b"G2\n")  # never released: the shop floor (viewers) does not see it
     for part in (free, held):  # released, so the floor sees them
-        assert stack.api("alice").post(f"/api/files/{part['id']}/submit", json={}).status_code == 200
-        assert stack.api("boss").post(f"/api/files/{part['id']}/approve", json={}).status_code == 200
+        stack.release(part["id"])
     assert stack.api("alice").post(f"/api/files/{held['id']}/checkout", json={"message": "m"}).status_code == 200
     page = open_session(stack.b, "vera").page
     expect(page.locator("#me")).to_have_text("Vera (viewer)")

@@ -119,6 +119,7 @@ def test_rapids_are_dashed_feeds_solid_and_each_tool_has_its_colour(stack: Stack
 
 def test_text_view_colours_searches_jumps_and_links_lines_to_moves(stack: Stack, open_session: OpenSession) -> None:
     file = stack.upload("jobs/pocket_square.nc", (CORPUS / "pocket_square.nc").read_bytes())
+    stack.release(file["id"])  # the shop floor (a viewer) reads released programs
     page = open_session(stack.b, "vera").page
     open_program(page, stack.b.url, file["id"])
     rows = page.locator(".nc-text .nc-row")
