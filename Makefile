@@ -40,8 +40,14 @@ run: $(RUN_STAMP)  ## migrate, create the first admin from the environment, serv
 doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, settings)
 	$(BIN)/camvault doctor
 
+# Test processes (pytest-xdist): PYTEST_WORKERS=2 runs the suite in two, each file whole in one process (its
+# module-scoped browser starts once), each process with its own embedded PostgreSQL. The default stays one
+# process: on a machine already overloaded by other work, two made server-start and request timeouts fail
+# (docs/design.md, "Tests and measurements").
+PYTEST_WORKERS ?= 0
+
 test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set); PYTEST_ARGS=... for part of it
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lock: $(DEV_STAMP)  ## rewrite requirements/*.txt from pyproject.toml (newest versions its bounds allow)
 	$(UV_COMPILE) -o requirements/app.txt

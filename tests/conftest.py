@@ -22,7 +22,15 @@ from app.main import create_app
 from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services.users import UserService
-from tests.db import TEST_APP_ROLE, as_role, create_database, drop_database, with_database
+from tests.db import (
+    TEST_APP_ROLE,
+    DatabaseSupply,
+    as_role,
+    create_database,
+    drop_database,
+    tune_throwaway_server,
+    with_database,
+)
 from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
@@ -43,7 +51,9 @@ def server_url() -> str:
     if given:
         return resolve_database_url(Settings(_env_file=None, database_url=given))  # type: ignore[call-arg]
     # Stopped and deleted however pytest ends (Ctrl-C, SIGTERM, a crash): see temporary_server_url.
-    return temporary_server_url("camvault-test-pg-")
+    url = temporary_server_url("camvault-test-pg-")
+    asyncio.run(tune_throwaway_server(url))
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +66,21 @@ def template_db(server_url: str) -> Iterator[str]:
     asyncio.run(drop_database(url))
 
 
+@pytest.fixture(scope="session")
+def database_supply(server_url: str, template_db: str) -> Iterator[DatabaseSupply]:
+    """Copies of the template made ahead in the background (see DatabaseSupply)."""
+    supply = DatabaseSupply(server_url, template_db)
+    yield supply
+    supply.close()
+
+
 @pytest.fixture
-async def database_url(server_url: str, template_db: str) -> AsyncIterator[str]:
+async def database_url(database_supply: DatabaseSupply) -> AsyncIterator[str]:
     """A fresh copy of the template, connected to as the app's role, as in production (no owner rights: it
     cannot touch the audit trigger). Tests that need the owner use `owner_database_url`."""
-    url = await create_database(server_url, template=template_db)
+    url = await database_supply.take()
     yield as_role(url, TEST_APP_ROLE)
-    await drop_database(url)
+    database_supply.give_back(url)
 
 
 @pytest.fixture

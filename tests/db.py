@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -32,6 +34,37 @@ def to_asyncpg_dsn(url: str) -> str:
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+# The suite's own embedded server is thrown away at the end of the run, so it need not survive a power cut:
+# without fsync, CREATE DATABASE ... TEMPLATE (a checkpoint), DROP DATABASE and every commit stop waiting for
+# the disk. A crash of PostgreSQL itself (the outage tests stop theirs with `-m immediate`) loses nothing: the
+# WAL is still written to the OS before a commit returns.
+THROWAWAY_SERVER_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
+
+
+async def tune_throwaway_server(server_url: str, timeout: float = 30) -> None:
+    """Apply THROWAWAY_SERVER_SETTINGS to a test run's own server (never to one given by DATABASE_URL)."""
+    conn = await asyncpg.connect(to_asyncpg_dsn(with_database(server_url, "postgres")))
+    try:
+        for name, value in THROWAWAY_SERVER_SETTINGS.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = {value}")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+    # The reload is a signal: wait until a new session sees it.
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        conn = await asyncpg.connect(to_asyncpg_dsn(with_database(server_url, "postgres")))
+        try:
+            values = {name: await conn.fetchval(f"SHOW {name}") for name in THROWAWAY_SERVER_SETTINGS}
+        finally:
+            await conn.close()
+        if values == THROWAWAY_SERVER_SETTINGS:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"the test server kept {values} after a reload")
+        await asyncio.sleep(0.05)
 
 
 async def create_database(server_url: str, *, template: str | None = None, prefix: str = "t") -> str:
@@ -67,3 +100,43 @@ async def create_users(url: str, users: Iterable[UserCreate]) -> None:
                 await service.create(body, actor=None)
     finally:
         await engine.dispose()
+
+
+class DatabaseSupply:
+    """Copies of the migrated template, each made while the test before it runs, and dropped after it.
+
+    A copy takes a few hundred milliseconds of the server's time (CREATE DATABASE ... TEMPLATE checkpoints), and a
+    drop some more; one background thread does both, so a test's setup only picks up a copy made in the meantime.
+    Every test still gets a database of its own: no state crosses from one test to the next.
+    """
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url = server_url
+        self.template = template
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="test-databases")
+        self._drops: list[Future[None]] = []
+        self._next: Future[str] = self._thread.submit(self._create)
+
+    def _create(self) -> str:
+        return asyncio.run(create_database(self.server_url, template=self.template))
+
+    async def take(self) -> str:
+        """A fresh copy of the template (the SQLAlchemy URL of its owner); the next one starts at once."""
+        ready, self._next = self._next, self._thread.submit(self._create)
+        return await asyncio.wrap_future(ready)
+
+    def take_blocking(self) -> str:
+        ready, self._next = self._next, self._thread.submit(self._create)
+        return ready.result()
+
+    def give_back(self, url: str) -> None:
+        """Drop a copy (WITH FORCE: connections a test left open end too) without making the test wait."""
+        self._drops.append(self._thread.submit(asyncio.run, drop_database(url)))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Drop the spare copy and wait for every drop; a drop that failed fails here."""
+        spare = self._next.result()
+        self._thread.submit(asyncio.run, drop_database(spare)).result()  # type: ignore[arg-type]
+        self._thread.shutdown(wait=True)
+        for drop in self._drops:
+            drop.result()

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # (database restart) fails its first statement instead; GET and HEAD requests then run once more on a
     # fresh connection and other requests answer 503 with Retry-After.
     database_pool_pre_ping: bool = False
+    # How long a worker's event listener waits to connect to the database; a worker starting while the database
+    # is down serves after this long (/readyz reports the database) and keeps retrying in the background.
+    database_connect_timeout_seconds: float = Field(default=10, gt=0, le=300)
     data_dir: Path = Path(".data")
     secret_key: str | None = None
     access_token_expire_minutes: int = Field(default=12 * 60, ge=1)

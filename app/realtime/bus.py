@@ -45,9 +45,17 @@ OnConnect = Callable[[ListenerSession, bool], Awaitable[None]]
 
 class EventBus:
     def __init__(
-        self, dsn: str, channel: str, *, on_event: OnEvent, on_connect: OnConnect, application_name: str
+        self,
+        dsn: str,
+        channel: str,
+        *,
+        on_event: OnEvent,
+        on_connect: OnConnect,
+        application_name: str,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self._dsn = dsn
+        self._connect_timeout = connect_timeout
         self._channel = channel
         self._on_event = on_event
         self._on_connect = on_connect
@@ -61,13 +69,13 @@ class EventBus:
         """The current listener session; None while (re)connecting."""
         return self._session
 
-    async def start(self, wait: float = CONNECT_TIMEOUT) -> None:
-        """Start listening; wait a little for the first connection, but never fail the worker's start."""
+    async def start(self) -> None:
+        """Start listening; wait up to the connect timeout for the first connection, never failing the start."""
         self._task = asyncio.create_task(self._run(), name="camvault-event-bus")
         try:
-            await asyncio.wait_for(self._listening.wait(), wait)
+            await asyncio.wait_for(self._listening.wait(), self._connect_timeout)
         except TimeoutError:
-            logger.warning("event listener not connected after %.0fs; still trying", wait)
+            logger.warning("event listener not connected after %.1fs; still trying", self._connect_timeout)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -90,7 +98,7 @@ class EventBus:
             try:
                 conn = await asyncpg.connect(
                     self._dsn,
-                    timeout=CONNECT_TIMEOUT,
+                    timeout=self._connect_timeout,
                     server_settings={"application_name": self._application_name},
                 )
                 lost = asyncio.Event()

@@ -125,6 +125,7 @@ class RealtimeService:
             on_connect=self._listening,
             # Lets ops (and tests) tell the workers' listener sessions apart in pg_stat_activity.
             application_name=f"camvault-events:{os.getpid()}",
+            connect_timeout=settings.database_connect_timeout_seconds,
         )
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from app.core.config import Settings
 from app.main import create_app
@@ -30,15 +33,21 @@ async def test_readyz_is_503_when_the_git_store_is_gone(client: httpx.AsyncClien
     assert (await client.get("/readyz")).status_code == 200
 
 
-async def test_readyz_is_503_when_the_database_is_unreachable(settings: Settings) -> None:
-    broken = settings.model_copy(update={"database_url": "postgresql+asyncpg://nobody@127.0.0.1:1/none"})
+async def test_readyz_is_503_when_the_database_is_unreachable(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The worker serves once its connect timeout (10 s by default) is over; /readyz then reports the database.
+    unreachable = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    broken = settings.model_copy(update={"database_url": unreachable, "database_connect_timeout_seconds": 0.2})
     app = create_app(broken)
+    logging.getLogger().addHandler(caplog.handler)  # create_app set the root logger's handlers anew
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             r = await c.get("/readyz")
     assert r.status_code == 503
     assert r.json()["checks"]["database"] == "unavailable"
+    assert "event listener not connected after 0.2s" in caplog.text
 
 
 async def test_request_id_is_echoed_or_made(client: httpx.AsyncClient) -> None:

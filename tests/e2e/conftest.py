@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, 
 
 from app.models import Role
 from app.schemas.user import UserCreate
-from tests.db import create_database, create_users, drop_database
+from tests.db import DatabaseSupply, create_users
 from tests.live_server import LiveServer, live_servers, server_env
 
 CHROMIUM = Path(os.environ.get("CAMVAULT_CHROMIUM", "/usr/bin/chromium"))
@@ -107,9 +107,9 @@ class Stack:
 
 
 @pytest.fixture
-def stack(server_url: str, template_db: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+def stack(database_supply: DatabaseSupply, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     settings = getattr(request, "param", {})
-    database_url = run_async(create_database(server_url, template=template_db))
+    database_url = database_supply.take_blocking()
     try:
         users = (UserCreate(username=u, password=PASSWORD, role=r, full_name=u.title()) for u, r in USERS.items())
         run_async(create_users(database_url, users))
@@ -120,7 +120,7 @@ def stack(server_url: str, template_db: str, tmp_path: Path, request: pytest.Fix
             for client in stack.clients.values():
                 client.close()
     finally:
-        run_async(drop_database(database_url))
+        database_supply.give_back(database_url)
 
 
 @dataclass
