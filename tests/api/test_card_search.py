@@ -144,13 +144,15 @@ async def seeded(client: httpx.AsyncClient, make_user: MakeUser, login: Login) -
 
 
 async def listed(client: httpx.AsyncClient, who: Headers, params: dict[str, Any]) -> list[int]:
-    """Every page of the listing, following the cursors."""
+    """Every page of the listing, following the cursors; the count (`count=true`) agrees with the pages."""
     ids: list[int] = []
     cursor = None
     total = None
     while True:
         r = await client.get(
-            "/api/files", params={**params, "limit": 7, **({"cursor": cursor} if cursor else {})}, headers=who
+            "/api/files",
+            params={**params, "limit": 7, "count": "true", **({"cursor": cursor} if cursor else {})},
+            headers=who,
         )
         assert r.status_code == 200, (params, r.text)
         body = r.json()
