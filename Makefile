@@ -40,11 +40,10 @@ run: $(RUN_STAMP)  ## migrate, create the first admin from the environment, serv
 doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git, catalog = Git, names, locks, disk, settings)
 	$(BIN)/camvault doctor
 
-# Test processes (pytest-xdist): PYTEST_WORKERS=2 runs the suite in two, each file whole in one process (its
-# module-scoped browser starts once), each process with its own embedded PostgreSQL. The default stays one
-# process: on a machine already overloaded by other work, two made server-start and request timeouts fail
-# (docs/design.md, "Tests and measurements").
-PYTEST_WORKERS ?= 0
+# Test processes (pytest-xdist): two by default, each file whole in one process (its module-scoped browser
+# starts once), each process with its own embedded PostgreSQL: 17.5 min for the whole suite on a quiet 2-core
+# machine. PYTEST_WORKERS=0 runs one process (a machine already busy with other work: docs/design.md).
+PYTEST_WORKERS ?= 2
 
 test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set); PYTEST_ARGS=... for part of it
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
