@@ -111,10 +111,7 @@ class EventBus:
                 assert row is not None
                 self._session = ListenerSession(int(row["pid"]), row["backend_start"])
                 logger.info("listening channel=%s backend_pid=%s", self._channel, self._session.backend_pid)
-                try:
-                    await self._on_connect(self._session, reconnect)
-                except Exception:
-                    logger.exception("event listener connect hook failed")
+                await self._run_connect_hook(self._session, reconnect)
                 reconnect = True
                 delay = BACKOFF_FIRST
                 self._listening.set()
@@ -134,6 +131,19 @@ class EventBus:
                 conn.terminate()
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _run_connect_hook(self, session: ListenerSession, reconnect: bool) -> None:
+        # After the database dropped every connection the pool may still hand out a dead one (no pre-ping since
+        # issue 20); its failure invalidates it, so one more try gets a fresh connection.
+        for attempt in (1, 2):
+            try:
+                await self._on_connect(session, reconnect)
+                return
+            except Exception:
+                if attempt == 2:
+                    logger.exception("event listener connect hook failed")
+                else:
+                    logger.warning("event listener connect hook failed once; trying again", exc_info=True)
 
     async def _watch(self, conn: asyncpg.Connection, lost: asyncio.Event) -> None:
         """Return (by raising) when the connection is gone, noticed by the driver or by a probe."""
