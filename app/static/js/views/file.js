@@ -54,7 +54,7 @@ export function renderFile(root, parts) {
     showTabs();
   }
   const card = cardPanel(fileId); // data card, history, Uses / Used by
-  replace(root, header, viewers, card.panel, tabs, content);
+  replace(root, header, viewers, tabs, content, card.panel); // the card below the tab: a program and its plot first
 
   function showHeader() {
     redrawKeepingFocus(header, () => drawHeader());
