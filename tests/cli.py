@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -30,3 +31,10 @@ def camvault(settings: Settings, *args: str, stdin: str = "") -> subprocess.Comp
         cwd=settings.data_dir.parent,
         timeout=120,
     )
+
+
+async def camvault_async(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`camvault` from an async test: the event loop keeps running meanwhile. An in-process app's background sweep
+    may be inside a transaction (holding a row the command needs) when the test starts the command; a blocked loop
+    would leave that transaction open until the command's timeout."""
+    return await asyncio.to_thread(camvault, settings, *args, stdin=stdin)

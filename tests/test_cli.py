@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, upload_one
 
@@ -18,15 +18,15 @@ from tests.vault import git, upload_one
 async def test_create_user_reads_the_password_from_stdin(
     app: FastAPI, client: httpx.AsyncClient, settings: Settings, db: AsyncSession
 ) -> None:
-    done = camvault(settings, "create-user", "chief", "--role", "admin", stdin="a very long password\n")
+    done = await camvault_async(settings, "create-user", "chief", "--role", "admin", stdin="a very long password\n")
     assert done.returncode == 0, done.stderr
     r = await client.post("/api/auth/token", json={"login": "chief", "password": "a very long password"})
     assert r.status_code == 200
     assert r.json()["user"]["role"] == "admin"
     assert (await sql(db, "SELECT action, target FROM audit_events"))[0] == ("user.created", "chief")
-    again = camvault(settings, "create-user", "CHIEF", stdin="a very long password\n")
+    again = await camvault_async(settings, "create-user", "CHIEF", stdin="a very long password\n")
     assert again.returncode == 1 and "already taken" in again.stderr
-    short = camvault(settings, "create-user", "shorty", stdin="short\n")
+    short = await camvault_async(settings, "create-user", "shorty", stdin="short\n")
     assert short.returncode == 2
 
 
@@ -54,7 +54,7 @@ async def test_maintain_packs_and_checks_the_vault(
         await upload_one(client, headers, f"p{i}.nc", f"G0 X{i}\n".encode())
     repo = settings.data_dir / "vault.git"
     assert git(repo, "count-objects", "-v").count("packs: 0") == 1
-    done = camvault(settings, "maintain")
+    done = await camvault_async(settings, "maintain")
     assert done.returncode == 0, done.stderr
     stats = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
     assert stats["count"] == "0" and stats["packs"] == "1"  # everything reachable is now in one pack
@@ -69,7 +69,7 @@ async def test_doctor_exits_0_on_a_clean_installation_and_1_with_what_to_fix(
     monkeypatch.setenv("MIN_FREE_DISK_BYTES", "0")  # this machine's free space is not under test here
     await make_user("anna")
     await upload_one(client, await login("anna"), "p1.nc", b"G0 X1\n")
-    clean = camvault(settings, "doctor")
+    clean = await camvault_async(settings, "doctor")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert clean.stdout.splitlines()[-1] == "no problems found"
     for name in ("database", "schema", "roles", "git", "catalog", "names", "locks", "disk", "settings"):
@@ -78,7 +78,7 @@ async def test_doctor_exits_0_on_a_clean_installation_and_1_with_what_to_fix(
     lock = settings.data_dir / "vault.git" / "refs" / "heads" / "main.lock"
     lock.write_text("")
     os.utime(lock, (time.time() - 300, time.time() - 300))
-    broken = camvault(settings, "doctor")
+    broken = await camvault_async(settings, "doctor")
     assert broken.returncode == 1, broken.stdout + broken.stderr
     lines = broken.stdout.splitlines()
     problem = next(i for i, line in enumerate(lines) if line.split()[:3] == ["PROBLEM", "ref", "lock"])

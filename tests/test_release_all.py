@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, transition, upload, upload_one
 
@@ -25,7 +25,7 @@ async def test_release_all_adopts_a_folder_in_one_audited_step(
     assert (await transition(client, anna, in_review["id"], "submit")).status_code == 200
     await upload_one(client, anna, "elsewhere.nc", b"not in the folder\n")
 
-    done = camvault(settings, "release-all", "--folder", "Cells", "--revision", "c", "--approver", "boss")
+    done = await camvault_async(settings, "release-all", "--folder", "Cells", "--revision", "c", "--approver", "boss")
     assert done.returncode == 0, done.stderr
     assert "released 2 files in 'Cells' and below as revision C, approved by boss" in done.stdout
     assert "skipped 1 in review" in done.stdout
@@ -56,7 +56,7 @@ async def test_release_all_adopts_a_folder_in_one_audited_step(
     assert git(repo, "ls-tree", "-r", "--name-only", "released").split() == ["cells/op10.nc", "cells/sub/op30.nc"]
 
     # Again: nothing left to adopt there; released files are never released twice this way.
-    again = camvault(settings, "release-all", "--folder", "cells", "--approver", "boss")
+    again = await camvault_async(settings, "release-all", "--folder", "cells", "--approver", "boss")
     assert "released 0 files" in again.stdout and "2 released" in again.stdout
 
 
@@ -65,12 +65,12 @@ async def test_release_all_refuses_a_non_approver_and_a_label_the_scheme_never_g
 ) -> None:
     await make_user("anna", Role.user)
     await upload_one(client, await login("anna"), "op10.nc", b"10\n")
-    refused = camvault(settings, "release-all", "--approver", "anna")
+    refused = await camvault_async(settings, "release-all", "--approver", "anna")
     assert refused.returncode == 1 and "Only approvers" in refused.stderr
-    unknown = camvault(settings, "release-all", "--approver", "nobody")
+    unknown = await camvault_async(settings, "release-all", "--approver", "nobody")
     assert unknown.returncode == 1 and "No user 'nobody'" in unknown.stderr
     await make_user("boss", Role.admin)
-    bad = camvault(settings, "release-all", "--approver", "boss", "--revision", "I")
+    bad = await camvault_async(settings, "release-all", "--approver", "boss", "--revision", "I")
     assert bad.returncode == 1 and "never used" in bad.stderr
     assert await sql(db, "SELECT count(*) FROM file_revisions") == [(0,)]
     assert await sql(db, "SELECT state FROM files") == [("wip",)]

@@ -17,7 +17,7 @@ from app.models import Role
 from app.nc import FACTS_VERSION, program_facts
 from app.services.reindex import FactsReindex
 from app.storage.git_store import GitStore
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import new_version, release, upload, upload_one
 
@@ -153,7 +153,7 @@ async def test_reindex_recomputes_missing_and_outdated_facts_equal_to_the_upload
     await db.execute(text("DELETE FROM version_facts"))
     await db.commit()
     assert (await client.get(f"/api/files/{op10['id']}", headers=anna)).json()["facts"] is None
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert "program facts of 3 versions computed" in done.stdout, done.stdout
     assert await stored_facts(db) == before
@@ -169,10 +169,10 @@ async def test_reindex_recomputes_missing_and_outdated_facts_equal_to_the_upload
     await db.commit()
     drill = [f for f in (await client.get("/api/files", headers=anna)).json()["items"] if f["path"].endswith("NGC")]
     assert (await client.get(f"/api/files/{drill[0]['id']}", headers=anna)).json()["facts"] is None
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert "program facts of 1 versions computed" in done.stdout, done.stdout
     assert await stored_facts(db) == before
-    again = camvault(settings, "reindex")
+    again = await camvault_async(settings, "reindex")
     assert "program facts of 0 versions computed" in again.stdout, again.stdout
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import PASSWORD, Login, MakeUser, StartWorkers, sql
 from tests.vault import git, upload_one
 
@@ -80,6 +80,6 @@ async def test_kill_9_during_a_write_leaves_git_and_the_catalog_agreeing(
     assert set(cloned) == catalog_commits  # the clone has exactly what the catalog committed
     assert len(cloned) == (2 if committed else 1)
     git(repo, "fsck", "--strict", "--no-dangling")
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert "0 files added, 0 updated, 0 versions added" in done.stdout

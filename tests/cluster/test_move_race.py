@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser
 from tests.live_server import LiveServer
 from tests.services.test_catalog_and_reindex import assert_catalog_matches_git, catalog_snapshot
@@ -63,7 +63,7 @@ async def test_moves_racing_writes_on_two_workers_stay_consistent(
     repo = settings.data_dir / "vault.git"
     await assert_catalog_matches_git(db, repo)
     before = await catalog_snapshot(db)
-    again = camvault(settings, "reindex")
+    again = await camvault_async(settings, "reindex")
     assert again.returncode == 0, again.stderr
     assert "0 files added, 0 updated, 0 versions added" in again.stdout
     assert await catalog_snapshot(db) == before

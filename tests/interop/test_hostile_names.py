@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.services.paths import path_problems
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import sql
 from tests.hostile_names import ACCEPTED, REFUSED
 from tests.interop.conftest import GitAs, api
@@ -81,7 +81,7 @@ async def test_a_file_stored_before_the_rules_keeps_working(
         assert _upload_raw(alice, "jobs/op10.nc", b"G0\n").status_code == 201
     server.stop()  # the older release stores them, then the new one starts
     commit_as_older_camvault(repo, {"NUL.nc": b"G0 X1\n", "jobs/-rf.nc": b"G0 X1\n"}, "alice")
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     server.start()
     with api(server, "alice") as alice:

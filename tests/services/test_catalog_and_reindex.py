@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import check_in, git, upload, upload_one
 
@@ -170,13 +170,13 @@ async def test_reindex_restores_deleted_catalog_rows_exactly(
     await _delete_rows(db)
     assert await catalog_snapshot(db) != before
 
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert "versions added" in done.stdout
     assert await catalog_snapshot(db) == before
     await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
 
-    again = camvault(settings, "reindex")  # idempotent: nothing left to add
+    again = await camvault_async(settings, "reindex")  # idempotent: nothing left to add
     assert "0 files added, 0 updated, 0 versions added" in again.stdout
     assert await catalog_snapshot(db) == before
     reindexed = await sql(db, "SELECT count(*) FROM audit_events WHERE action = 'vault.reindexed'")
@@ -249,7 +249,7 @@ async def test_reindex_never_makes_two_versions_of_one_commit_after_an_old_relea
         await session.execute(text("UPDATE vault_refs SET commit_sha = :c"), {"c": c})
         await session.commit()
 
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert "0 versions added" in done.stdout and "1 commits skipped" in done.stdout
     assert await sql(db, "SELECT version, commit_sha FROM file_versions ORDER BY version") == [(1, a), (2, c)]
@@ -283,14 +283,14 @@ async def test_reindex_after_renames_and_folder_moves_rebuilds_the_same_catalog(
     await db.execute(text("DELETE FROM file_versions"))
     await db.execute(text("DELETE FROM files"))
     await db.commit()
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert await catalog_snapshot(db) == before
     await assert_catalog_matches_git(db, settings.data_dir / "vault.git")
     rebuilt = await sql(db, "SELECT path, version FROM files WHERE deleted_at IS NULL ORDER BY path")
     assert rebuilt == [("archive/2026/1042/op10-rough.nc", 3), ("jobs/1042/OP10.nc", 1)]
     assert again["path"] == "jobs/1042/OP10.nc"
-    again_run = camvault(settings, "reindex")
+    again_run = await camvault_async(settings, "reindex")
     assert "0 files added, 0 updated, 0 versions added" in again_run.stdout
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models import Role
 from app.vault.refs import reconcile
-from tests.cli import camvault
+from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, new_version, release, transition, upload_one
 
@@ -112,7 +112,9 @@ async def test_reindex_rebuilds_revisions_approvals_and_states_exactly(
     client: httpx.AsyncClient, people: tuple[Headers, Headers, Headers], db: AsyncSession, settings: Settings
 ) -> None:
     await a_lifecycle_history(client, *people)
-    adopted = camvault(settings, "release-all", "--folder", "legacy", "--revision", "C", "--approver", "boss")
+    adopted = await camvault_async(
+        settings, "release-all", "--folder", "legacy", "--revision", "C", "--approver", "boss"
+    )
     assert adopted.returncode == 0, adopted.stderr
     before = await snapshot(db)
     states = {path: (state, label) for path, state, _, label, _ in before[0]}
@@ -138,11 +140,11 @@ async def test_reindex_rebuilds_revisions_approvals_and_states_exactly(
     await db.commit()
     assert await snapshot(db) != before
 
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert done.returncode == 0, done.stderr
     assert "11 revisions added" in done.stdout and "0 versions added" in done.stdout
     assert await snapshot(db) == before
-    again = camvault(settings, "reindex")
+    again = await camvault_async(settings, "reindex")
     assert "0 revisions added, 0 lifecycle states corrected" in again.stdout
     assert await snapshot(db) == before
     head = git(settings.data_dir / "vault.git", "rev-parse", "released").strip()
@@ -166,7 +168,7 @@ async def test_reindex_completes_a_lost_latest_revision(
     )
     await db.execute(text("DELETE FROM file_revisions WHERE label = 'B'"))
     await db.commit()
-    done = camvault(settings, "reindex")
+    done = await camvault_async(settings, "reindex")
     assert "1 revisions added, 1 lifecycle states corrected" in done.stdout, done.stdout
     assert await snapshot(db) == before
 
