@@ -196,6 +196,16 @@ class LockRepository(Repository[Lock]):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def live_with_holder(self, file_id: int) -> tuple[Lock, str] | None:
+        """The file's live lock and its holder's name, in one statement."""
+        stmt = (
+            select(Lock, User.username)
+            .join(User, User.id == Lock.user_id)
+            .where(Lock.file_id == file_id, live_lock_condition())
+        )
+        found = (await self.session.execute(stmt)).first()
+        return (found[0], found[1]) if found else None
+
     async def delete(self, file_id: int) -> None:
         await self.session.execute(delete(Lock).where(Lock.file_id == file_id))
 

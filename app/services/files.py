@@ -19,7 +19,7 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import BadRequest, Conflict, DomainError, LockHeld, NotFound
+from app.core.errors import BadRequest, Conflict, DomainError, NotFound
 from app.journal.vault import FileDeleted, FileRestored, FileUploaded
 from app.models import FileVersion, User
 from app.nc import ProgramFacts
@@ -45,6 +45,7 @@ from app.schemas.file import (
 from app.services.answers import file_out, version_out
 from app.services.cards import CardService
 from app.services.cards_search import decode_card_cursor, encode_card_cursor, listing_filters, listing_sort
+from app.services.checked_out import refuse_if_checked_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.lifecycle import LifecycleService
 from app.services.listing import ListingQuery, listing_of, next_after
@@ -415,10 +416,10 @@ class FileService:
             file = await self.files.get_for_update(file_id)
             if file is None or file.deleted_at is not None:
                 raise NotFound(f"File {file_id} not found")
-            lock = await self.locks.get_live(file.id)
-            if lock is not None and not force:
-                holder = await self.session.get(User, lock.user_id)
-                raise LockHeld(holder.username if holder else "?", lock.acquired_at, lock.expires_at)
+            held = await self.locks.live_with_holder(file.id)
+            if not force:
+                refuse_if_checked_out(held)
+            lock = held[0] if held else None
             commit = await w.commit(
                 [TreeChange(file.path, None)],
                 author=admin,

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, LockHeld, NotFound, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.journal.lifecycle import (
     FileObsoleted,
     FileReinstated,
@@ -50,6 +50,7 @@ from app.schemas.lifecycle import (
 )
 from app.services import roles
 from app.services.answers import file_out
+from app.services.checked_out import refuse_if_checked_out
 from app.services.cursors import decode_cursor, encode_cursor
 from app.services.paths import normalise_folder, path_key
 from app.services.release_requirements import missing_for_release, released_users
@@ -140,10 +141,7 @@ class LifecycleService:
                     f"Version {file.version} of {file.path!r} is released already (revision {label}); "
                     "check it out and check in a new version to release again"
                 )
-            lock = await self.locks.get_live(file.id)
-            if lock is not None:
-                holder = await self.users.get(lock.user_id)
-                raise LockHeld(holder.username if holder else "?", lock.acquired_at, lock.expires_at)
+            refuse_if_checked_out(await self.locks.live_with_holder(file.id))
             missing = await missing_for_release(self.session, file)
             if missing:
                 raise Unprocessable(
@@ -260,10 +258,7 @@ class LifecycleService:
                     f"{file.path!r} was never released, so there is nothing to withdraw from the floor "
                     "(an admin can delete it instead)"
                 )
-            lock = await self.locks.get_live(file.id)
-            if lock is not None:
-                holder = await self.users.get(lock.user_id)
-                raise LockHeld(holder.username if holder else "?", lock.acquired_at, lock.expires_at)
+            refuse_if_checked_out(await self.locks.live_with_holder(file.id))
             users = await released_users(self.session, file)
             if users:
                 raise Conflict(
