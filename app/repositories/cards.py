@@ -29,10 +29,6 @@ class CardFieldRepository(Repository[CardField]):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def by_ids(self, ids: Sequence[int]) -> dict[int, CardField]:
-        rows = await self.session.execute(select(CardField).where(CardField.id.in_(list(ids))))
-        return {f.id: f for f in rows.scalars()}
-
     async def usernames(self, names: Sequence[str]) -> dict[str, str]:
         """lower(name) -> the username, for the names that are accounts (a `user` field's values)."""
         lowered = sorted({n.lower() for n in names})
@@ -166,10 +162,6 @@ class CardValueRepository(Repository[CardValue]):
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
-        return (await self.session.execute(stmt)).scalars().all()
-
-    async def files_with(self, field_id: int, text_value: str) -> Sequence[int]:
-        stmt = select(CardValue.file_id).where(CardValue.field_id == field_id, CardValue.value_text == text_value)
         return (await self.session.execute(stmt)).scalars().all()
 
 

@@ -155,15 +155,6 @@ class FileRepository(Repository[File]):
         stmt = select(File).where(File.id == file_id).with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def latest_deleted_by_key(self, path_key: str) -> File | None:
-        stmt = (
-            select(File)
-            .where(File.path_key == path_key, File.deleted_at.is_not(None))
-            .order_by(File.deleted_at.desc(), File.id.desc())
-            .limit(1)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
     def _rows(self) -> AnySelect:
         return _file_rows()
 
@@ -379,14 +370,6 @@ class VersionRepository(Repository[FileVersion]):
             .order_by(FileVersion.version)
         )
         return (await self.session.execute(stmt)).scalars().all()
-
-    async def all_for_files(self) -> Sequence[tuple[File, FileVersion]]:
-        stmt = (
-            select(File, FileVersion)
-            .join(FileVersion, FileVersion.file_id == File.id)
-            .order_by(File.id, FileVersion.version)
-        )
-        return [(f, v) for f, v in (await self.session.execute(stmt)).all()]
 
 
 async def find_by_origin(session: Any, path: str, first_commit: str) -> File | None:

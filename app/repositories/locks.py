@@ -190,12 +190,6 @@ class LockRepository(Repository[Lock]):
         )
         await self.session.execute(closed.add_cte(deleted))
 
-    async def get_live(self, file_id: int, *, for_update: bool = False) -> Lock | None:
-        stmt = select(Lock).where(Lock.file_id == file_id, live_lock_condition())
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
-
     async def live_with_holder(self, file_id: int) -> tuple[Lock, str] | None:
         """The file's live lock and its holder's name, in one statement."""
         stmt = (

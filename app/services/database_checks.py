@@ -41,10 +41,6 @@ def _revisions() -> tuple[str | None, frozenset[str]]:
     return scripts.get_current_head(), frozenset(s.revision for s in scripts.walk_revisions())
 
 
-def schema_head() -> str | None:
-    return _revisions()[0]
-
-
 async def migration_findings(session: AsyncSession) -> list[Finding]:
     head, known = _revisions()
     current = await schema_revision(session)
