@@ -12,6 +12,11 @@ from app.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# For a test module that runs the command beside an in-process app (its `client` or `db`): the app's background sweep
+# repairs Git refs and removes stale ref locks, so while the command runs it could undo what the test prepared for it
+# (a ref an older release left ahead, a stale lock for doctor to find). The test's own calls to `reconcile` remain.
+NO_BACKGROUND_SWEEP = {"lock_sweep_seconds": 24 * 3600.0}
+
 
 def camvault(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {

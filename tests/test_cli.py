@@ -10,9 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.main import create_app
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, upload_one
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=NO_BACKGROUND_SWEEP)
 
 
 async def test_create_user_reads_the_password_from_stdin(

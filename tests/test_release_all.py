@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, transition, upload, upload_one
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=NO_BACKGROUND_SWEEP)
 
 
 async def test_release_all_adopts_a_folder_in_one_audited_step(

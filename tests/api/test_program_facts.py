@@ -17,7 +17,7 @@ from app.models import Role
 from app.nc import FACTS_VERSION, program_facts
 from app.services.reindex import FactsReindex
 from app.storage.git_store import GitStore
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import new_version, release, upload, upload_one
 
@@ -36,7 +36,7 @@ def facts_of(data: bytes) -> dict[str, Any]:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"edit_cooldown_seconds": 0})
+    return settings.model_copy(update={**NO_BACKGROUND_SWEEP, "edit_cooldown_seconds": 0})
 
 
 @pytest.fixture

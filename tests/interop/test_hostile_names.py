@@ -9,17 +9,24 @@ whose name an older camvault accepted keeps working: read, checked out and check
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.services.paths import path_problems
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import sql
 from tests.hostile_names import ACCEPTED, REFUSED
 from tests.interop.conftest import GitAs, api
 from tests.invariants import assert_vault_consistent
 from tests.live_server import LiveServer
 from tests.vault import commit_as_older_camvault
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=NO_BACKGROUND_SWEEP)
+
 
 PROTECTED_CLONE = ("-c", "core.protectNTFS=true", "-c", "core.protectHFS=true", "-c", "transfer.fsckObjects=true")
 

@@ -15,9 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.models import Role
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import check_in, git, upload, upload_one
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update=NO_BACKGROUND_SWEEP)
+
 
 Headers = dict[str, str]
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.models import Role
 from app.vault.refs import reconcile
-from tests.cli import camvault_async
+from tests.cli import NO_BACKGROUND_SWEEP, camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import git, new_version, release, transition, upload_one
 
@@ -31,7 +31,7 @@ REVISION_COLUMNS = (
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"edit_cooldown_seconds": 0})
+    return settings.model_copy(update={**NO_BACKGROUND_SWEEP, "edit_cooldown_seconds": 0})
 
 
 async def snapshot(db: AsyncSession) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
