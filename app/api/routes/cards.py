@@ -98,7 +98,9 @@ async def edit_file_card(file_id: FileId, body: CardIn, user: WriterUser, cards:
 
 @router.get("/files/{file_id}/card/history", response_model=CardHistory, responses=errors(404))
 async def file_card_history(file_id: FileId, user: ReaderUser, cards: CardServiceDep) -> CardHistory:
-    """Every change of the file's own card values, newest first, with who, when, how and old → new."""
+    """Every change of the file's card values, newest first, with who, when, how and old → new: its own card's,
+    and those of the cards of the folders it was in at the time (`inherited_from` names the folder; a folder
+    deleted clears its card, `via: folder_deleted`)."""
     return await cards.history(file_id, user)
 
 
