@@ -23,7 +23,7 @@ from app.services.cards import CardService, Parsed
 from app.services.paths import normalise_folder, path_key
 from app.services.visibility import view_of
 
-MAX_ROWS = 20_000
+MAX_ROWS = 100_000  # a shop's part list (50,000 rows) fits; MAX_CSV_IMPORT_BYTES bounds the bytes
 
 
 class CardCsvService:

@@ -210,7 +210,7 @@ async def export_cards(
 @router.post(
     "/cards/import",
     response_model=ImportOut,
-    responses=errors(400, 422),
+    responses={**errors(400, 422), 413: {**errors(413)[413], "description": "Larger than MAX_CSV_IMPORT_BYTES"}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -226,7 +226,8 @@ async def import_cards(
 ) -> ImportOut:
     """Set card values from CSV (as exported): rows matched by path, any case; an empty cell clears the file's
     own value; a column left out leaves the field alone. All or nothing: one bad row (no such file, a value its
-    field refuses) is 422 naming the line, and nothing changes. Bodies up to MAX_JSON_BODY_BYTES."""
+    field refuses) is 422 naming the line, and nothing changes. Bodies up to MAX_CSV_IMPORT_BYTES (413 past it,
+    counted as it arrives)."""
     try:
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:
