@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, any_, cast, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import aliased
 
 from app.models import AuditEvent, CardField, CardValue, File, FileLink, FolderCardValue, User
@@ -66,34 +66,52 @@ class CardValueRepository(Repository[CardValue]):
         found: dict[int, list[CardValue]] = {i: [] for i in file_ids}
         if not file_ids:
             return found
-        stmt = select(CardValue).where(CardValue.file_id.in_(list(file_ids)))
+        # One array parameter however many files (a CSV import's tens of thousands; IN would need one each).
+        stmt = select(CardValue).where(CardValue.file_id == any_(cast(list(file_ids), ARRAY(Integer))))
         for value in (await self.session.execute(stmt)).scalars():
             found[value.file_id].append(value)
         return found
 
-    async def set_own(self, file_id: int, field_id: int, value: Stored, user_id: int) -> None:
-        row = {
-            "file_id": file_id,
-            "field_id": field_id,
-            **stored_row(value),
-            "value_lower": func.lower(value.text),
-            "source_folder": None,
-            "updated_by": user_id,
-            "updated_at": func.now(),
+    async def set_own(self, values: Sequence[tuple[int, int, Stored]], user_id: int) -> None:
+        """Set files' own values ((file id, field id, value), each pair once), in one statement however many."""
+        if not values:
+            return
+        statement = text(
+            "INSERT INTO card_values AS c (file_id, field_id, value_text, value_lower, value_num, value_date, "
+            "value_bool, source_folder, updated_by, updated_at) "
+            "SELECT v.file_id, v.field_id, v.t, lower(v.t), v.n, v.d, v.b, NULL, :user_id, now() "
+            "FROM unnest(CAST(:files AS integer[]), CAST(:fields AS integer[]), CAST(:texts AS varchar[]), "
+            "CAST(:nums AS numeric[]), CAST(:days AS date[]), CAST(:flags AS boolean[])) "
+            "AS v(file_id, field_id, t, n, d, b) "
+            "ON CONFLICT (file_id, field_id) DO UPDATE SET value_text = excluded.value_text, "
+            "value_lower = excluded.value_lower, value_num = excluded.value_num, value_date = excluded.value_date, "
+            "value_bool = excluded.value_bool, source_folder = NULL, updated_by = excluded.updated_by, "
+            "updated_at = now()"
+        )
+        params = {
+            "user_id": user_id,
+            "files": [file_id for file_id, _, _ in values],
+            "fields": [field_id for _, field_id, _ in values],
+            "texts": [v.text for _, _, v in values],
+            "nums": [v.num for _, _, v in values],
+            "days": [v.day for _, _, v in values],
+            "flags": [v.flag for _, _, v in values],
         }
-        stmt = insert(CardValue).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CardValue.file_id, CardValue.field_id],
-            set_={k: stmt.excluded[k] for k in row if k not in ("file_id", "field_id")},
-        )
-        await self.session.execute(stmt)
+        await self.session.execute(statement, params)
 
-    async def clear_own(self, file_id: int, field_id: int) -> None:
-        """The file's own value goes; what its folders say (if anything) is its value again."""
+    async def clear_own(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Files' own values go ((file id, field id) pairs); what their folders say, if anything, is their value
+        again."""
+        if not pairs:
+            return
         await self.session.execute(
-            delete(CardValue).where(CardValue.file_id == file_id, CardValue.field_id == field_id)
+            text(
+                "DELETE FROM card_values WHERE (file_id, field_id) IN "
+                "(SELECT * FROM unnest(CAST(:files AS integer[]), CAST(:fields AS integer[])))"
+            ),
+            {"files": [f for f, _ in pairs], "fields": [k for _, k in pairs]},
         )
-        await self.inherit([file_id], field_id=field_id)
+        await self.inherit(sorted({f for f, _ in pairs}))
 
     async def inherit(
         self, file_ids: Sequence[int] | None = None, *, under: str | None = None, field_id: int | None = None

@@ -60,6 +60,19 @@ class Parsed:
     value: Stored | None  # None: clear
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A file's validated values, and its card as it is (None: read it) when the caller read many at once."""
+
+    file: File
+    parsed: Sequence[Parsed]
+    current: Sequence[CardValue] | None = None
+
+
+# A bulk change logs each file up to this many, then one line with the count.
+MAX_LOGGED = 20
+
+
 class CardService:
     def __init__(self, session: AsyncSession, settings: Settings, vault: Vault) -> None:
         self.session = session
@@ -175,28 +188,51 @@ class CardService:
 
     async def write(self, w: VaultWrite, file: File, user: User, parsed: Sequence[Parsed], *, via: str) -> Changes:
         """Write validated values that differ from the file's own, and journal them as one entry."""
-        changes = await self.preview(file, parsed)
-        for item in parsed:
-            if item.field.key not in changes:
-                continue
-            if item.value is None:
-                await self.values.clear_own(file.id, item.field.id)
-            else:
-                await self.values.set_own(file.id, item.field.id, item.value, user.id)
-        if changes:
-            entry = CardChanged(
-                file_id=file.id, path=file.path, user=user.username, fields=list(changes), changes=changes, via=via
-            )
-            await w.journal(entry, actor=user)
-            logger.info("card changed path=%s user=%s fields=%s via=%s", file.path, user.username, list(changes), via)
-        return changes
+        written = await self.write_many(w, user, [Planned(file, parsed)], via=via)
+        return written[0][1] if written else {}
 
-    async def preview(self, file: File, parsed: Sequence[Parsed]) -> Changes:
+    async def write_many(
+        self, w: VaultWrite, user: User, planned: Sequence[Planned], *, via: str
+    ) -> list[tuple[File, Changes]]:
+        """`write` for many files (a bulk set, a CSV import of a part list): the changed values in one statement
+        per kind and one journal entry per changed file, all appended at once. Returns the changed files."""
+        sets: list[tuple[int, int, Stored]] = []
+        clears: list[tuple[int, int]] = []
+        written: list[tuple[File, Changes]] = []
+        for plan in planned:
+            changes = await self.preview(plan.file, plan.parsed, plan.current)
+            if not changes:
+                continue
+            for item in plan.parsed:
+                if item.field.key not in changes:
+                    continue
+                if item.value is None:
+                    clears.append((plan.file.id, item.field.id))
+                else:
+                    sets.append((plan.file.id, item.field.id, item.value))
+            written.append((plan.file, changes))
+        await self.values.set_own(sets, user.id)
+        await self.values.clear_own(clears)  # what the files' folders say (if anything) is their value again
+        entries = [
+            CardChanged(file_id=f.id, path=f.path, user=user.username, fields=list(c), changes=c, via=via)
+            for f, c in written
+        ]
+        await w.journal_many(entries, actor=user)
+        for file, changes in written[:MAX_LOGGED]:
+            logger.info("card changed path=%s user=%s fields=%s via=%s", file.path, user.username, list(changes), via)
+        if len(written) > MAX_LOGGED:
+            logger.info("cards changed files=%d user=%s via=%s", len(written), user.username, via)
+        return written
+
+    async def preview(
+        self, file: File, parsed: Sequence[Parsed], current: Sequence[CardValue] | None = None
+    ) -> Changes:
         """What `write` would change on the file's own card (a dry run)."""
-        current = {v.field_id: v for v in await self.values.of_file(file.id)}
+        values = current if current is not None else await self.values.of_file(file.id)
+        current_by_field = {v.field_id: v for v in values}
         changes: Changes = {}
         for item in parsed:
-            before = current.get(item.field.id)
+            before = current_by_field.get(item.field.id)
             old = before.value_text if before is not None and before.source_folder is None else None
             new = item.value.text if item.value is not None else None
             if old != new:
@@ -281,12 +317,11 @@ class CardService:
                 ids = sorted(set(file_ids or []))
                 files = await self._live_for_update(ids)
                 await w.lock_paths([f.path_key for f in files])
-            planned = [(f, await self.parse(raw, f.path_key)) for f in files]
-            changed = []
-            for file, parsed in planned:
-                changes = await self.write(w, file, user, parsed, via=via)
-                if changes:
-                    changed.append(FileCardChange(file_id=file.id, path=file.path, changes=changes))
+            parsed = [await self.parse(raw, f.path_key) for f in files]
+            current = await self.values.of_files([f.id for f in files])
+            planned = [Planned(f, p, current[f.id]) for f, p in zip(files, parsed, strict=True)]
+            written = await self.write_many(w, user, planned, via=via)
+        changed = [FileCardChange(file_id=f.id, path=f.path, changes=c) for f, c in written]
         return BulkOut(files=len(files), changed=changed)
 
     async def _live_for_update(self, ids: Sequence[int]) -> list[File]:
