@@ -266,8 +266,7 @@ class CardService:
                 if old == new:
                     continue
                 if item.value is None:
-                    await self.folder_values.remove(key, item.field.id)
-                    touched += await self.values.withdraw(key, item.field.id)
+                    touched += await self._clear_folder_value(key, item.field.id)
                 else:
                     await self.folder_values.put(key, path, item.field.id, item.value, user.id)
                     touched += await self.values.spread(key, item.field.id, item.value)
@@ -276,16 +275,7 @@ class CardService:
                 self.session.add(Folder(path=path, path_key=key, created_by=user.id))
                 await self.session.flush()
             if changes:
-                entry = FolderCardChanged(
-                    folder=path,
-                    folder_key=key,
-                    user=user.username,
-                    fields=list(changes),
-                    changes=changes,
-                    files=touched,
-                    via="edit",
-                )
-                await w.journal(entry, actor=user)
+                await self._journal_folder(w, user, path, key, changes, touched, via="edit")
             out = await self._folder_out(path)
         logger.info(
             "folder card changed folder=%s user=%s fields=%s files=%d", path, user.username, list(changes), touched
@@ -361,21 +351,26 @@ class CardService:
             changes: Changes = {}
             touched = 0
             for value in sorted(cards[key], key=lambda v: (fields[v.field_id].position, v.field_id)):
-                await self.folder_values.remove(key, value.field_id)
-                touched += await self.values.withdraw(key, value.field_id)
+                touched += await self._clear_folder_value(key, value.field_id)
                 changes[fields[value.field_id].key] = {"old": value.value_text, "new": None}
-            entry = FolderCardChanged(
-                folder=cards[key][0].folder_path,
-                folder_key=key,
-                user=user.username,
-                fields=list(changes),
-                changes=changes,
-                files=touched,
-                via="folder_deleted",
-            )
-            await w.journal(entry, actor=user)
-            logger.info("folder card deleted folder=%s user=%s fields=%s", entry.folder, user.username, list(changes))
+            path = cards[key][0].folder_path
+            await self._journal_folder(w, user, path, key, changes, touched, via="folder_deleted")
+            logger.info("folder card deleted folder=%s user=%s fields=%s", path, user.username, list(changes))
         return len(cards)
+
+    async def _clear_folder_value(self, folder_key: str, field_id: int) -> int:
+        """A folder's value goes; its files fall back to the folders above. Returns how many inherited it."""
+        await self.folder_values.remove(folder_key, field_id)
+        return await self.values.withdraw(folder_key, field_id)
+
+    async def _journal_folder(
+        self, w: VaultWrite, user: User, path: str, key: str, changes: Changes, touched: int, *, via: str
+    ) -> None:
+        fields = list(changes)
+        entry = FolderCardChanged(
+            folder=path, folder_key=key, user=user.username, fields=fields, changes=changes, files=touched, via=via
+        )
+        await w.journal(entry, actor=user)
 
     async def after_folder_moved(self, old_key: str, new_key: str, new_path: str, file_ids: Sequence[int]) -> None:
         """A folder moved: its card (and those of folders inside it) go with it, then its files inherit anew."""
