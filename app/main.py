@@ -106,7 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(git.router)
     app.include_router(lfs.router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_json_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_json_body_bytes,
+        csv_import_bytes=settings.max_csv_import_bytes,
+    )
     app.add_middleware(RetryReadsOnLostConnection)
     app.include_router(docs.router)
     if settings.cors_origins:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Every request body the app reads into memory (JSON, forms: everything but uploads and check-ins,
     # which stream to disk under MAX_UPLOAD_BYTES) is refused with 413 past this many bytes.
     max_json_body_bytes: int = Field(default=1024**2, ge=1024)
+    # A CSV import of card values (a shop's part list, tens of thousands of rows) has a limit of its own.
+    max_csv_import_bytes: int = Field(default=32 * 1024**2, ge=1024)
     # Files under DATA_DIR/tmp not written to for this long are left by a killed worker's upload: swept at
     # start-up and every TEMP_SWEEP_SECONDS (app/services/temp_files.py says why that is safe).
     temp_file_max_age_seconds: float = Field(default=3600, gt=0)

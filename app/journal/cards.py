@@ -32,18 +32,23 @@ class CardChanged(Entry):
 
 @dataclass(frozen=True, kw_only=True)
 class FolderCardChanged(Entry):
-    """A folder's card changed: the defaults of every file below it (`files`: how many inherit differently now)."""
+    """A folder's card changed: the defaults of every file below it (`files`: how many inherit differently now).
+
+    `folder_key` is how the card history of a file finds the changes of its folders' cards; `via` says whether
+    someone edited the card or deleted the folder (which clears its card)."""
 
     action = "card.folder_changed"
     event = "folder_card_changed"
     target_field: ClassVar[str | None] = "folder"
     event_only = frozenset({"user"})
-    audit_only = frozenset({"changes"})
+    audit_only = frozenset({"changes", "folder_key"})
     folder: str
+    folder_key: str
     user: str
     fields: list[str]
     changes: Changes
     files: int
+    via: str  # edit | folder_deleted
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, any_, cast, delete, func, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import aliased
 
 from app.models import AuditEvent, CardField, CardValue, File, FileLink, FolderCardValue, User
 from app.repositories.base import Repository
 from app.services.card_types import Stored, stored_row
+from app.services.paths import folders_above
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a file's life in one place: the keys of the folders above it, from `since` until `until`
+    (None: now)."""
+
+    folder_keys: Sequence[str]
+    since: datetime
+    until: datetime | None
 
 
 class CardFieldRepository(Repository[CardField]):
@@ -49,34 +62,52 @@ class CardValueRepository(Repository[CardValue]):
         found: dict[int, list[CardValue]] = {i: [] for i in file_ids}
         if not file_ids:
             return found
-        stmt = select(CardValue).where(CardValue.file_id.in_(list(file_ids)))
+        # One array parameter however many files (a CSV import's tens of thousands; IN would need one each).
+        stmt = select(CardValue).where(CardValue.file_id == any_(cast(list(file_ids), ARRAY(Integer))))
         for value in (await self.session.execute(stmt)).scalars():
             found[value.file_id].append(value)
         return found
 
-    async def set_own(self, file_id: int, field_id: int, value: Stored, user_id: int) -> None:
-        row = {
-            "file_id": file_id,
-            "field_id": field_id,
-            **stored_row(value),
-            "value_lower": func.lower(value.text),
-            "source_folder": None,
-            "updated_by": user_id,
-            "updated_at": func.now(),
+    async def set_own(self, values: Sequence[tuple[int, int, Stored]], user_id: int) -> None:
+        """Set files' own values ((file id, field id, value), each pair once), in one statement however many."""
+        if not values:
+            return
+        statement = text(
+            "INSERT INTO card_values AS c (file_id, field_id, value_text, value_lower, value_num, value_date, "
+            "value_bool, source_folder, updated_by, updated_at) "
+            "SELECT v.file_id, v.field_id, v.t, lower(v.t), v.n, v.d, v.b, NULL, :user_id, now() "
+            "FROM unnest(CAST(:files AS integer[]), CAST(:fields AS integer[]), CAST(:texts AS varchar[]), "
+            "CAST(:nums AS numeric[]), CAST(:days AS date[]), CAST(:flags AS boolean[])) "
+            "AS v(file_id, field_id, t, n, d, b) "
+            "ON CONFLICT (file_id, field_id) DO UPDATE SET value_text = excluded.value_text, "
+            "value_lower = excluded.value_lower, value_num = excluded.value_num, value_date = excluded.value_date, "
+            "value_bool = excluded.value_bool, source_folder = NULL, updated_by = excluded.updated_by, "
+            "updated_at = now()"
+        )
+        params = {
+            "user_id": user_id,
+            "files": [file_id for file_id, _, _ in values],
+            "fields": [field_id for _, field_id, _ in values],
+            "texts": [v.text for _, _, v in values],
+            "nums": [v.num for _, _, v in values],
+            "days": [v.day for _, _, v in values],
+            "flags": [v.flag for _, _, v in values],
         }
-        stmt = insert(CardValue).values(**row)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[CardValue.file_id, CardValue.field_id],
-            set_={k: stmt.excluded[k] for k in row if k not in ("file_id", "field_id")},
-        )
-        await self.session.execute(stmt)
+        await self.session.execute(statement, params)
 
-    async def clear_own(self, file_id: int, field_id: int) -> None:
-        """The file's own value goes; what its folders say (if anything) is its value again."""
+    async def clear_own(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Files' own values go ((file id, field id) pairs); what their folders say, if anything, is their value
+        again."""
+        if not pairs:
+            return
         await self.session.execute(
-            delete(CardValue).where(CardValue.file_id == file_id, CardValue.field_id == field_id)
+            text(
+                "DELETE FROM card_values WHERE (file_id, field_id) IN "
+                "(SELECT * FROM unnest(CAST(:files AS integer[]), CAST(:fields AS integer[])))"
+            ),
+            {"files": [f for f, _ in pairs], "fields": [k for _, k in pairs]},
         )
-        await self.inherit([file_id], field_id=field_id)
+        await self.inherit(sorted({f for f, _ in pairs}))
 
     async def inherit(
         self, file_ids: Sequence[int] | None = None, *, under: str | None = None, field_id: int | None = None
@@ -154,11 +185,49 @@ class CardValueRepository(Repository[CardValue]):
         await self.inherit(under=folder_key, field_id=field_id)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def history(self, file_id: int, *, limit: int) -> Sequence[AuditEvent]:
-        """The file's card changes, newest first: read from the audit log, for display (no rule reads it)."""
+    async def history(self, file_id: int, *, action: str, limit: int) -> Sequence[AuditEvent]:
+        """The file's own card changes (audit rows of `action`), newest first: read from the audit log, for
+        display (no rule reads it)."""
         stmt = (
             select(AuditEvent)
-            .where(AuditEvent.file_id == file_id, AuditEvent.action == "card.changed")
+            .where(AuditEvent.file_id == file_id, AuditEvent.action == action)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def first_event_at(self, file_id: int) -> datetime | None:
+        """When the file's first audit row was written: the write that made it (its upload)."""
+        stmt = select(func.min(AuditEvent.at)).where(AuditEvent.file_id == file_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def moves(self, file_id: int, *, action: str) -> Sequence[tuple[datetime, str]]:
+        """When the file moved and where from (audit rows of `action`), oldest first: the places it has been."""
+        stmt = (
+            select(AuditEvent.at, AuditEvent.details["old_path"].astext)
+            .where(AuditEvent.file_id == file_id, AuditEvent.action == action)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+        return [(at, old) for at, old in (await self.session.execute(stmt)).all()]
+
+    async def folder_history(self, spans: Sequence[Span], *, action: str, limit: int) -> Sequence[AuditEvent]:
+        """Changes of the cards of folders (audit rows of `action`), newest first: those of each span's folders
+        made in its time."""
+        # Rows written before folder card changes named their folder's key: their lower-cased target.
+        folder_key = func.coalesce(AuditEvent.details["folder_key"].astext, func.lower(AuditEvent.target))
+        matches = []
+        for span in spans:
+            if not span.folder_keys:
+                continue
+            condition = folder_key.in_(list(span.folder_keys)) & (AuditEvent.at >= span.since)
+            if span.until is not None:
+                condition &= AuditEvent.at < span.until
+            matches.append(condition)
+        if not matches:
+            return []
+        stmt = (
+            select(AuditEvent)
+            .where(AuditEvent.action == action, or_(*matches))
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
@@ -172,10 +241,17 @@ class FolderCardRepository(Repository[FolderCardValue]):
         stmt = select(FolderCardValue).where(FolderCardValue.folder_key == folder_key)
         return (await self.session.execute(stmt)).scalars().all()
 
+    async def under(self, folder_key: str) -> Sequence[FolderCardValue]:
+        """The card values of a folder and of every folder inside it."""
+        stmt = select(FolderCardValue).where(
+            (FolderCardValue.folder_key == folder_key)
+            | FolderCardValue.folder_key.startswith(folder_key + "/", autoescape=True)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
     async def above(self, path_key: str) -> Sequence[FolderCardValue]:
         """The folder values of every folder above a path (or folder) key, nearest last."""
-        parts = path_key.split("/")
-        keys = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+        keys = folders_above(path_key)
         if not keys:
             return []
         stmt = select(FolderCardValue).where(FolderCardValue.folder_key.in_(keys))
@@ -208,12 +284,8 @@ class FolderCardRepository(Repository[FolderCardValue]):
     async def move(self, old_key: str, new_key: str, new_path: str) -> None:
         """A folder moved: its card and the cards of the folders inside it move with it (component by component:
         a key and its path may differ in length, casefolding can change a name's)."""
-        stmt = select(FolderCardValue).where(
-            (FolderCardValue.folder_key == old_key)
-            | FolderCardValue.folder_key.startswith(old_key + "/", autoescape=True)
-        )
         depth = old_key.count("/") + 1
-        for row in (await self.session.execute(stmt)).scalars().all():
+        for row in await self.under(old_key):
             rest_key = row.folder_key.split("/")[depth:]
             rest_path = row.folder_path.split("/")[depth:]
             row.folder_key = "/".join([new_key, *rest_key])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, and_, any_, cast, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, String, and_, any_, cast, func, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -150,6 +150,12 @@ class FileRepository(Repository[File]):
         """The path key of a live file, read without loading (or locking) its row."""
         stmt = select(File.path_key).where(File.id == file_id, File.deleted_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def lock_rows(self, file_ids: Sequence[int]) -> None:
+        """Row-lock files in id order (as bulk writers do, so two never deadlock), in one statement with one
+        array parameter however many (a CSV import's tens of thousands)."""
+        ids = cast(sorted(file_ids), ARRAY(Integer))
+        await self.session.execute(select(File.id).where(File.id == any_(ids)).order_by(File.id).with_for_update())
 
     async def get_for_update(self, file_id: int) -> File | None:
         stmt = select(File).where(File.id == file_id).with_for_update()

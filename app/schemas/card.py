@@ -102,7 +102,15 @@ class CardChangeOut(BaseModel):
     at: datetime
     user: str | None
     action: str = Field(description="`card.changed`, or `card.folder_changed` for a folder's card")
-    via: str | None = Field(default=None, description="edit, upload, checkin, bulk or import")
+    via: str | None = Field(
+        default=None,
+        description="edit, upload, checkin, bulk or import; for a folder's card: edit or folder_deleted",
+    )
+    inherited_from: str | None = Field(
+        default=None,
+        description="The folder whose card changed (a value the file inherits unless it has its own); "
+        "null: the file's own card",
+    )
     changes: dict[str, dict[str, Any]] = Field(description='Field key → {"old": …, "new": …}')
 
 

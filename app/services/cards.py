@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import BadRequest, NotFound
 from app.journal.cards import CardChanged, Changes, FolderCardChanged
-from app.models import CardField, CardValue, File, FolderCardValue, User
-from app.repositories.cards import CardFieldRepository, CardValueRepository, FolderCardRepository
+from app.journal.vault import FileMoved
+from app.models import CardField, CardValue, File, Folder, FolderCardValue, User
+from app.repositories.cards import CardFieldRepository, CardValueRepository, FolderCardRepository, Span
 from app.repositories.files import FileRepository
 from app.repositories.folders import FolderRepository
 from app.schemas.card import (
@@ -39,7 +40,7 @@ from app.schemas.card import (
 )
 from app.services import roles
 from app.services.card_types import Stored, applies, invalid, parse
-from app.services.paths import normalise_folder, path_key
+from app.services.paths import folders_above, normalise_folder, path_key
 from app.services.visibility import require_visible, view_of
 from app.vault.pipeline import Vault, VaultWrite
 
@@ -57,6 +58,19 @@ def card_form_values(fields: Mapping[str, str]) -> dict[str, str]:
 class Parsed:
     field: CardField
     value: Stored | None  # None: clear
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A file's validated values, and its card as it is (None: read it) when the caller read many at once."""
+
+    file: File
+    parsed: Sequence[Parsed]
+    current: Sequence[CardValue] | None = None
+
+
+# A bulk change logs each file up to this many, then one line with the count.
+MAX_LOGGED = 20
 
 
 class CardService:
@@ -83,21 +97,38 @@ class CardService:
         return await self._folder_out(path)
 
     async def history(self, file_id: int, user: User, *, limit: int = 200) -> CardHistory:
-        """The file's card changes, newest first (the audit rows' old and new values)."""
+        """The file's card changes, newest first (the audit rows' old and new values): its own card's, and
+        those of the cards of the folders it was in at the time (what it inherits), each naming its folder."""
         view = view_of(user, self.settings)
         row = require_visible(await self.files.row(file_id), view, file_id, include_deleted=roles.is_admin(user))
-        events = await self.values.history(file_id, limit=limit)
+        own = await self.values.history(file_id, action=CardChanged.action, limit=limit)
+        spans = await self._places(row.file)
+        inherited = await self.values.folder_history(spans, action=FolderCardChanged.action, limit=limit)
+        events = sorted([*own, *inherited], key=lambda e: (e.at, e.id), reverse=True)[:limit]
         items = [
             CardChangeOut(
                 at=e.at,
                 user=e.actor_name,
                 action=e.action,
                 via=e.details.get("via"),
+                inherited_from=e.target if e.action == FolderCardChanged.action else None,
                 changes=e.details.get("changes", {}),
             )
             for e in events
         ]
         return CardHistory(path=row.file.path, items=items)
+
+    async def _places(self, file: File) -> list[Span]:
+        """Where the file has been since it was made: one span per place, its moves in between."""
+        spans = []
+        # Not `created_at`: that is the commit's time, in whole seconds, and so may come before a folder change
+        # made in the same second but before the file existed.
+        since = await self.values.first_event_at(file.id) or file.created_at
+        for at, old_path in await self.values.moves(file.id, action=FileMoved.action):
+            spans.append(Span(folders_above(path_key(old_path)), since, at))
+            since = at
+        spans.append(Span(folders_above(file.path_key), since, None))
+        return spans
 
     async def page_values(self, file_ids: Sequence[int]) -> dict[str, dict[str, str]]:
         """The card values of a listing's page (file id → key → value), for its card columns."""
@@ -157,28 +188,51 @@ class CardService:
 
     async def write(self, w: VaultWrite, file: File, user: User, parsed: Sequence[Parsed], *, via: str) -> Changes:
         """Write validated values that differ from the file's own, and journal them as one entry."""
-        changes = await self.preview(file, parsed)
-        for item in parsed:
-            if item.field.key not in changes:
-                continue
-            if item.value is None:
-                await self.values.clear_own(file.id, item.field.id)
-            else:
-                await self.values.set_own(file.id, item.field.id, item.value, user.id)
-        if changes:
-            entry = CardChanged(
-                file_id=file.id, path=file.path, user=user.username, fields=list(changes), changes=changes, via=via
-            )
-            await w.journal(entry, actor=user)
-            logger.info("card changed path=%s user=%s fields=%s via=%s", file.path, user.username, list(changes), via)
-        return changes
+        written = await self.write_many(w, user, [Planned(file, parsed)], via=via)
+        return written[0][1] if written else {}
 
-    async def preview(self, file: File, parsed: Sequence[Parsed]) -> Changes:
+    async def write_many(
+        self, w: VaultWrite, user: User, planned: Sequence[Planned], *, via: str
+    ) -> list[tuple[File, Changes]]:
+        """`write` for many files (a bulk set, a CSV import of a part list): the changed values in one statement
+        per kind and one journal entry per changed file, all appended at once. Returns the changed files."""
+        sets: list[tuple[int, int, Stored]] = []
+        clears: list[tuple[int, int]] = []
+        written: list[tuple[File, Changes]] = []
+        for plan in planned:
+            changes = await self.preview(plan.file, plan.parsed, plan.current)
+            if not changes:
+                continue
+            for item in plan.parsed:
+                if item.field.key not in changes:
+                    continue
+                if item.value is None:
+                    clears.append((plan.file.id, item.field.id))
+                else:
+                    sets.append((plan.file.id, item.field.id, item.value))
+            written.append((plan.file, changes))
+        await self.values.set_own(sets, user.id)
+        await self.values.clear_own(clears)  # what the files' folders say (if anything) is their value again
+        entries = [
+            CardChanged(file_id=f.id, path=f.path, user=user.username, fields=list(c), changes=c, via=via)
+            for f, c in written
+        ]
+        await w.journal_many(entries, actor=user)
+        for file, changes in written[:MAX_LOGGED]:
+            logger.info("card changed path=%s user=%s fields=%s via=%s", file.path, user.username, list(changes), via)
+        if len(written) > MAX_LOGGED:
+            logger.info("cards changed files=%d user=%s via=%s", len(written), user.username, via)
+        return written
+
+    async def preview(
+        self, file: File, parsed: Sequence[Parsed], current: Sequence[CardValue] | None = None
+    ) -> Changes:
         """What `write` would change on the file's own card (a dry run)."""
-        current = {v.field_id: v for v in await self.values.of_file(file.id)}
+        values = current if current is not None else await self.values.of_file(file.id)
+        current_by_field = {v.field_id: v for v in values}
         changes: Changes = {}
         for item in parsed:
-            before = current.get(item.field.id)
+            before = current_by_field.get(item.field.id)
             old = before.value_text if before is not None and before.source_folder is None else None
             new = item.value.text if item.value is not None else None
             if old != new:
@@ -186,18 +240,21 @@ class CardService:
         return changes
 
     async def set_folder_card(self, folder: str, user: User, raw: Mapping[str, Any]) -> FolderCardOut:
-        """Set (or clear) a folder's card: the defaults of every file below it (a file's own value wins)."""
+        """Set (or clear) a folder's card: the defaults of every file below it (a file's own value wins).
+
+        A folder given a value is kept (a `folders` row, as *New folder* makes): when its last file is deleted
+        or moved away it stays listed with its card, so the card never applies unseen to files put there later,
+        and deleting the folder deletes its card (`after_folder_deleted`)."""
         roles.require(user, roles.WRITERS, "Viewers can read cards but not change them")
         path = self._folder(folder)
         key = path_key(path)
         parsed = await self.parse(raw, None)
+        folders = FolderRepository(self.session)
         async with self.vault.write() as w:
             # Exclusive on the folder: uploads and card edits inside it (which take it shared) wait.
             await w.lock_paths([key])
-            if (
-                not await self.files.any_live_under(key)
-                and await FolderRepository(self.session).get_by_key(key) is None
-            ):
+            kept = await folders.get_by_key(key) is not None
+            if not kept and not await self.files.any_live_under(key):
                 raise NotFound(f"No folder {path!r}")
             current = {v.field_id: v for v in await self.folder_values.of_folder(key)}
             changes: Changes = {}
@@ -209,17 +266,16 @@ class CardService:
                 if old == new:
                     continue
                 if item.value is None:
-                    await self.folder_values.remove(key, item.field.id)
-                    touched += await self.values.withdraw(key, item.field.id)
+                    touched += await self._clear_folder_value(key, item.field.id)
                 else:
                     await self.folder_values.put(key, path, item.field.id, item.value, user.id)
                     touched += await self.values.spread(key, item.field.id, item.value)
                 changes[item.field.key] = {"old": old, "new": new}
+            if not kept and any(v["new"] is not None for v in changes.values()):
+                self.session.add(Folder(path=path, path_key=key, created_by=user.id))
+                await self.session.flush()
             if changes:
-                entry = FolderCardChanged(
-                    folder=path, user=user.username, fields=list(changes), changes=changes, files=touched
-                )
-                await w.journal(entry, actor=user)
+                await self._journal_folder(w, user, path, key, changes, touched, via="edit")
             out = await self._folder_out(path)
         logger.info(
             "folder card changed folder=%s user=%s fields=%s files=%d", path, user.username, list(changes), touched
@@ -251,12 +307,11 @@ class CardService:
                 ids = sorted(set(file_ids or []))
                 files = await self._live_for_update(ids)
                 await w.lock_paths([f.path_key for f in files])
-            planned = [(f, await self.parse(raw, f.path_key)) for f in files]
-            changed = []
-            for file, parsed in planned:
-                changes = await self.write(w, file, user, parsed, via=via)
-                if changes:
-                    changed.append(FileCardChange(file_id=file.id, path=file.path, changes=changes))
+            parsed = [await self.parse(raw, f.path_key) for f in files]
+            current = await self.values.of_files([f.id for f in files])
+            planned = [Planned(f, p, current[f.id]) for f, p in zip(files, parsed, strict=True)]
+            written = await self.write_many(w, user, planned, via=via)
+        changed = [FileCardChange(file_id=f.id, path=f.path, changes=c) for f, c in written]
         return BulkOut(files=len(files), changed=changed)
 
     async def _live_for_update(self, ids: Sequence[int]) -> list[File]:
@@ -281,6 +336,41 @@ class CardService:
         if file_ids:
             await self.values.forget_inherited(file_ids)
             await self.values.inherit(file_ids)
+
+    async def after_folder_deleted(self, w: VaultWrite, folder_key: str, user: User) -> int:
+        """A folder was deleted: its card, and any left on folders inside it, goes with it. Each folder's values
+        are cleared as a folder card change (`via: folder_deleted`, old → empty: the audit row keeps them), the
+        files that inherited them (deleted ones: no live file is left) inherit from the folders above, and a
+        file put at that path later starts without them. Returns how many folders had a card."""
+        rows = await self.folder_values.under(folder_key)
+        fields = await self.fields.by_ids(sorted({v.field_id for v in rows}))
+        cards: dict[str, list[FolderCardValue]] = {}
+        for value in rows:
+            cards.setdefault(value.folder_key, []).append(value)
+        for key in sorted(cards, key=len, reverse=True):  # the deepest first: nothing inherits from a doomed card
+            changes: Changes = {}
+            touched = 0
+            for value in sorted(cards[key], key=lambda v: (fields[v.field_id].position, v.field_id)):
+                touched += await self._clear_folder_value(key, value.field_id)
+                changes[fields[value.field_id].key] = {"old": value.value_text, "new": None}
+            path = cards[key][0].folder_path
+            await self._journal_folder(w, user, path, key, changes, touched, via="folder_deleted")
+            logger.info("folder card deleted folder=%s user=%s fields=%s", path, user.username, list(changes))
+        return len(cards)
+
+    async def _clear_folder_value(self, folder_key: str, field_id: int) -> int:
+        """A folder's value goes; its files fall back to the folders above. Returns how many inherited it."""
+        await self.folder_values.remove(folder_key, field_id)
+        return await self.values.withdraw(folder_key, field_id)
+
+    async def _journal_folder(
+        self, w: VaultWrite, user: User, path: str, key: str, changes: Changes, touched: int, *, via: str
+    ) -> None:
+        fields = list(changes)
+        entry = FolderCardChanged(
+            folder=path, folder_key=key, user=user.username, fields=fields, changes=changes, files=touched, via=via
+        )
+        await w.journal(entry, actor=user)
 
     async def after_folder_moved(self, old_key: str, new_key: str, new_path: str, file_ids: Sequence[int]) -> None:
         """A folder moved: its card (and those of folders inside it) go with it, then its files inherit anew."""

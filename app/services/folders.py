@@ -1,4 +1,4 @@
-"""Folders: listing them, making one (empty until a file is put in it), deleting an empty one.
+"""Folders: listing them, making one (empty until a file is put in it), deleting an empty one (and its card).
 
 Git cannot hold an empty folder, so a folder someone makes is a catalog row (`folders`) until it is deleted,
 and is in Git only once it holds a file; folders that only hold files need no row (their files' paths make
@@ -13,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import BadRequest, Conflict, NotFound
 from app.journal.vault import FolderCreated, FolderDeleted
 from app.models import Folder, User
+from app.repositories.cards import FolderCardRepository
 from app.repositories.files import FileRepository
 from app.repositories.folders import FolderRepository
 from app.schemas.file import FolderList, FolderOut
+from app.services.cards import CardService
 from app.services.paths import name_sort_key, normalise_folder, normalise_folder_path, path_key
 from app.services.visibility import view_of
 from app.vault.pipeline import Vault
@@ -70,18 +72,24 @@ class FolderService:
         return FolderOut(name=new.rsplit("/", 1)[-1], path=new, files=0, empty=True)
 
     async def delete(self, user: User, path: str) -> None:
-        """Delete an empty folder (409 while it holds files or folders; deleted files do not count)."""
+        """Delete an empty folder (409 while it holds files or folders; deleted files do not count). Its data
+        card goes with it (app/services/cards.py `after_folder_deleted`): a folder made again at that path
+        starts with an empty card."""
         folder = normalise_folder(path)
         if not folder:
             raise BadRequest("The top of the vault cannot be deleted")
         key = path_key(folder)
+        cards = CardService(self.session, self.vault.settings, self.vault)
         async with self.vault.write() as w:
             await w.lock_paths([key])
             row = await self.folders.get_by_key(key, for_update=True)
             if await self.files.any_live_under(key) or await self.folders.has_below(key):
                 raise Conflict(f"{folder!r} is not empty; move or delete what it holds first")
-            if row is None:
+            # A folder with no row but a card is one whose card was set before cards kept their folders.
+            if row is None and not await FolderCardRepository(self.session).under(key):
                 raise NotFound(f"No folder {folder!r}")
-            await self.session.delete(row)
-            await self.session.flush()
-            await w.journal(FolderDeleted(path=row.path, user=user.username), actor=user)
+            if row is not None:
+                await self.session.delete(row)
+                await self.session.flush()
+            await w.journal(FolderDeleted(path=row.path if row else folder, user=user.username), actor=user)
+            await cards.after_folder_deleted(w, key, user)

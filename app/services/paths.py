@@ -201,6 +201,12 @@ def is_inside(key: str, folder_key: str) -> bool:
     return key == folder_key or key.startswith(folder_key + "/")
 
 
+def folders_above(key: str) -> list[str]:
+    """The keys of every folder above a path key (or a folder's key), top first: `a`, `a/b` for `a/b/c.nc`."""
+    parts = key.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
 def versioned_name(path: str, version: int) -> str:
     """The download name of a version that is not the latest: `OP10.v1.nc` for version 1 of `jobs/OP10.nc`."""
     name = path.rsplit("/", 1)[-1]

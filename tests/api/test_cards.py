@@ -387,9 +387,11 @@ async def test_a_new_label_keeps_values_a_removed_field_keeps_its_history_and_th
             "jobs",
             {
                 "folder": "jobs",
+                "folder_key": "jobs",
                 "fields": ["customer"],
                 "changes": {"customer": {"old": None, "new": "Beta"}},
                 "files": 0,
+                "via": "edit",
             },
         )
     ]

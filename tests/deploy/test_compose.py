@@ -313,9 +313,9 @@ def test_nginx_conf_contract() -> None:
         for leaky in ("$request ", '$request"', "$request_uri", "$args", "$query_string", "$http_referer"):
             assert leaky not in fmt, leaky
     # Every path the app serves is proxied to it (the rest is app/static, served from disk).
-    for location in ("/api/", "~ ^/api/files(/[^/]+/checkin)?$", "/git/", "/docs", "= /openapi.json", "= /healthz"):
+    for location in ("/api/", "~ ^/api/files(/[^/]+/checkin)?$", "= /api/cards/import", "/git/", "/docs"):
         assert "proxy_pass http://camvault;" in _location(conf, location), location
-    for location in ("= /readyz", "= /ws"):
+    for location in ("= /openapi.json", "= /healthz", "= /readyz", "= /ws"):
         assert "proxy_pass http://camvault;" in _location(conf, location), location
     assert re.search(r"proxy_read_timeout\s+1h;", _location(conf, "= /ws"))
     for line in ("proxy_set_header Upgrade $http_upgrade;", "proxy_set_header Connection $connection_upgrade;"):
@@ -345,6 +345,13 @@ def test_nginx_body_limits_small_for_json_large_for_uploads_with_headroom() -> N
     json_limit = _size_bytes(server_level.group(1))
     assert f'return 413 \'{{"detail": "Request body exceeds the limit of {json_limit} bytes"}}\';' in conf
     assert f"MAX_UPLOAD_BYTES={limit}\n" in ENV_EXAMPLE.read_text()
+    # The CSV import of cards: its own location, the app's MAX_CSV_IMPORT_BYTES exactly (a raw body, no framing).
+    csv_limit = Settings.model_fields["max_csv_import_bytes"].default
+    csv_import = _location(conf, "= /api/cards/import")
+    assert _size_bytes(re.search(r"client_max_body_size\s+(\w+);", csv_import).group(1)) == csv_limit  # type: ignore[union-attr]
+    assert re.search(r"error_page\s+413\s+@csv_too_large;", csv_import)
+    assert f'"detail": "Request body exceeds the limit of {csv_limit} bytes (MAX_CSV_IMPORT_BYTES);' in conf
+    assert f"MAX_CSV_IMPORT_BYTES={csv_limit}\n" in ENV_EXAMPLE.read_text()
     # The upload location matches exactly the app's two multipart routes.
     pattern = re.compile(r"^/api/files(/[^/]+/checkin)?$")
     assert pattern.match("/api/files") and pattern.match("/api/files/17/checkin")
@@ -353,7 +360,7 @@ def test_nginx_body_limits_small_for_json_large_for_uploads_with_headroom() -> N
 
 def test_nginx_answers_json_when_the_app_is_down() -> None:
     conf = NGINX_CONF.read_text()
-    for location in ("/api/", "~ ^/api/files(/[^/]+/checkin)?$"):
+    for location in ("/api/", "~ ^/api/files(/[^/]+/checkin)?$", "= /api/cards/import"):
         block = _location(conf, location)
         assert re.search(r"error_page\s+502\s+@bad_gateway;", block), location
         assert re.search(r"error_page\s+504\s+@gateway_timeout;", block), location

@@ -58,6 +58,12 @@ def test_cards_from_field_editor_to_packet(stack: Stack, open_session: OpenSessi
     customer = anna.locator('#card-panel tr[data-key="customer"]')
     expect(customer.locator(".inherited")).to_have_text("inherited from customers/ACME")
     expect(customer.get_by_label("Customer")).to_have_value("ACME")
+    # The file's card history has the folder's change too, marked with the folder, newest first.
+    anna.locator("#card-panel summary").filter(has_text="Card history").click()
+    latest = anna.locator("#card-panel .card-history li").first
+    expect(latest).to_have_class("inherited")
+    expect(latest).to_contain_text("anna (edit): folder customers/ACME: customer: — → ACME")
+    expect(anna.locator("#card-panel .card-history li").nth(1)).to_contain_text("part_number: — → 4711-A")
 
     # The search box finds it by part number, from the top of the vault.
     anna.goto(f"{stack.b.url}/#/files")

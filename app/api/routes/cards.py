@@ -98,7 +98,9 @@ async def edit_file_card(file_id: FileId, body: CardIn, user: WriterUser, cards:
 
 @router.get("/files/{file_id}/card/history", response_model=CardHistory, responses=errors(404))
 async def file_card_history(file_id: FileId, user: ReaderUser, cards: CardServiceDep) -> CardHistory:
-    """Every change of the file's own card values, newest first, with who, when, how and old → new."""
+    """Every change of the file's card values, newest first, with who, when, how and old → new: its own card's,
+    and those of the cards of the folders it was in at the time (`inherited_from` names the folder; a folder
+    deleted clears its card, `via: folder_deleted`)."""
     return await cards.history(file_id, user)
 
 
@@ -208,7 +210,7 @@ async def export_cards(
 @router.post(
     "/cards/import",
     response_model=ImportOut,
-    responses=errors(400, 422),
+    responses={**errors(400, 422), 413: {**errors(413)[413], "description": "Larger than MAX_CSV_IMPORT_BYTES"}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -224,7 +226,8 @@ async def import_cards(
 ) -> ImportOut:
     """Set card values from CSV (as exported): rows matched by path, any case; an empty cell clears the file's
     own value; a column left out leaves the field alone. All or nothing: one bad row (no such file, a value its
-    field refuses) is 422 naming the line, and nothing changes. Bodies up to MAX_JSON_BODY_BYTES."""
+    field refuses) is 422 naming the line, and nothing changes. Bodies up to MAX_CSV_IMPORT_BYTES (413 past it,
+    counted as it arrives)."""
     try:
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError:

@@ -42,5 +42,6 @@ async def move_folder(body: FolderMoveIn, user: WriterUser, moves: MoveServiceDe
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=errors(400, 404, 409))
 async def delete_folder(path: FolderPath, user: WriterUser, folders: FolderServiceDep) -> None:
-    """Delete an empty folder (409 while it holds files or folders; deleted files do not count)."""
+    """Delete an empty folder (409 while it holds files or folders; deleted files do not count), and its data
+    card: a folder made again at that path starts with an empty one (the old values stay in the audit log)."""
     await folders.delete(user, path)

@@ -119,9 +119,11 @@ export function cardPanel(fileId) {
       const items = data.items.map((item) =>
         h(
           "li",
-          {},
+          { class: item.inherited_from ? "inherited" : null },
           time(item.at),
           ` ${item.user} (${item.via}): `,
+          // A folder's card: the file inherits these values unless it has its own.
+          item.inherited_from ? h("span", { class: "muted" }, `folder ${item.inherited_from}: `) : null,
           Object.entries(item.changes).map(([key, c], i) => [i ? "; " : "", `${key}: ${c.old ?? "—"} → ${c.new ?? "—"}`]),
         ),
       );

@@ -77,7 +77,7 @@ export function folderPanel(folder, releasedOnly = () => false) {
   }
 
   async function remove(f) {
-    if (!(await confirmDialog("Delete folder", `Delete the empty folder ${f.path}?`, "Delete", true))) return;
+    if (!(await confirmDialog("Delete folder", `Delete the empty folder ${f.path}? Its data card (folder values) goes with it.`, "Delete", true))) return;
     try {
       await api.delete("/api/folders", { path: f.path });
       toast(`Folder ${f.path} deleted`, "success");

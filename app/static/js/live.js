@@ -228,6 +228,7 @@ export function describeEvent(m) {
     case "card_changed":
       return `${m.user} changed the card of ${m.path} (${(m.fields || []).join(", ")})`;
     case "folder_card_changed":
+      if (m.via === "folder_deleted") return `${m.user} deleted the folder ${m.folder}, and its card (${(m.fields || []).join(", ")})`;
       return `${m.user} changed the card of the folder ${m.folder} (${(m.fields || []).join(", ")})`;
     case "card_fields_changed":
       return `${m.user} changed the card field ${m.key}`;
