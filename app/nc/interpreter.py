@@ -175,13 +175,13 @@ def _columns(lines: list[str], shapes: list[str], codes: list[int], start: int, 
     """The words of plain lines [start, end) by letter; None when a word has no number or a number no word
     (such lines are read one at a time). String and list operations that run in C, none per line in Python."""
     text = "\n".join(lines[start:end])
-    skeleton = text.translate(_SKELETON)  # plain lines hold only letters (A), numbers (9), spaces and newlines
-    if "A " in skeleton or "A\n" in skeleton or "AA" in skeleton or skeleton.endswith("A"):
-        return None  # `X Y2`: a word without its number
-    if " 9" in skeleton or "\n9" in skeleton or skeleton.startswith("9"):
-        return None  # `5X1`, `X 5`: a number that does not follow its word
-    numbers = text.translate(_SPACE_WORDS).split()  # now one number per letter, in order
     letters = "".join(shapes[start:end]).replace(" ", "").encode()
+    numbers = text.translate(_SPACE_WORDS).split()  # the runs of number characters, in order
+    # Plain lines hold only letters (A in the skeleton), number characters (9), spaces and newlines. When every
+    # letter is followed by a number character and there are as many runs of them as letters, each letter has its
+    # number and there is no other (`X Y2`, `5X1`, `X1 5`: read by the lexer, which says what is wrong).
+    if len(numbers) != len(letters) or text.translate(_SKELETON).count("A9") != len(letters):
+        return None
     run = bytes(codes[start:end])
     count = end - start
     present = 0
