@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,25 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import app.vault.program_facts as program_facts_module
 from app.core.config import Settings
 from app.models import Role
-from app.nc import ProgramFacts, program_facts
+from app.nc import ProgramFacts
 from app.services.facts_backstop import GRACE, FactsBackstop
 from bench.nc_program import program
+from tests.api.test_program_facts import POCKET, Headers, facts_of
 from tests.cli import camvault_async
 from tests.conftest import Login, MakeUser, sql
 from tests.vault import new_version, upload
 
-Headers = dict[str, str]
-CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
-POCKET = (CORPUS / "pocket_square.nc").read_bytes()  # ~300 bytes: under the threshold below
-INLINE_BYTES = 4096
+INLINE_BYTES = 4096  # POCKET (~300 bytes) is under it
 LARGE = program(40_000)  # a CAM-shaped program of 40 kB: over it
 LARGER = program(60_000)
-
-
-def facts_of(data: bytes) -> dict[str, Any]:
-    found = program_facts(data)
-    assert found is not None
-    return found.model_dump(mode="json")
 
 
 @pytest.fixture
