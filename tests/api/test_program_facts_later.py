@@ -118,11 +118,18 @@ async def test_pending_only_while_the_server_answers_for_them(
     answer = {f["path"]: f for f in r.json()["files"]}
     assert answer["blob.nc"]["facts_pending"] is True
     assert answer["notes.txt"]["facts_pending"] is False  # not an NC program
+    listed = (await client.get("/api/files", params={"facts": "true"}, headers=anna)).json()["items"]
+    assert {f["path"]: (f["facts_summary"], f["facts_pending"]) for f in listed} == {
+        "blob.nc": (None, True),  # the file list shows `…`, not empty cells
+        "notes.txt": (None, False),
+    }
     await db.execute(text("UPDATE file_versions SET created_at = created_at - interval '2 hours'"))
     await db.execute(text("UPDATE files SET updated_at = updated_at - interval '2 hours'"))
     await db.commit()
     meta = (await client.get(f"/api/files/{answer['blob.nc']['id']}", headers=anna)).json()
     assert meta["facts"] is None and meta["facts_pending"] is False
+    versions = (await client.get(f"/api/files/{answer['blob.nc']['id']}/versions", headers=anna)).json()["items"]
+    assert [v["facts_pending"] for v in versions] == [False]
 
 
 def raising(*args: object, **kwargs: object) -> ProgramFacts | None:
