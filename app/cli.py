@@ -191,10 +191,11 @@ async def _doctor(settings: Settings) -> int:
         await engine.dispose()
     print(f"camvault doctor: ENV={settings.env} DATA_DIR={settings.data_dir.absolute()}")
     for check in checks:
-        print(f"  {'ok' if check.ok else 'PROBLEM':<8} {check.name:<9} {check.summary}")
+        label = "warning" if check.warning else "ok" if check.ok else "PROBLEM"
+        print(f"  {label:<8} {check.name:<9} {check.summary}")
         for line in check.details:
             print(f"{'':20}- {line}")
-        if check.fix and not check.ok:
+        if check.fix and (check.warning or not check.ok):
             print(f"{'':20}fix: {check.fix}")
     problems = sum(not check.ok for check in checks)
     print(f"{problems} problem{'s' if problems != 1 else ''} found" if problems else "no problems found")

@@ -32,6 +32,7 @@ from app.services.sweeper import sweep_forever
 from app.services.temp_files import sweep_stale_temp_files, sweep_temp_files_forever
 from app.services.users import UserService
 from app.storage.git_store import GitStore
+from app.vault.program_facts import stop_later
 from app.vault.refs import reconcile
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await realtime.stop()
+        await stop_later()  # facts still being parsed after a commit: the backstop of the next start has them
         for task in (sweeper, temp_sweeper):
             if task is not None:
                 task.cancel()

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # NC programs: which files are programs, and the rapid rate their estimated cycle time assumes.
     nc_extensions: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_NC_EXTENSIONS))
     rapid_rate_mm_min: float = Field(default=DEFAULT_RAPID_RATE_MM_MIN, gt=0, le=1_000_000)
+    # Programs up to this size get their facts before the upload or check-in answers; larger ones right after the
+    # version is committed, in the background (README, "NC programs": `facts_pending`).
+    nc_facts_inline_bytes: int = Field(default=1024**2, ge=0)
 
     lock_ttl_seconds: int = Field(default=8 * 3600, ge=0)
     lock_sweep_seconds: float = Field(default=5, gt=0)

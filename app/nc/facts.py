@@ -247,9 +247,9 @@ class FactsSink:
                 map(operator.sub, zs, chain((start[2],), zs)),
             )
         )
-        rapid = list(map(operator.not_, feed))
-        rapids = sum(rapid)
-        cuts = count - rapids
+        cuts = int(sum(feed))  # 1.0 for each feed move
+        rapids = count - cuts
+        rapid = list(map(operator.not_, feed)) if rapids else []
         self.rapid_moves += rapids
         if rapids:
             self.rapid_distance += sum(compress(lengths, rapid))
@@ -269,8 +269,10 @@ class FactsSink:
         rates = list(compress(feeds, feed)) if rapids else feeds
         self.feed_moves += cuts
         self.feed_distance += sum(cut)
-        self.feed_time += sum(map(operator.mul, cut, map(operator.truediv, repeat(60.0), rates)))
         low, high = min(rates), max(rates)
+        # One F for the whole batch (most batches): the same products as per move, without a division each.
+        per_mm = repeat(60.0 / low) if low == high else map(operator.truediv, repeat(60.0), rates)
+        self.feed_time += sum(map(operator.mul, cut, per_mm))
         self.feed.add(low)
         self.feed.add(high)
         s = self.modal.spindle

@@ -18,7 +18,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, compress, repeat
+from itertools import chain, compress, product, repeat
 from typing import NamedTuple, Protocol
 
 from app.nc import lexer
@@ -78,15 +78,35 @@ _SIMPLE = re.compile(
 ).fullmatch
 
 
-# A block of lines read with one regex call: a plain G0/G1 line with X, Y, Z and F words in that order gives its
-# words; any other line gives its text, in the last group, for the line-by-line reader.
-_ROWS = re.compile(
-    r"^(?:N\d+ ?)?(?:G0?([01])(?![\d.]) ?)?"
-    + "".join(f"(?:{letter}([-+]?[\\d.]+) ?)?" for letter in "XYZF")
-    + r"\r?$|^(.*)$",
-    re.MULTILINE,
-)
-_COLUMNS = [operator.itemgetter(k) for k in range(6)]
+# Plain lines, read by columns (Interpreter.run_blocks): what is left of a line once the characters of its numbers
+# are taken out is its shape (`N10 G1 X1.5 Y-2.` -> `N G X Y`). A plain line's shape has the words N G X Y Z F, in
+# that order, each at most once, separated by one space or none, with at most one space at the end; its G is G0 or
+# G1. Every word must be followed by its number and every number follow its word (checked per run of such lines on
+# its skeleton, see `_columns`; float() checks the numbers). Any other line goes to `feed_line`, as do plain lines
+# the interpreter's state does not allow in a batch. Bits of a shape's words:
+_WORD_BITS = {"N": 1, "G": 2, "X": 4, "Y": 8, "Z": 16, "F": 32}
+_G_BIT = 2
+_MOVES = 4 | 8 | 16
+_NUMBER_CHARS = "0123456789.+-"
+_SHAPE = str.maketrans("", "", _NUMBER_CHARS)
+_SPACE_WORDS = str.maketrans("".join(_WORD_BITS), " " * len(_WORD_BITS))  # then split() gives the numbers
+_SKELETON = str.maketrans("".join(_WORD_BITS) + _NUMBER_CHARS, "A" * len(_WORD_BITS) + "9" * len(_NUMBER_CHARS))
+# bytes.translate tables: a letter's byte to 1 and every other to 0; a line's code to 1 when it has the bit.
+_LETTER_MASK = {letter: bytes(int(b == ord(letter)) for b in range(256)) for letter in _WORD_BITS}
+_BIT_MASK = {bit: bytes(int(bool(b & bit)) for b in range(256)) for bit in _WORD_BITS.values()}
+_PLAIN_G = re.compile(r"(?:N[0-9.+-]* ?)?G0?[01](?![0-9.+-])").match
+
+
+def _plain_shapes() -> dict[str, int]:
+    shapes = {}
+    for mask in range(1, 64):
+        letters = [letter for letter, bit in _WORD_BITS.items() if mask & bit]
+        for spaces in product(("", " "), repeat=len(letters)):
+            shapes["".join(map(operator.add, letters, spaces))] = mask
+    return shapes
+
+
+_PLAIN_SHAPES = _plain_shapes()
 
 
 class Arc(NamedTuple):
@@ -146,33 +166,49 @@ def fmt(value: float) -> str:
 _NO_WORDS: dict[str, float] = {}
 
 
-def _filled(column: Sequence[str], initial: float, scale: float) -> list[float]:
-    """A column of words ('' where a line has none) as the value in force on each line: the last one given, or
-    `initial` before the first. Built from C-level list operations, not a Python loop over the lines."""
-    if all(column):  # every line gives one, as X and Y do in most lines of a surface
-        values: Iterable[float] = map(float, column)
-        return list(values if scale == 1.0 else map(operator.mul, values, repeat(scale)))
-    given = list(compress(range(len(column)), column))
-    if not given:
-        return [initial] * len(column)
-    values = map(float, compress(column, column))
+# A run of plain lines by letter: the lines (0-based in the run) that give the letter, None when every line does,
+# and their numbers as written.
+Columns = dict[str, tuple[list[int] | None, list[str]]]
+
+
+def _columns(lines: list[str], shapes: list[str], codes: list[int], start: int, end: int) -> Columns | None:
+    """The words of plain lines [start, end) by letter; None when a word has no number or a number no word
+    (such lines are read one at a time). String and list operations that run in C, none per line in Python."""
+    text = "\n".join(lines[start:end])
+    letters = "".join(shapes[start:end]).replace(" ", "").encode()
+    numbers = text.translate(_SPACE_WORDS).split()  # the runs of number characters, in order
+    # Plain lines hold only letters (A in the skeleton), number characters (9), spaces and newlines. When every
+    # letter is followed by a number character and there are as many runs of them as letters, each letter has its
+    # number and there is no other (`X Y2`, `5X1`, `X1 5`: read by the lexer, which says what is wrong).
+    if len(numbers) != len(letters) or text.translate(_SKELETON).count("A9") != len(letters):
+        return None
+    run = bytes(codes[start:end])
+    count = end - start
+    present = 0
+    for mask in set(run):
+        present |= mask
+    columns: Columns = {}
+    for letter, bit in _WORD_BITS.items():
+        if present & bit:
+            values = numbers if present == bit else list(compress(numbers, letters.translate(_LETTER_MASK[letter])))
+            given = None if len(values) == count else list(compress(range(count), run.translate(_BIT_MASK[bit])))
+            columns[letter] = (given, values)
+    return columns
+
+
+def _filled(column: tuple[list[int] | None, list[str]] | None, count: int, initial: float, scale: float) -> list[float]:
+    """A column as the value in force on each of `count` lines: the last one given, or `initial` before the first.
+    Built from C-level list operations, not a Python loop over the lines."""
+    if column is None:
+        return [initial] * count
+    given, texts = column
+    values: Iterable[float] = map(float, texts)
     if scale != 1.0:
         values = map(operator.mul, values, repeat(scale))
-    runs = map(operator.sub, chain(given[1:], (len(column),)), given)
+    if given is None:  # every line gives one, as X and Y do in most lines of a surface
+        return list(values)
+    runs = map(operator.sub, chain(given[1:], (count,)), given)
     return [initial] * given[0] + list(chain.from_iterable(map(repeat, values, runs)))
-
-
-class _LazyLines:
-    """A block's lines, split only if one is needed (a plain line the batch leaves to the line-by-line reader)."""
-
-    def __init__(self, block: str) -> None:
-        self.block = block
-        self.lines: list[str] | None = None
-
-    def __getitem__(self, index: int) -> str:
-        if self.lines is None:
-            self.lines = self.block.split("\n")
-        return self.lines[index]
 
 
 class Interpreter:
@@ -225,15 +261,20 @@ class Interpreter:
                 for text in block.split("\n"):
                     self.feed_line(text)
                 continue
-            rows = _ROWS.findall(block)
-            gs, xs, ys, zs, fs, others = (list(map(column, rows)) for column in _COLUMNS)
-            texts = _LazyLines(block)
+            if "\r" in block:
+                block = block.replace("\r\n", "\n")  # feed_line drops a line's \r: so do the columns
+            lines = block.split("\n")
+            shapes = block.translate(_SHAPE).split("\n")
+            codes = list(map(_PLAIN_SHAPES.get, shapes, repeat(0)))
+            for i in compress(range(len(codes)), map(operator.and_, codes, repeat(_G_BIT))):
+                if _PLAIN_G(lines[i]) is None:  # G2, G90...: not a plain line
+                    codes[i] = 0
             start = 0
-            for end in chain(compress(range(len(others)), others), (len(others),)):  # lines that are not plain
+            for end in chain(compress(range(len(codes)), map(operator.not_, codes)), (len(codes),)):
                 if start < end:
-                    self._plain(texts, gs, xs, ys, zs, fs, start, end)
-                if end < len(others):
-                    self.feed_line(others[end])
+                    self._plain(lines, shapes, codes, start, end)
+                if end < len(codes):
+                    self.feed_line(lines[end])
                 start = end + 1
         return self.line
 
@@ -250,48 +291,40 @@ class Interpreter:
             and modal.feed > 0
         )
 
-    def _plain(
-        self,
-        texts: _LazyLines,
-        gs: Sequence[str],
-        xs: Sequence[str],
-        ys: Sequence[str],
-        zs: Sequence[str],
-        fs: Sequence[str],
-        start: int,
-        end: int,
-    ) -> None:
-        """Plain G0/G1 lines [start, end) of a block: one at a time until the state allows a batch, then the rest
-        in one batch (or one at a time after all, when a number does not read or a feed is not positive)."""
+    def _plain(self, lines: list[str], shapes: list[str], codes: list[int], start: int, end: int) -> None:
+        """Plain lines [start, end) of a block: one at a time until the state allows a batch, then the rest in one
+        batch (or one at a time after all, when a word does not read or a feed is not positive)."""
         while start < end and not self._batchable():
-            self.feed_line(texts[start])
+            self.feed_line(lines[start])
             start += 1
         if start == end:
             return
+        columns = _columns(lines, shapes, codes, start, end)
         try:
-            done = self._batch(gs[start:end], xs[start:end], ys[start:end], zs[start:end], fs[start:end])
+            done = columns is not None and self._batch(codes[start:end], columns)
         except ValueError:  # a number such as 1.2.3: the lexer explains it, one line at a time
             done = False
         if not done:
             for i in range(start, end):
-                self.feed_line(texts[i])
+                self.feed_line(lines[i])
 
-    def _batch(
-        self, gs: Sequence[str], xs: Sequence[str], ys: Sequence[str], zs: Sequence[str], fs: Sequence[str]
-    ) -> bool:
+    def _batch(self, codes: list[int], columns: Columns) -> bool:
         """Straight moves of plain lines, all at once. False (nothing done) when a feed in them is not positive."""
         s = self.scale
-        feeds = _filled(fs, self.modal.feed or 0.0, s)  # _batchable: the feed in force is positive
+        count = len(codes)
+        if "N" in columns:
+            list(map(float, columns["N"][1]))  # a sequence number that does not read: the lexer says why
+        feeds = _filled(columns.get("F"), count, self.modal.feed or 0.0, s)  # _batchable: the feed in force is > 0
         if min(feeds, default=1.0) <= 0:
             return False
-        px = _filled(xs, self.pos[0], s)
-        py = _filled(ys, self.pos[1], s)
-        pz = _filled(zs, self.pos[2], s)
-        motions = _filled(gs, float(self.motion), 1.0)  # 1.0 (true) for G1, 0.0 for G0
-        lines: Sequence[int] = range(self.line + 1, self.line + 1 + len(xs))
-        self.line += len(xs)
-        moved = list(map(any, zip(xs, ys, zs, strict=True)))
-        if not all(moved):  # lines with only G or F words move nothing
+        px = _filled(columns.get("X"), count, self.pos[0], s)
+        py = _filled(columns.get("Y"), count, self.pos[1], s)
+        pz = _filled(columns.get("Z"), count, self.pos[2], s)
+        motions = _filled(columns.get("G"), count, float(self.motion), 1.0)  # 1.0 (true) for G1, 0.0 for G0
+        lines: Sequence[int] = range(self.line + 1, self.line + 1 + count)
+        self.line += count
+        moved = list(map(operator.and_, codes, repeat(_MOVES)))
+        if not all(moved):  # lines with only N, G or F words move nothing
             lines = list(compress(lines, moved))
             motions, feeds, px, py, pz = (list(compress(c, moved)) for c in (motions, feeds, px, py, pz))
         if lines:
@@ -299,12 +332,11 @@ class Interpreter:
             top = max(pz)
             if self.top_z is None or top > self.top_z:
                 self.top_z = top
-        if lines:
             self.pos = (px[-1], py[-1], pz[-1])
-        if any(gs):
-            self.motion = int(gs[max(compress(range(len(gs)), gs))])
-        if any(fs):
-            self.modal.feed = float(fs[max(compress(range(len(fs)), fs))]) * s
+        if "G" in columns:
+            self.motion = int(columns["G"][1][-1])
+        if "F" in columns:
+            self.modal.feed = float(columns["F"][1][-1]) * s
             self.modal.changes += 1
         return True
 

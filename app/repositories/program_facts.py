@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, func, literal, or_, select, tuple_
+from sqlalchemy import Float, Integer, Select, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,19 +88,71 @@ class VersionFactsRepository:
         )
         return {(f, v): (tools, cycle, z) for f, v, tools, cycle, z in rows.all()}
 
-    async def lacking(self, extensions: Sequence[str], *, after: int = 0, limit: int = 100) -> list[VersionToParse]:
+    async def lacking(
+        self,
+        extensions: Sequence[str],
+        *,
+        after: int = 0,
+        limit: int = 100,
+        made_between: tuple[datetime, datetime] | None = None,
+        larger_than: int | None = None,
+    ) -> list[VersionToParse]:
         """Versions at an NC path (by the extension of the path they were made at) with no facts, or facts of an
-        older parser: the next `limit` by id after `after`."""
+        older parser: the next `limit` by id after `after` (made in `made_between`, larger than `larger_than`
+        bytes, when given)."""
+        columns: Any = select(FileVersion.id, FileVersion.path, FileVersion.blob_sha, FileVersion.size)
+        statement = self._lacking(
+            columns,
+            extensions,
+            made_between=made_between,
+            larger_than=larger_than,
+        )
+        rows = await self.session.execute(statement.where(FileVersion.id > after).order_by(FileVersion.id).limit(limit))
+        return [VersionToParse(*row) for row in rows.all()]
+
+    async def count_lacking(self, extensions: Sequence[str], *, made_before: datetime) -> int:
+        """How many versions `lacking` would give, of those made before `made_before`."""
+        statement = self._lacking(
+            select(func.count()), extensions, made_between=(datetime.min.replace(tzinfo=UTC), made_before)
+        )
+        return int(await self.session.scalar(statement) or 0)
+
+    @staticmethod
+    def _lacking(
+        statement: Select[Any],
+        extensions: Sequence[str],
+        *,
+        made_between: tuple[datetime, datetime] | None,
+        larger_than: int | None = None,
+    ) -> Select[Any]:
         ends = [func.lower(FileVersion.path).endswith(e.lower(), autoescape=True) for e in extensions]
+        statement = (
+            statement.select_from(FileVersion)
+            .outerjoin(VersionFacts, VersionFacts.version_id == FileVersion.id)
+            .where(
+                or_(*ends) if ends else literal(False),
+                or_(VersionFacts.version_id.is_(None), VersionFacts.facts_version < FACTS_VERSION),
+            )
+        )
+        if made_between is not None:
+            statement = statement.where(
+                FileVersion.created_at >= made_between[0], FileVersion.created_at < made_between[1]
+            )
+        if larger_than is not None:
+            statement = statement.where(FileVersion.size > larger_than)
+        return statement
+
+    async def to_parse(self, version_ids: Sequence[int]) -> list[VersionToParse]:
+        """These versions, those that still lack facts of the current parser, by id."""
+        if not version_ids:
+            return []
         rows = await self.session.execute(
             select(FileVersion.id, FileVersion.path, FileVersion.blob_sha, FileVersion.size)
             .outerjoin(VersionFacts, VersionFacts.version_id == FileVersion.id)
             .where(
-                FileVersion.id > after,
-                or_(*ends) if ends else literal(False),
+                FileVersion.id.in_(version_ids),
                 or_(VersionFacts.version_id.is_(None), VersionFacts.facts_version < FACTS_VERSION),
             )
             .order_by(FileVersion.id)
-            .limit(limit)
         )
         return [VersionToParse(*row) for row in rows.all()]

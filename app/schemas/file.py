@@ -81,6 +81,11 @@ class FileOut(BaseModel):
     facts_summary: FactsSummary | None = Field(
         default=None, description="In the listing with `?facts=true`: tools, cycle time and Z min of `version`"
     )
+    facts_pending: bool = Field(
+        default=False,
+        description="True while the server is still computing the facts of this version (an NC program over "
+        "NC_FACTS_INLINE_BYTES gets them just after it is committed): `facts` is null for now, not for good",
+    )
 
 
 class Notice(BaseModel):
@@ -164,6 +169,7 @@ class VersionOut(BaseModel):
     created_at: datetime
     revision: str | None = Field(default=None, description="The revision label this version was released as")
     facts: ProgramFacts | None = Field(default=None, description="Its program facts (NC programs only)")
+    facts_pending: bool = Field(default=False, description="As the file's `facts_pending`, for this version")
 
 
 class HistoryPage(BaseModel):

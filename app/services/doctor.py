@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import DomainError
+from app.nc import FACTS_VERSION
 from app.repositories.health import ping
 from app.repositories.installation import live_paths, locks_of_inactive_users, version_commits
+from app.repositories.program_facts import VersionFactsRepository
 from app.services.database_checks import Finding, migration_findings, role_findings
+from app.services.facts_backstop import GRACE
 from app.services.paths import normalise_vault_path, path_key
 from app.services.reindex import ReindexReport, ReindexService, replay
 from app.storage.git_store import CommitInfo, GitStore
@@ -33,6 +37,9 @@ class Check:
     summary: str
     details: list[str] = field(default_factory=list)
     fix: str | None = None
+    # Worth fixing, but nothing is wrong or at risk (derived data that can be rebuilt): printed with its fix, and
+    # the exit status stays 0.
+    warning: bool = False
 
 
 def _listed(items: list[str]) -> list[str]:
@@ -60,6 +67,7 @@ class DoctorService:
         if database_ok and git_ok:
             checks.append(await self.catalog())
         if database_ok:
+            checks.append(await self.program_facts())
             checks.append(await self.names())
             checks.append(await self.locks())
         checks.append(self.disk())
@@ -235,6 +243,25 @@ class DoctorService:
             details=_listed([f"{path}: {name}" for path, name, _ in rows]),
             fix="an admin releases them: Users page, *Release locks*, or "
             + ", ".join(f"POST /api/admin/users/{user_id}/release-locks" for _, user_id in users),
+        )
+
+    async def program_facts(self) -> Check:
+        """NC versions without facts of the current parser (made before facts existed, by an older parser, a parse
+        that failed, a lost after-commit task). A warning: facts are derived from Git, nothing is lost, the vault
+        works without them, and reindex computes them. Versions younger than the backstop's grace are left out: a
+        large program's facts are being computed right after its upload, which must not make a healthy vault warn."""
+        before = datetime.now(UTC) - GRACE
+        async with self.sessionmaker() as session:
+            count = await VersionFactsRepository(session).count_lacking(self.settings.nc_extensions, made_before=before)
+        if not count:
+            return Check("facts", True, f"every NC version has program facts (parser version {FACTS_VERSION})")
+        return Check(
+            "facts",
+            True,
+            f"{count} version{'s' if count != 1 else ''} of NC programs lack program facts, or have facts of an older "
+            "parser (binary files with an NC extension never have any)",
+            fix="run `camvault reindex` (it computes them; the file list's columns and the compare use them)",
+            warning=True,
         )
 
     # ----- the host and the settings -------------------------------------------------------------------------

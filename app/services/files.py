@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +41,7 @@ from app.schemas.file import (
     Notice,
     TextDiff,
     UploadOut,
+    VersionOut,
 )
 from app.services.answers import file_out, version_out
 from app.services.cards import CardService
@@ -58,6 +59,7 @@ from app.services.paths import (
 from app.services.visibility import View, require_released, require_visible, view_of
 from app.storage.git_store import TreeChange, split_lines
 from app.vault.pipeline import Vault, commit_message
+from app.vault.program_facts import facts_pending
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,11 @@ def is_text(data: bytes) -> bool:
     return True
 
 
+def note_facts_pending(item: FileOut | VersionOut, path: str, size: int, made_at: datetime, settings: Settings) -> None:
+    """`facts_pending` of a file or version shown without facts (app/vault/program_facts.py says when)."""
+    item.facts_pending = item.facts is None and facts_pending(path, size, made_at, datetime.now(UTC), settings)
+
+
 class FileService:
     def __init__(self, session: AsyncSession, settings: Settings, vault: Vault) -> None:
         self.session = session
@@ -148,6 +155,7 @@ class FileService:
         found = await self.facts.of_version(out.id, out.version)
         if found is not None:
             out.facts = ProgramFacts.model_validate(found)
+        note_facts_pending(out, out.path, out.size, out.updated_at, self.settings)
         return out
 
     async def list(
@@ -199,6 +207,8 @@ class FileService:
                 found = summaries.get((item.id, item.version))
                 if found is not None:
                     item.facts_summary = FactsSummary(tools=found[0], cycle_time_s=found[1], z_min=found[2])
+                else:
+                    note_facts_pending(item, item.path, item.size, item.updated_at, self.settings)
         return FilePage(items=items, next_cursor=next_cursor, total=total, cards=cards)
 
     async def resolve_version(
@@ -274,6 +284,7 @@ class FileService:
             item = version_out(v, label)
             if v.id in facts:
                 item.facts = ProgramFacts.model_validate(facts[v.id])
+            note_facts_pending(item, v.path, v.size, v.created_at, self.settings)
             items.append(item)
         return HistoryPage(path=file.path, items=items, next_cursor=next_cursor)
 
@@ -409,6 +420,8 @@ class FileService:
         logger.info("upload user=%s files=%d commit=%s", user.username, len(created), commit.commit_sha[:12])
         warnings = [empty_file_notice(f.filename) for f in incoming if f.size == 0]
         files = [file_out(r).model_copy(update={"facts": facts.get(r.file.path)}) for r in rows]
+        for out in files:
+            note_facts_pending(out, out.path, out.size, out.updated_at, self.settings)
         return UploadOut(files=files, commit=commit.commit_sha, warnings=warnings)
 
     async def delete(self, file_id: int, admin: User, *, force: bool) -> FileOut:

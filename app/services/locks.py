@@ -34,7 +34,7 @@ from app.repositories.users import UserRepository
 from app.schemas.lock import CheckInOut, CheckOutOut, LockChangeOut, LockOut, ReleasedLocks
 from app.services.answers import file_out, lock_out
 from app.services.cards import CardService
-from app.services.files import IncomingFile, empty_file_notice
+from app.services.files import IncomingFile, empty_file_notice, note_facts_pending
 from app.services.lifecycle import LifecycleService
 from app.services.paths import check_extension, extension_of
 from app.services.visibility import view_of
@@ -220,6 +220,7 @@ class LockService:
             out = file_out(found.answer(kept, user.username if kept else None, updated_by=updater))
             if new_version:
                 out.facts = facts
+                note_facts_pending(out, out.path, out.size, out.updated_at, self.settings)
         warnings = [empty_file_notice(content.filename)] if content is not None and content.size == 0 else []
         return CheckInOut(
             file=out,

@@ -13,12 +13,9 @@ the database's (a file with one stays `in_review`).
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 
-from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import journal
@@ -36,7 +33,7 @@ from app.services.paths import is_inside, moved_path, name_sort_key, path_key
 from app.services.revision_labels import seq_of_any
 from app.storage.git_store import CommitInfo, GitStore
 from app.vault.pipeline import MAIN, MOVE_ACTION
-from app.vault.program_facts import facts_of_file
+from app.vault.program_facts import IN_MEMORY_BYTES, facts_of_version
 from app.vault.released import ACTIONS, RELEASED, parse_released
 
 logger = logging.getLogger(__name__)
@@ -340,7 +337,7 @@ class FactsReindex:
     second time (except for versions that are not programs, which have no facts to store)."""
 
     BATCH = 100
-    IN_MEMORY_BYTES = 16 * 1024 * 1024  # larger contents are streamed to a temp file instead of read whole
+    IN_MEMORY_BYTES = IN_MEMORY_BYTES  # larger contents are streamed to a temp file instead of read whole
 
     def __init__(self, session: AsyncSession, store: GitStore, settings: Settings) -> None:
         self.session = session
@@ -350,15 +347,13 @@ class FactsReindex:
 
     async def run(self) -> FactsReport:
         report = FactsReport()
-        tmp = self.settings.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
         after = 0
         while True:
             batch = await self.facts.lacking(self.settings.nc_extensions, after=after, limit=self.BATCH)
             await self.session.commit()  # no transaction held while the batch is parsed
             if not batch:
                 break
-            found = [(version.id, await self._facts(version, tmp)) for version in batch]
+            found = [(version.id, await self._facts(version)) for version in batch]
             for version_id, facts in found:
                 if facts is None:
                     report.without += 1
@@ -370,14 +365,5 @@ class FactsReindex:
         logger.info("reindex facts %s", report)
         return report
 
-    async def _facts(self, version: VersionToParse, tmp: Path) -> ProgramFacts | None:
-        """The version's content read from Git (a large one streamed to a temp file: memory stays flat whatever its
-        size), parsed in a worker thread."""
-        if version.size <= self.IN_MEMORY_BYTES:
-            data = await self.store.reads.read_blob(version.blob_sha, self.IN_MEMORY_BYTES)
-            return await to_thread.run_sync(facts_of_file, version.path, data, self.settings)
-        with tempfile.NamedTemporaryFile(dir=tmp, prefix="facts-", suffix=".nc") as out:
-            async for chunk in self.store.reads.stream_blob(version.blob_sha, chunk_size=1 << 20):
-                await to_thread.run_sync(out.write, chunk)
-            await to_thread.run_sync(out.flush)
-            return await to_thread.run_sync(facts_of_file, version.path, Path(out.name), self.settings)
+    async def _facts(self, version: VersionToParse) -> ProgramFacts | None:
+        return await facts_of_version(version, self.store, self.settings, in_memory_bytes=self.IN_MEMORY_BYTES)

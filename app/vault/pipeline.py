@@ -1,7 +1,8 @@
 """The write pipeline: every change to the vault goes through here, in this order.
 
     stage()            blobs written once (hashed once), before any transaction or row lock
-                       (stage_with_facts(): and the NC programs' facts parsed meanwhile, in a thread)
+                       (stage_with_facts(): and the NC programs' facts parsed meanwhile, in a thread; a program
+                       over NC_FACTS_INLINE_BYTES is parsed after COMMIT instead, in a task: compute_later())
     write() opens      the transaction (the caller's session)
       lock_paths()     advisory locks on the paths and their folders
       <rules>          the service reads rows FOR UPDATE and decides (repositories)
@@ -26,7 +27,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import journal
 from app.core.config import Settings
@@ -50,7 +51,7 @@ from app.storage.git_store import (
     TreeConflict,
     ref_name,
 )
-from app.vault.program_facts import compute_facts
+from app.vault.program_facts import compute_facts, compute_later, deferred
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,13 @@ class Vault:
             except GitStoreError as exc:
                 # Committed: the change exists. The ref catches up at the next sweep or start-up.
                 logger.warning("git ref not moved yet ref=%s sha=%s error=%s", ref, sha, exc)
+        if w.facts_later:
+            # Committed: the large programs' facts are parsed now, from Git, without holding the answer.
+            engine = self.session.bind
+            if isinstance(engine, AsyncEngine):
+                compute_later(engine, self.store, self.settings, w.facts_later)
+            else:  # a session on one connection (none of ours): the sweep's backstop computes them
+                logger.warning("program facts left to the backstop versions=%s", w.facts_later)
 
     async def _pause(self, point: str) -> None:
         """Test hook (ENV=test only): stop here for ever, so a test can kill the worker at this point."""
@@ -159,6 +167,7 @@ class VaultWrite:
         self.versions = VersionRepository(vault.session)
         self.refs = VaultRefRepository(vault.session)
         self.ref_moves: dict[str, str] = {}
+        self.facts_later: list[int] = []  # versions whose facts are computed once this write committed
 
     async def lock_paths(self, keys: Sequence[str]) -> None:
         """Serialise writers of these path keys, and of files where their folders are (one statement)."""
@@ -259,18 +268,20 @@ class VaultWrite:
         versions = [self._version(f, commit, f.path, author, message) for f in created]
         self.session.add_all(versions)
         await self.session.flush()
-        if facts:
-            await self._add_facts([(v, facts.get(v.path)) for v in versions])
+        await self._add_facts([(v, (facts or {}).get(v.path)) for v in versions])
         return created
 
     async def _add_facts(self, versions: Sequence[tuple[FileVersion, ProgramFacts | None]]) -> None:
-        """The versions' program facts (computed by `stage_with_facts`), in this write's transaction."""
+        """The versions' program facts (computed by `stage_with_facts`), in this write's transaction; a large
+        program's are computed once it committed."""
         repository = VersionFactsRepository(self.session)
         added = False
         for version, facts in versions:
             if facts is not None:
                 repository.add(version.id, facts.model_dump(mode="json"))
                 added = True
+            elif deferred(version.path, version.size, self.vault.settings):
+                self.facts_later.append(version.id)
         if added:
             await self.session.flush()
 
@@ -289,8 +300,7 @@ class VaultWrite:
             file.cooldown_until = datetime.now(UTC) + timedelta(seconds=cooldown)
             file.cooldown_user_id = author.id
         await self.session.flush()
-        if facts is not None:
-            await self._add_facts([(version, facts)])
+        await self._add_facts([(version, facts)])
         return version
 
     def mark_moved(self, file: File, path: str, key: str, commit: CommitResult, *, by: User) -> None:

@@ -63,6 +63,23 @@ def random_line(rng: random.Random) -> str:
         lambda: "G28 G91 Z0",
         lambda: "G53 G0 Z0",
         lambda: "#100=1",
+        # Lines shaped like plain ones whose words do not pair with their numbers, or whose numbers do not read
+        # (the column reader must hand them to the lexer).
+        lambda: f"5X{rng.uniform(0, 20):.3f} Y2.",
+        lambda: f"X Y{rng.uniform(0, 20):.3f}",
+        lambda: f"X 5Y{rng.uniform(0, 20):.3f}",
+        lambda: f"X{rng.uniform(0, 20):.3f} Y",
+        lambda: f"N1.2.3 X{rng.uniform(0, 20):.3f}",
+        lambda: f"N X{rng.uniform(0, 20):.3f}",
+        lambda: f"X+-1 Y{rng.uniform(0, 20):.3f}",
+        lambda: f"G001 X{rng.uniform(0, 20):.3f}",
+        lambda: f"G1. X{rng.uniform(0, 20):.3f}",
+        lambda: f"X{rng.uniform(0, 20):.3f}\r Y2.",
+        lambda: f"G1X{rng.uniform(0, 20):.3f}Y{rng.uniform(0, 20):.3f}F{rng.choice([0, 300])}",
+        lambda: f"N10G0X{rng.uniform(0, 20):.3f} ",
+        lambda: "G1",
+        lambda: "F0",
+        lambda: "N20",
         lambda: "",
         lambda: "%",
     ]

@@ -65,12 +65,14 @@ async def test_a_clean_installation_passes(installation: dict[str, dict[str, str
         "ref lock",
         "git",
         "catalog",
+        "facts",
         "names",
         "locks",
         "disk",
         "settings",
     }
     assert checks["catalog"].summary == "the catalog equals Git"
+    assert not checks["facts"].warning, checks["facts"]
     assert checks["names"].summary == "all 2 live paths follow the current name rules"
 
 

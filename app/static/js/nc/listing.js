@@ -22,6 +22,10 @@ export function factsHeaders() {
 export function factsCells(file) {
   const s = factsSummary(file);
   const cell = (label, text) => h("td", { class: "num nc-facts-col", dataset: { label } }, text);
+  if (!s && file.facts_pending) {
+    // A large program's facts are computed just after its upload: say so rather than show it as having none.
+    return FACTS_COLUMNS.map((label) => h("td", { class: "num nc-facts-col", dataset: { label }, title: "The server is computing this program's facts" }, "…"));
+  }
   return [
     cell("Tools", s ? count(s.tools) : ""),
     cell("Cycle time", s ? duration(s.cycle_time_s) : ""),

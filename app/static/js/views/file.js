@@ -38,8 +38,9 @@ export function renderFile(root, parts) {
       tabs,
       h("a", { href: `#/file/${fileId}`, "aria-current": tab === "history" ? "page" : null }, "History"),
       // The text view and the NC tabs are for text files only; a program with stored facts is text however large
-      // (the kind answer stops at 4 MiB, a CAM program may be 20 MB).
-      text || file?.facts || NC_TABS.has(tab) ? ncLinks : null,
+      // (the kind answer stops at 4 MiB, a CAM program may be 20 MB), and so, most likely, is one whose facts the
+      // server is still computing (a large program just uploaded: `facts_pending`).
+      text || file?.facts || file?.facts_pending || NC_TABS.has(tab) ? ncLinks : null,
       text || tab === "blame" ? h("a", { href: `#/file/${fileId}/blame`, "aria-current": tab === "blame" ? "page" : null }, "Blame") : null,
       tab === "diff" ? h("a", { href: location.hash, "aria-current": "page" }, "Diff") : null,
     );
