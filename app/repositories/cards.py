@@ -42,6 +42,10 @@ class CardFieldRepository(Repository[CardField]):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, CardField]:
+        rows = await self.session.execute(select(CardField).where(CardField.id.in_(list(ids))))
+        return {f.id: f for f in rows.scalars()}
+
     async def usernames(self, names: Sequence[str]) -> dict[str, str]:
         """lower(name) -> the username, for the names that are accounts (a `user` field's values)."""
         lowered = sorted({n.lower() for n in names})
