@@ -3,10 +3,16 @@
 Each `LiveServer` is one Uvicorn process on its own port, all sharing one database and one DATA_DIR:
 exactly what Gunicorn's workers share in production, but each reachable on purpose, so a test can
 act through worker B and watch worker A, or `kill -9` one of them.
+
+The processes are forked from a fork server that imported the app once (multiprocessing's `forkserver`, with
+`app.main` and Uvicorn preloaded): a fresh interpreter importing them cost about 2.5 s of CPU per server, and the
+suite starts a few hundred. Each child then takes the test's environment, working folder and log, and runs
+Uvicorn's own command line, as a Gunicorn worker forked from its master does.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -15,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import httpx
@@ -51,6 +58,55 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
     return env
 
 
+_FORK_SERVER = multiprocessing.get_context("forkserver")
+_FORK_SERVER.set_forkserver_preload(["app.main", "uvicorn.main"])
+
+
+def _serve(env: dict[str, str], workdir: str, log_path: str, argv: list[str]) -> None:
+    """The server process, after the fork: nothing of the test process's environment, folder or output."""
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(env)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  # line-buffered, as PYTHONUNBUFFERED
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    from uvicorn.main import main
+
+    main.main(args=argv, prog_name="uvicorn")
+
+
+class ServerProcess:
+    """The part of `subprocess.Popen` the tests use, for a process the fork server started."""
+
+    def __init__(self, process: BaseProcess) -> None:
+        self.process = process
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.exitcode
+
+    def poll(self) -> int | None:
+        return None if self.process.is_alive() else self.process.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        if self.process.is_alive():
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        self.process.join(timeout)
+        if self.process.exitcode is None:
+            raise subprocess.TimeoutExpired("uvicorn", timeout)
+        return self.process.exitcode
+
+
 class LiveServer:
     def __init__(
         self, env: dict[str, str], workdir: Path, name: str = "server", uvicorn_args: tuple[str, ...] = ()
@@ -63,7 +119,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
         self.log_path = workdir / f"{name}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: ServerProcess | None = None
 
     @property
     def pid(self) -> int:
@@ -78,28 +134,23 @@ class LiveServer:
     def spawn(self) -> None:
         """Start the process without waiting for it (see wait_ready)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
+        argv = [
+            "--factory",
+            "app.main:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            *self.uvicorn_args,
+        ]
         # cwd is a scratch folder, so a developer's .env in the checkout is not read.
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "app.main:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                *self.uvicorn_args,
-            ],
-            cwd=self.workdir,
-            env={**self.env, "PYTHONPATH": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        env = {**self.env, "PYTHONPATH": str(ROOT)}
+        process = _FORK_SERVER.Process(
+            target=_serve, args=(env, str(self.workdir), str(self.log_path), argv), name=self.name
         )
-        log.close()
+        process.start()
+        self.proc = ServerProcess(process)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
