@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.core.db import SERVER_SETTINGS
 from bench.capture import Step, replay
 from bench.measure import speed_ratio
 from bench.race import substitute, upload_files
@@ -74,7 +75,7 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
         [Step(s.sql, substitute(s, {file_id: files[i], user_id: bench.tokens[users[i]][0]})) for s in recording.steps]
         for i in range(n)
     ]
-    pool = await asyncpg.create_pool(bench.dsn, min_size=n, max_size=n)
+    pool = await asyncpg.create_pool(bench.dsn, min_size=n, max_size=n, server_settings=SERVER_SETTINGS)
     assert pool is not None
     try:
 

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from app.core.db import SERVER_SETTINGS
 from bench.capture import Step
 from bench.measure import speed_ratio, summary
 from bench.session import Bench
@@ -137,7 +138,9 @@ async def floor(bench: Bench, file_id: int, racers: list[str]) -> tuple[list[flo
         "WITH gone AS (DELETE FROM locks WHERE file_id = $1) UPDATE lock_history SET ended_at = now(), "
         "end_reason = 'released' WHERE file_id = $1 AND ended_at IS NULL"
     )
-    pool = await asyncpg.create_pool(bench.dsn, min_size=FLOOR_CONNECTIONS, max_size=FLOOR_CONNECTIONS)
+    pool = await asyncpg.create_pool(
+        bench.dsn, min_size=FLOOR_CONNECTIONS, max_size=FLOOR_CONNECTIONS, server_settings=SERVER_SETTINGS
+    )
     assert pool is not None
     times, grants = [], []
     try:

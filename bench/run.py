@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.core.db import asyncpg_dsn
+from app.core.db import SERVER_SETTINGS, asyncpg_dsn
 from bench import fanout, history, listing, locks, nc, nginx, race, report, stack, transfer, whole_vault
 from bench.capture import capture_app
 from bench.session import Bench, Config
@@ -120,7 +120,7 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
         # whose round trips are counted) go to the same Git repository as the catalog names.
         capture_app(url, server.data_dir) as capture,
     ):
-        conn = await asyncpg.connect(asyncpg_dsn(url))
+        conn = await asyncpg.connect(asyncpg_dsn(url), server_settings=SERVER_SETTINGS)
         try:
             bench = Bench(
                 config=config,

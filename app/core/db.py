@@ -123,9 +123,18 @@ class DatabaseConnectError(ConnectionError):
     """
 
 
+# Session settings of every app connection. Our statements name their joins in the order to run them: the driving
+# table first, then lookups by key. With PostgreSQL's default join_collapse_limit (8) the planner searches the orders
+# of a file row's eight relations (app/repositories/files.py `file_rows_with`) on every execution: 12-15 ms of planning
+# for 0.5 ms of execution at 50,000 files (EXPLAIN ANALYZE), the same plan. 1 keeps the written order (each join's two
+# sides and its method are still the planner's choice), planned in under 1 ms.
+SERVER_SETTINGS = {"join_collapse_limit": "1"}
+
+
 async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
     # SQLAlchemy passes a failed connect's exception through unwrapped (an OSError for a refused port or a
     # missing socket): named here, where it can only mean the database.
+    kwargs["server_settings"] = {**SERVER_SETTINGS, **kwargs.get("server_settings", {})}
     try:
         return await asyncpg.connect(*args, **kwargs)
     except _CONNECT_OUTAGES as exc:
