@@ -311,17 +311,25 @@ def _file_rows() -> AnySelect:
     return file_rows_with(and_(Lock.file_id == File.id, live_lock_condition()))
 
 
-def file_rows_with(lock_join: ColumnElement[bool], *extra: Any, start: Subquery | None = None) -> AnySelect:
-    """`_file_rows` with the lock joined on `lock_join`, and `extra` columns right after the Lock (check-outs
-    read the lock row live or not, and whether it is live: app/repositories/locks.py); from `start` (a subquery
-    with an `id` column: a listing's page) when given, which is then the first relation of the join, so the
-    written order (app/core/db.py SERVER_SETTINGS) starts from its few rows."""
+@cache
+def _row_parts() -> tuple[Any, Any, Any, Any, Any]:
+    """The four user aliases and the approvers' subquery of a file row, made once: aliasing copies the users
+    table's columns, which cost more than the rest of building the statement (a listing page builds one)."""
     holder, creator, updater, deleter = (aliased(User) for _ in range(4))
     approvers = (
         select(func.array_agg(aggregate_order_by(ReviewApproval.user_name, ReviewApproval.id)))
         .where(ReviewApproval.review_id == Review.id)
         .scalar_subquery()
     )
+    return holder, creator, updater, deleter, approvers
+
+
+def file_rows_with(lock_join: ColumnElement[bool], *extra: Any, start: Subquery | None = None) -> AnySelect:
+    """`_file_rows` with the lock joined on `lock_join`, and `extra` columns right after the Lock (check-outs
+    read the lock row live or not, and whether it is live: app/repositories/locks.py); from `start` (a subquery
+    with an `id` column: a listing's page) when given, which is then the first relation of the join, so the
+    written order (app/core/db.py SERVER_SETTINGS) starts from its few rows."""
+    holder, creator, updater, deleter, approvers = _row_parts()
     stmt = select(
         File,
         Lock,
