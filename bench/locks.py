@@ -54,10 +54,11 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
     if not fitting:
         raise RuntimeError(f"lock throughput: no client whose file and user ids can be told apart ({files})")
     k = fitting[-1]
-    async with bench.capture.record() as recording:
-        for path in (f"/api/files/{files[k]}/checkout", f"/api/files/{files[k]}/checkin"):
-            r = await bench.capture.client.post(path, json=body, headers=bench.auth(users[k]))
-            r.raise_for_status()
+    for _ in range(2):  # the second cycle is the steady state (statements prepared), as benchmark 8 counts them
+        async with bench.capture.record() as recording:
+            for path in (f"/api/files/{files[k]}/checkout", f"/api/files/{files[k]}/checkin"):
+                r = await bench.capture.client.post(path, json=body, headers=bench.auth(users[k]))
+                r.raise_for_status()
     file_id, user_id = files[k], bench.tokens[users[k]][0]
 
     limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
