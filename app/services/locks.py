@@ -98,8 +98,11 @@ class LockService:
                 await self.locks.close_history(file.id, "expired", None)
                 await self._expire(w, file, found.lock.user_id, found.holder or "?", found.lock.expires_at)
             lock = await self.locks.acquire(file.id, user.id, message, self.settings.lock_ttl_seconds)
-            if lock is None:  # cannot happen while every lock change holds the file row; the upsert still decides
-                raise Conflict("The lock changed hands just now; try again")
+            if lock is None:
+                # The statement above read the file through a snapshot taken before the check-out that held the gate
+                # committed its lock, and got the gate just after (a row lock that was only locked, not updated, is
+                # not read again): the upsert saw that lock. Answer as a loser from what is committed now.
+                raise await self._lost(file.id)
             await w.journal(_locked(FileLocked, file, lock, user), actor=user)
             out = file_out(found.answer(lock, user.username))
         assert out.lock is not None  # this transaction just took it

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -12,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Role, User
+from app.repositories.locks import LockRepository
 from app.services.locks import LockService
 from tests.conftest import Login, MakeUser, sql
+from tests.db import to_asyncpg_dsn
 from tests.vault import check_in, git, upload_one
 
 Admin = tuple[User, dict[str, str]]
@@ -341,3 +344,40 @@ async def test_two_racing_check_outs_in_one_worker(
         headers.append(await login(f"racer{i}"))
     results = await asyncio.gather(*(client.post(url(part, "checkout"), json={}, headers=h) for h in headers))
     assert sorted(r.status_code for r in results) == [200] + [409] * 7
+
+
+async def test_a_check_out_whose_snapshot_missed_a_committed_lock_names_the_holder(
+    client: httpx.AsyncClient,
+    anna: dict[str, str],
+    ben: dict[str, str],
+    part: dict[str, object],
+    database_url: str,
+    db: AsyncSession,
+) -> None:
+    """Ben's check-out reads the file (no lock in its snapshot), takes the gate, then waits for the file row behind
+    another transaction that only locked it; Anna's lock commits meanwhile (her upsert does not need the row
+    lock). Ben's upsert then meets Anna's lock: he is told she holds it, as any loser is."""
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        blocker = conn.transaction()
+        await blocker.start()
+        await conn.execute("SELECT 1 FROM files WHERE id = $1 FOR NO KEY UPDATE", part["id"])
+        ben_tries = asyncio.create_task(client.post(url(part, "checkout"), json={"message": "mine"}, headers=ben))
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ):
+            assert asyncio.get_running_loop().time() < deadline, "ben's check-out never waited for the file row"
+            await asyncio.sleep(0.02)
+        [(anna_id,)] = await sql(db, "SELECT id FROM users WHERE username = 'anna'")
+        assert isinstance(anna_id, int) and isinstance(part["id"], int)
+        async with db.begin():
+            taken = await LockRepository(db).acquire(part["id"], anna_id, "hers", 3600)
+        assert taken is not None
+        await blocker.commit()
+        lost = await ben_tries
+    finally:
+        await conn.close()
+    assert lost.status_code == 409, lost.text
+    assert lost.json()["detail"]["holder"] == "anna"
+    assert await sql(db, "SELECT user_id FROM locks") == [(anna_id,)]
