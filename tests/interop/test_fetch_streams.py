@@ -1,11 +1,13 @@
 """Fetching streams: a 1 GiB clone leaves the server's memory flat, and a dropped fetch stops its git process.
 
 The vault is seeded straight into the server's repository with `git fast-import` (incompressible random
-files, one commit on the branch), which is quick; the catalog does not matter to a clone.
+files, one commit), which is quick. The catalog's `vault_refs` row names the commit before the branch does: the
+sweep moves `main` back to the catalog's commit (app/vault/refs.py), so a branch ahead of it would vanish.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
@@ -13,22 +15,26 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 
 from app.core.config import Settings
 from tests.conftest import PASSWORD
+from tests.db import to_asyncpg_dsn
 from tests.interop.conftest import GitAs
 from tests.live_server import LiveServer
 
 MIB = 1024**2
+SEED_REF = "refs/seed/main"
 ALLOWED_GROWTH = 100 * MIB
 
 
 def seed_vault(repo: Path, *, files: int, size: int) -> str:
-    """Commit `files` random files of `size` bytes on refs/heads/main; returns the commit sha."""
+    """Commit `files` random files of `size` bytes on a side ref, not yet on main; returns the commit sha."""
     proc = subprocess.Popen(
         [
             "git",
@@ -51,7 +57,7 @@ def seed_vault(repo: Path, *, files: int, size: int) -> str:
         proc.stdin.write(b"\n")
     message = b"seed"
     proc.stdin.write(
-        b"commit refs/heads/main\ncommitter camvault <camvault@localhost> 1764460800 +0000\n"
+        f"commit {SEED_REF}\ncommitter camvault <camvault@localhost> 1764460800 +0000\n".encode()
         + f"data {len(message)}\n".encode()
         + message
         + b"\n"
@@ -62,20 +68,38 @@ def seed_vault(repo: Path, *, files: int, size: int) -> str:
     proc.stdin.close()
     assert proc.wait() == 0
     return subprocess.run(
-        ["git", "--git-dir", str(repo), "rev-parse", "refs/heads/main"], capture_output=True, text=True, check=True
+        ["git", "--git-dir", str(repo), "rev-parse", SEED_REF], capture_output=True, text=True, check=True
     ).stdout.strip()
 
 
 @pytest.fixture
-def seeded(server: LiveServer, settings: Settings) -> Iterator[Callable[..., str]]:
+def seeded(server: LiveServer, settings: Settings, database_url: str) -> Iterator[Callable[..., str]]:
     """`seeded(files=, size=)` fills the server's repository; the packs are deleted afterwards, since
     pytest keeps the temp folders of the last runs."""
     repo = settings.data_dir / "vault.git"
     packs = repo / "objects" / "pack"
     before = set(packs.iterdir())
-    yield lambda files, size: seed_vault(repo, files=files, size=size)
+
+    def seed(files: int, size: int) -> str:
+        head = seed_vault(repo, files=files, size=size)
+        with ThreadPoolExecutor(1) as pool:  # the test's own event loop is not running in a plain test
+            pool.submit(asyncio.run, commit_in_catalog(database_url, head)).result()
+        subprocess.run(["git", "--git-dir", str(repo), "update-ref", "refs/heads/main", head], check=True)
+        subprocess.run(["git", "--git-dir", str(repo), "update-ref", "-d", SEED_REF], check=True)
+        return head
+
+    yield seed
     for path in set(packs.iterdir()) - before:
         path.unlink()
+
+
+async def commit_in_catalog(database_url: str, head: str) -> None:
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        done = await conn.execute("UPDATE vault_refs SET commit_sha = $1 WHERE name = 'refs/heads/main'", head)
+    finally:
+        await conn.close()
+    assert done == "UPDATE 1", done
 
 
 def peak_rss(pid: int) -> int:
