@@ -58,6 +58,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _as_in_a_terminal() -> None:
+    # A suite started in the background (`nohup make test &`) runs with SIGINT ignored, and an ignored signal stays
+    # ignored across exec: Python would then install no Ctrl-C handler in the run under test.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait(condition: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -85,7 +91,13 @@ def test_an_interrupted_test_run_stops_its_database(how: str, tmp_path: Path) ->
     else:
         command = [sys.executable, "-m", "pytest", *pytest_args]
     run = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_as_in_a_terminal,
     )
     try:
         _wait(lambda: mark.exists() and mark.read_text(), 120, "started")
