@@ -120,7 +120,11 @@ class GitWrites:
         groups = await to_thread.run_sync(_by_loose_level, sources)
         for level, group in groups.items():
             # One process per compression level for all its files; git streams each file into the object store.
-            config = {"core.looseCompression": str(level)} if level is not None else None
+            # A file over core.bigFileThreshold (512 MiB) goes straight into a pack at pack.compression instead
+            # of a loose object: without it, a 1 GiB upload was deflated at zlib's default level (19 MB/s).
+            config = (
+                {"core.looseCompression": str(level), "pack.compression": str(level)} if level is not None else None
+            )
             out = await self.repo.runner.run("hash-object", "-w", "--no-filters", "--", *map(str, group), config=config)
             answer = out.decode().split()
             if len(answer) != len(group):

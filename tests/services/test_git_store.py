@@ -204,6 +204,27 @@ async def test_incompressible_files_are_stored_uncompressed_and_text_compressed(
     assert git(repo_path, "fsck", "--no-dangling").strip() == ""
 
 
+async def test_an_incompressible_file_over_the_big_file_threshold_is_packed_uncompressed_too(
+    store: TestStore, repo_path: Path, files: MakeFile
+) -> None:
+    # Over core.bigFileThreshold (512 MiB unless set) git writes a blob straight into a pack at pack.compression,
+    # not as a loose object: a 1 GiB upload was deflated there at zlib's default level (46 s instead of 15 s).
+    # The threshold is lowered here so a 4 MiB file takes that path; noise where sampled, zeros elsewhere, so a
+    # deflated copy would be a fraction of its size.
+    git(repo_path, "config", "core.bigFileThreshold", "1m")
+    size, window = 4 << 20, 64 << 10
+    sampled = bytearray(size)
+    for offset in (0, size // 2, size - window):
+        sampled[offset : offset + window] = os.urandom(window)
+    result = await store.write([Change("a/big.stl", files(bytes(sampled)))], author=ANN, message="big")
+    sha = result.blobs["a/big.stl"].sha
+    assert not (repo_path / "objects" / sha[:2] / sha[2:]).exists()  # packed, not loose
+    [pack] = (repo_path / "objects" / "pack").glob("*.pack")
+    assert pack.stat().st_size >= size  # stored, not deflated
+    assert b"".join([chunk async for chunk in store.stream_blob(sha)]) == bytes(sampled)
+    assert git(repo_path, "fsck", "--no-dangling").strip() == ""
+
+
 async def test_new_version_and_identical_content_are_both_commits(store: TestStore, files: MakeFile) -> None:
     first = await store.write([Change("a.nc", files("G0\n"))], author=ANN, message="v1")
     second = await store.write([Change("a.nc", files("G1\n"))], author=BOB, message="v2")
