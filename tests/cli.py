@@ -1,4 +1,10 @@
-"""Run the real `camvault` command line against a test's database and DATA_DIR."""
+"""Run the real `camvault` command line against a test's database and DATA_DIR.
+
+Each command is a process of its own with its own environment, folder, stdin, stdout and stderr, as
+`python -m app.cli` would be, but forked from the tests' fork server (tests/live_server.py), which has the
+command line imported already: a fresh interpreter spent about half a second of CPU importing it, and the
+suite runs the command a few dozen times. The installed `camvault` script itself is run by tests/deploy.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from app.core.config import Settings
+from tests.live_server import FORK_SERVER
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,16 +34,43 @@ def camvault(settings: Settings, *args: str, stdin: str = "") -> subprocess.Comp
         "SECRET_KEY": settings.jwt_secret,
         "PYTHONPATH": str(ROOT),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        # Not the checkout: a developer's .env there must not change what the test runs.
-        cwd=settings.data_dir.parent,
-        timeout=120,
-    )
+    # Not the checkout: a developer's .env there must not change what the test runs.
+    workdir = settings.data_dir.parent
+    with tempfile.TemporaryDirectory(prefix="camvault-cli-") as scratch:
+        streams = [Path(scratch, name) for name in ("stdin", "stdout", "stderr")]
+        streams[0].write_text(stdin)
+        for path in streams[1:]:
+            path.touch()  # read afterwards even when the command died before writing a byte
+        process = FORK_SERVER.Process(target=_command, args=(env, str(workdir), list(args), *map(str, streams)))
+        process.start()
+        process.join(COMMAND_TIMEOUT)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+            raise subprocess.TimeoutExpired(["camvault", *args], COMMAND_TIMEOUT)
+        out, err = (path.read_text(errors="replace") for path in streams[1:])
+    return subprocess.CompletedProcess(["camvault", *args], process.exitcode, out, err)
+
+
+COMMAND_TIMEOUT = 120
+
+
+def _command(env: dict[str, str], workdir: str, args: list[str], stdin: str, stdout: str, stderr: str) -> None:
+    """The command's process, after the fork: `python -m app.cli ARGS` with this environment, folder and streams."""
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(env)
+    for fd, path, flags in ((0, stdin, os.O_RDONLY), (1, stdout, os.O_WRONLY), (2, stderr, os.O_WRONLY)):
+        opened = os.open(path, flags)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    sys.argv = ["camvault", *args]
+    from app.cli import main
+
+    sys.exit(main(args))
 
 
 async def camvault_async(settings: Settings, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

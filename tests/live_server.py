@@ -5,9 +5,10 @@ exactly what Gunicorn's workers share in production, but each reachable on purpo
 act through worker B and watch worker A, or `kill -9` one of them.
 
 The processes are forked from a fork server that imported the app once (multiprocessing's `forkserver`, with
-`app.main` and Uvicorn preloaded): a fresh interpreter importing them cost about 2.5 s of CPU per server, and the
-suite starts a few hundred. Each child then takes the test's environment, working folder and log, and runs
-Uvicorn's own command line, as a Gunicorn worker forked from its master does.
+`app.main`, the command line and Uvicorn preloaded): a fresh interpreter importing them cost about 2.5 s of CPU
+per server, and the suite starts a few hundred. Each child then takes the test's environment, working folder and
+log, and runs Uvicorn's own command line, as a Gunicorn worker forked from its master does. tests/cli.py forks
+its `camvault` commands from the same server.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
     return env
 
 
-_FORK_SERVER = multiprocessing.get_context("forkserver")
-_FORK_SERVER.set_forkserver_preload(["app.main", "uvicorn.main"])
+FORK_SERVER = multiprocessing.get_context("forkserver")
+FORK_SERVER.set_forkserver_preload(["app.main", "app.cli", "uvicorn.main"])
 
 
 def _serve(env: dict[str, str], workdir: str, log_path: str, argv: list[str]) -> None:
@@ -146,7 +147,7 @@ class LiveServer:
         ]
         # cwd is a scratch folder, so a developer's .env in the checkout is not read.
         env = {**self.env, "PYTHONPATH": str(ROOT)}
-        process = _FORK_SERVER.Process(
+        process = FORK_SERVER.Process(
             target=_serve, args=(env, str(self.workdir), str(self.log_path), argv), name=self.name
         )
         process.start()
