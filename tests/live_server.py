@@ -60,7 +60,7 @@ def server_env(database_url: str, data_dir: Path, **settings: object) -> dict[st
 
 
 FORK_SERVER = multiprocessing.get_context("forkserver")
-FORK_SERVER.set_forkserver_preload(["app.main", "app.cli", "uvicorn.main"])
+FORK_SERVER.set_forkserver_preload(["app.main", "app.cli", "uvicorn.main", "tests.fork_warmup"])
 
 
 def _serve(env: dict[str, str], workdir: str, log_path: str, argv: list[str]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import ROOT
 from app.core.db import MIGRATION_LOCK
+from app.services.database_checks import revisions
 from tests.db import create_database, drop_database, to_asyncpg_dsn
 from tests.live_server import server_env
 
@@ -140,3 +141,22 @@ def test_the_lifecycle_migration_puts_existing_files_in_wip_and_goes_back(server
         assert asyncio.run(run("SELECT DISTINCT state FROM files")) == [[("wip",)]]
     finally:
         asyncio.run(drop_database(url))
+
+
+def test_the_start_up_check_knows_the_same_head_and_revisions_as_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(_config("postgresql+asyncpg://unused@/unused"))
+    assert revisions() == (scripts.get_current_head(), frozenset(s.revision for s in scripts.walk_revisions()))
+
+
+def test_serving_does_not_import_alembic() -> None:
+    # A worker imports the app and runs the start-up check; Alembic is for `camvault migrate` and doctor only.
+    probe = (
+        "import sys, app.main\n"
+        "from app.services.database_checks import revisions\n"
+        "revisions()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
