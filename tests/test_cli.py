@@ -76,6 +76,8 @@ async def test_doctor_exits_0_on_a_clean_installation_and_1_with_what_to_fix(
     await upload_one(client, await login("anna"), "p1.nc", b"G0 X1\n")
     clean = await camvault_async(settings, "doctor")
     assert clean.returncode == 0, clean.stdout + clean.stderr
+    # Its own report and nothing else: no log lines (the command configures no logging, as in a terminal).
+    assert clean.stdout.startswith("camvault doctor: "), clean.stdout
     assert clean.stdout.splitlines()[-1] == "no problems found"
     for name in ("database", "schema", "roles", "git", "catalog", "names", "locks", "disk", "settings"):
         assert any(line.split()[:2] == ["ok", name] for line in clean.stdout.splitlines()), (name, clean.stdout)
