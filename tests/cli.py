@@ -3,7 +3,7 @@
 Each command is a process of its own with its own environment, folder, stdin, stdout and stderr, as
 `python -m app.cli` would be, but forked from the tests' fork server (tests/live_server.py), which has the
 command line imported already: a fresh interpreter spent about half a second of CPU importing it, and the
-suite runs the command a few dozen times. tests/deploy still runs it as a process of its own, through the
+suite runs the command a few dozen times. tests/deploy still starts it in a fresh interpreter, through the
 image's entrypoint and `camvault` script.
 """
 
