@@ -12,7 +12,14 @@ from sqlalchemy.orm import aliased
 
 from app.models import File, FileRevision, Lock, LockHistory, Review, User
 from app.repositories.base import Repository
-from app.repositories.files import AnySelect, FileRow, file_rows_with, floor_condition, live_lock_condition
+from app.repositories.files import (
+    AnySelect,
+    FileRow,
+    file_rows_with,
+    floor_condition,
+    live_lock_condition,
+    live_lock_of_file,
+)
 
 # Advisory-lock class for the check-out gate, in the two-integer key space (apart from the one-bigint keys of
 # paths, the sweeper and migrations): (CHECK_OUT_GATE, file id) is held by the one check-out deciding that file.
@@ -123,7 +130,7 @@ class LockRepository(Repository[Lock]):
         holder = aliased(User)
         stmt = (
             select(File.deleted_at, Lock, holder.username)
-            .outerjoin(Lock, and_(Lock.file_id == File.id, live_lock_condition()))
+            .outerjoin(Lock, live_lock_of_file())
             .outerjoin(holder, holder.id == Lock.user_id)
             .where(File.id == file_id)
         )
