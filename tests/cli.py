@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from app.core.config import Settings
-from tests.live_server import FORK_SERVER
+from tests.live_server import FORK_SERVER, enter_forked
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,16 +58,7 @@ COMMAND_TIMEOUT = 120
 
 def _command(env: dict[str, str], workdir: str, args: list[str], stdin: str, stdout: str, stderr: str) -> None:
     """The command's process, after the fork: `python -m app.cli ARGS` with this environment, folder and streams."""
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update(env)
-    for fd, path, flags in ((0, stdin, os.O_RDONLY), (1, stdout, os.O_WRONLY), (2, stderr, os.O_WRONLY)):
-        opened = os.open(path, flags)
-        os.dup2(opened, fd)
-        os.close(opened)
-    sys.stdin = open(0, closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+    enter_forked(env, workdir, stdin=stdin, stdout=stdout, stderr=stderr)
     sys.argv = ["camvault", *args]
     from app.cli import main
 

@@ -63,17 +63,28 @@ FORK_SERVER = multiprocessing.get_context("forkserver")
 FORK_SERVER.set_forkserver_preload(["app.main", "app.cli", "uvicorn.main", "tests.fork_warmup"])
 
 
-def _serve(env: dict[str, str], workdir: str, log_path: str, argv: list[str]) -> None:
-    """The server process, after the fork: nothing of the test process's environment, folder or output."""
+def enter_forked(env: dict[str, str], workdir: str, *, stdout: str, stderr: str, stdin: str | None = None) -> None:
+    """A process forked from FORK_SERVER takes its own environment, folder and standard streams (files, appended
+    to): nothing of the test process's or the fork server's."""
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(env)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    streams = [(1, stdout, os.O_WRONLY | os.O_CREAT | os.O_APPEND), (2, stderr, os.O_WRONLY | os.O_CREAT | os.O_APPEND)]
+    if stdin is not None:
+        streams.append((0, stdin, os.O_RDONLY))
+    for fd, path, flags in streams:
+        opened = os.open(path, flags, 0o644)
+        os.dup2(opened, fd)
+        os.close(opened)
+    if stdin is not None:
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115  # line-buffered, as PYTHONUNBUFFERED
     sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+
+
+def _serve(env: dict[str, str], workdir: str, log_path: str, argv: list[str]) -> None:
+    """The server process, after the fork: its output goes to its log."""
+    enter_forked(env, workdir, stdout=log_path, stderr=log_path)
     from uvicorn.main import main
 
     main.main(args=argv, prog_name="uvicorn")
