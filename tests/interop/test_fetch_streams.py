@@ -1,15 +1,15 @@
 """Fetching streams: a 1 GiB clone leaves the server's memory flat, and a dropped fetch stops its git process.
 
-The vault is seeded straight into the server's repository with `git fast-import` (incompressible random
-files, one commit), which is quick. The catalog's `vault_refs` row names the commit before the branch does: the
-sweep moves `main` back to the catalog's commit (app/vault/refs.py), so a branch ahead of it would vanish.
+The vault is seeded straight into the server's repository as one pack (incompressible random files, one commit:
+tests/interop/seed_pack.py), which is quick. The catalog's `vault_refs` row names the commit before the branch
+does: the sweep moves `main` back to the catalog's commit (app/vault/refs.py), so a branch ahead of it would
+vanish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import shutil
 import socket
 import subprocess
@@ -26,50 +26,14 @@ from app.core.config import Settings
 from tests.conftest import PASSWORD
 from tests.db import to_asyncpg_dsn
 from tests.interop.conftest import GitAs
+from tests.interop.seed_pack import write_seed_commit
 from tests.live_server import LiveServer
+
+pytestmark = pytest.mark.heavy
 
 MIB = 1024**2
 SEED_REF = "refs/seed/main"
 ALLOWED_GROWTH = 100 * MIB
-
-
-def seed_vault(repo: Path, *, files: int, size: int) -> str:
-    """Commit `files` random files of `size` bytes on a side ref, not yet on main; returns the commit sha."""
-    proc = subprocess.Popen(
-        [
-            "git",
-            "-c",
-            "pack.compression=0",
-            "-c",
-            "fastimport.unpackLimit=0",
-            "fast-import",
-            "--quiet",
-            "--big-file-threshold=1m",
-        ],
-        cwd=repo,
-        env={**os.environ, "GIT_DIR": str(repo)},
-        stdin=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    for n in range(1, files + 1):
-        proc.stdin.write(f"blob\nmark :{n}\ndata {size}\n".encode())
-        proc.stdin.write(os.urandom(size))
-        proc.stdin.write(b"\n")
-    message = b"seed"
-    proc.stdin.write(
-        f"commit {SEED_REF}\ncommitter camvault <camvault@localhost> 1764460800 +0000\n".encode()
-        + f"data {len(message)}\n".encode()
-        + message
-        + b"\n"
-    )
-    for n in range(1, files + 1):
-        proc.stdin.write(f"M 100644 :{n} big/part{n:03}.stl\n".encode())
-    proc.stdin.write(b"\n")
-    proc.stdin.close()
-    assert proc.wait() == 0
-    return subprocess.run(
-        ["git", "--git-dir", str(repo), "rev-parse", SEED_REF], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 @pytest.fixture
@@ -81,7 +45,9 @@ def seeded(server: LiveServer, settings: Settings, database_url: str) -> Iterato
     before = set(packs.iterdir())
 
     def seed(files: int, size: int) -> str:
-        head = seed_vault(repo, files=files, size=size)
+        head = write_seed_commit(repo, files=files, size=size, folder="big")
+        # Reachable from a side ref until main names it, as any object a prune might look at should be.
+        subprocess.run(["git", "--git-dir", str(repo), "update-ref", SEED_REF, head], check=True)
         with ThreadPoolExecutor(1) as pool:  # the test's own event loop is not running in a plain test
             pool.submit(asyncio.run, commit_in_catalog(database_url, head)).result()
         subprocess.run(["git", "--git-dir", str(repo), "update-ref", "refs/heads/main", head], check=True)
