@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def is_disk_full(text: str) -> bool:
     return "No space left on device" in text or "Disk quota exceeded" in text
 
 
-def raise_for_os_error(exc: OSError, what: str) -> None:
+def raise_for_os_error(exc: OSError, what: str) -> NoReturn:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT) or is_disk_full(str(exc)):
         raise StorageFull(f"{what}: no space left on the vault's disk") from exc
     raise GitStoreError(f"{what}: {exc}") from exc

@@ -4,11 +4,13 @@ The three steps are apart on purpose (docs/design.md, "Commit protocol"): blobs 
 database transaction; the tree and commit are built inside it, on the catalog's head, and referenced by
 nothing; the branch ref moves only after the transaction committed, and only forward along the catalog's
 history. Small blobs, trees, commits and refs go through libgit2 in the worker thread (no process per
-write); large blobs go through `git hash-object`, which streams them and can store them uncompressed.
+write); large blobs are streamed into loose objects here, named by `git hash-object` (app/storage/loose.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -23,14 +25,14 @@ from typing import Literal
 import pygit2
 from anyio import to_thread
 
-from app.storage import trees
+from app.storage import loose, trees
 from app.storage.repository import VaultRepository
 from app.storage.runner import GitStoreError, RefLocked, StorageFull, is_disk_full, raise_for_os_error
 
 logger = logging.getLogger(__name__)
 
 COMMITTER = ("camvault", "camvault@localhost")
-# Below this a blob is read into memory and written by libgit2; from it on `git hash-object` streams it.
+# Below this a blob is read into memory and written by libgit2; from it on it is streamed (loose.py).
 LARGE_BLOB_BYTES = 1 << 20
 _SAMPLE_BYTES = 64 << 10
 MAX_REF_ATTEMPTS = 20
@@ -116,22 +118,27 @@ class GitWrites:
             return False
 
     async def _write_large(self, sources: list[Path]) -> dict[Path, BlobInfo]:
-        shas: dict[Path, str] = {}
-        groups = await to_thread.run_sync(_by_loose_level, sources)
-        for level, group in groups.items():
-            # One process per compression level for all its files; git streams each file into the object store.
-            # A file over core.bigFileThreshold (512 MiB) goes straight into a pack at pack.compression instead
-            # of a loose object: without it, a 1 GiB upload was deflated at zlib's default level (19 MB/s).
-            config = (
-                {"core.looseCompression": str(level), "pack.compression": str(level)} if level is not None else None
-            )
-            out = await self.repo.runner.run("hash-object", "-w", "--no-filters", "--", *map(str, group), config=config)
-            answer = out.decode().split()
-            if len(answer) != len(group):
+        """Git names the files (one collision-detecting pass, one process for all) while a thread writes them."""
+        objects = self.repo.path / "objects"
+        levels = await to_thread.run_sync(_loose_levels, sources)
+        naming = asyncio.ensure_future(self.repo.runner.run("hash-object", "--no-filters", "--", *map(str, sources)))
+        written: list[loose.LooseObject] = []
+        try:
+            for source in sources:
+                written.append(await to_thread.run_sync(loose.write_temp, objects, source, levels[source]))
+            names = (await naming).decode().split()
+            if len(names) != len(sources):
                 raise GitStoreError("git hash-object returned an unexpected answer")
-            shas.update(zip(group, answer, strict=True))
-        # The sources are the caller's private temp files, so their size now is the size git just hashed.
-        return {s: BlobInfo(shas[s], _size(s)) for s in sources}
+            for item, name in zip(written, names, strict=True):
+                await to_thread.run_sync(loose.place, objects, item, name)
+        finally:
+            if not naming.done():
+                naming.cancel()
+                with contextlib.suppress(asyncio.CancelledError, GitStoreError):
+                    await naming
+            for item in written:
+                loose.discard(item)  # already placed ones are gone: nothing happens to them
+        return {s: BlobInfo(name, item.size) for s, item, name in zip(sources, written, names, strict=True)}
 
     async def existing_blobs(self, shas: Sequence[str]) -> dict[str, BlobInfo]:
         """The blobs among `shas` that the store holds (a restore reuses one)."""
@@ -266,18 +273,15 @@ def _size(path: Path) -> int:
         raise GitStoreError(f"cannot read {path.name}: {exc}") from exc
 
 
-def _by_loose_level(sources: list[Path]) -> dict[int | None, list[Path]]:
-    """The sources grouped by the zlib level to store them at: None (the repository's, 1) or 0 (no compression).
+def _loose_levels(sources: list[Path]) -> dict[Path, int]:
+    """The zlib level to store each source at: 1 (the repository's), or 0 (none) for data that does not shrink.
 
     Deflating data that does not compress (most CAM binaries, archives, images) runs at ~30 MB/s at level 1
     and saves nothing, and it was most of an upload's time (make bench): such files are stored at level 0,
     which is as safe (same object, same fsync) and ten times faster. `camvault maintain` (git gc) later
     packs every object with the repository's own compression anyway.
     """
-    groups: dict[int | None, list[Path]] = {}
-    for source in sources:
-        groups.setdefault(0 if _incompressible(source) else None, []).append(source)
-    return groups
+    return {source: 0 if _incompressible(source) else 1 for source in sources}
 
 
 def _incompressible(source: Path) -> bool:

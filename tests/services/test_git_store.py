@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from app.storage import loose
 from app.storage.git_store import (
     BlobInfo,
     BlobTooLarge,
@@ -204,13 +205,14 @@ async def test_incompressible_files_are_stored_uncompressed_and_text_compressed(
     assert git(repo_path, "fsck", "--no-dangling").strip() == ""
 
 
-async def test_an_incompressible_file_over_the_big_file_threshold_is_packed_uncompressed_too(
+async def test_a_large_file_is_a_loose_object_stored_uncompressed_whatever_the_big_file_threshold(
     store: TestStore, repo_path: Path, files: MakeFile
 ) -> None:
-    # Over core.bigFileThreshold (512 MiB unless set) git writes a blob straight into a pack at pack.compression,
-    # not as a loose object: a 1 GiB upload was deflated there at zlib's default level (46 s instead of 15 s).
-    # The threshold is lowered here so a 4 MiB file takes that path; noise where sampled, zeros elsewhere, so a
-    # deflated copy would be a fraction of its size.
+    # `git hash-object -w` wrote a blob over core.bigFileThreshold (512 MiB unless set) into a pack at
+    # pack.compression, deflated at zlib's default level unless that was set too (a 1 GiB upload took 46 s instead
+    # of 15). Large blobs are now written here, always loose, at the level the samples chose: the threshold is
+    # lowered so a 4 MiB file would have taken Git's pack path. Noise where sampled, zeros elsewhere, so a deflated
+    # copy would be a fraction of its size.
     git(repo_path, "config", "core.bigFileThreshold", "1m")
     size, window = 4 << 20, 64 << 10
     sampled = bytearray(size)
@@ -218,11 +220,46 @@ async def test_an_incompressible_file_over_the_big_file_threshold_is_packed_unco
         sampled[offset : offset + window] = os.urandom(window)
     result = await store.write([Change("a/big.stl", files(bytes(sampled)))], author=ANN, message="big")
     sha = result.blobs["a/big.stl"].sha
-    assert not (repo_path / "objects" / sha[:2] / sha[2:]).exists()  # packed, not loose
-    [pack] = (repo_path / "objects" / "pack").glob("*.pack")
-    assert pack.stat().st_size >= size  # stored, not deflated
+    assert sha == git(repo_path, "hash-object", "--stdin", input=bytes(sampled)).strip()
+    stored = repo_path / "objects" / sha[:2] / sha[2:]
+    assert stored.stat().st_size >= size  # stored, not deflated
+    assert stored.stat().st_mode & 0o777 == 0o444  # read-only, as Git leaves its objects
+    assert not list((repo_path / "objects" / "pack").glob("*.pack"))
+    assert not list((repo_path / "objects").glob("tmp_obj_*"))
     assert b"".join([chunk async for chunk in store.stream_blob(sha)]) == bytes(sampled)
-    assert git(repo_path, "fsck", "--no-dangling").strip() == ""
+    assert git(repo_path, "fsck", "--strict", "--no-dangling").strip() == ""
+
+
+async def test_a_large_file_stored_again_keeps_the_object_that_is_there(
+    store: TestStore, repo_path: Path, files: MakeFile
+) -> None:
+    content = os.urandom(2 << 20)
+    first = await store.write([Change("a/one.stl", files(content))], author=ANN, message="one")
+    sha = first.blobs["a/one.stl"].sha
+    stored = repo_path / "objects" / sha[:2] / sha[2:]
+    before = stored.stat()
+    os.utime(stored, (before.st_atime - 3600, before.st_mtime - 3600))
+    second = await store.write([Change("a/two.stl", files(content))], author=ANN, message="two")
+    assert second.blobs["a/two.stl"].sha == sha
+    after = stored.stat()
+    assert after.st_ino == before.st_ino  # the same file: never replaced
+    assert after.st_mtime > before.st_mtime - 3600  # freshened, so a prune leaves it until the commit names it
+    assert not list((repo_path / "objects").glob("tmp_obj_*"))
+
+
+def test_a_loose_object_whose_bytes_do_not_hash_to_gits_name_is_not_placed(tmp_path: Path) -> None:
+    objects = tmp_path / "objects"
+    objects.mkdir()
+    source = tmp_path / "part.stl"
+    source.write_bytes(os.urandom(1 << 20))
+    written = loose.write_temp(objects, source, 0)
+    wrong = "0" * 40
+    with pytest.raises(GitStoreError, match="hash to"):
+        loose.place(objects, written, wrong)
+    assert sorted(p.name for p in objects.iterdir()) == []  # neither under the wrong name nor left as a temp file
+    placed = loose.write_temp(objects, source, 0)
+    loose.place(objects, placed, placed.sha)
+    assert (objects / placed.sha[:2] / placed.sha[2:]).exists()
 
 
 async def test_new_version_and_identical_content_are_both_commits(store: TestStore, files: MakeFile) -> None:
