@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,15 +32,19 @@ class LooseObject:
     size: int
 
 
-def write_temp(objects: Path, source: Path, level: int) -> LooseObject:
-    """Write `source` as a blob object into a new temp file under `objects`, fsynced (runs in a worker thread)."""
+def temp_path(objects: Path) -> Path:
+    """A new temp file's name under `objects`, chosen before any thread runs so the caller can always remove it."""
+    return objects / f"{_TEMP_PREFIX}{secrets.token_hex(8)}"
+
+
+def write_temp(temp: Path, source: Path, level: int) -> LooseObject:
+    """Write `source` as a blob object into the new file `temp`, fsynced (runs in a worker thread)."""
     try:
-        fd, name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=objects)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise_for_os_error(exc, f"cannot store {source.name}")
-    temp = Path(name)
     try:
-        with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
             size = os.fstat(src.fileno()).st_size
             header = b"blob %d\0" % size
             sha = hashlib.sha1(header, usedforsecurity=False)  # a check of the name Git gives, not the name
@@ -88,9 +92,9 @@ def place(objects: Path, written: LooseObject, named: str) -> None:
             written.temp.unlink()
 
 
-def discard(written: LooseObject) -> None:
+def discard(temp: Path) -> None:
     with contextlib.suppress(OSError):
-        written.temp.unlink()
+        temp.unlink()
 
 
 def _fsync_dir(path: Path) -> None:

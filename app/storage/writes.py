@@ -128,10 +128,12 @@ class GitWrites:
                 "hash-object", "--no-filters", "--", *map(str, sources), config={"core.bigFileThreshold": "1024g"}
             )
         )
+        # Named here, so whatever happens (a failure, a cancellation that loses a thread's answer) they are removed.
+        temps = [loose.temp_path(objects) for _ in sources]
         written: list[loose.LooseObject] = []
         try:
-            for source in sources:
-                written.append(await to_thread.run_sync(loose.write_temp, objects, source, levels[source]))
+            for source, temp in zip(sources, temps, strict=True):
+                written.append(await to_thread.run_sync(loose.write_temp, temp, source, levels[source]))
             names = (await naming).decode().split()
             if len(names) != len(sources):
                 raise GitStoreError("git hash-object returned an unexpected answer")
@@ -142,8 +144,8 @@ class GitWrites:
                 naming.cancel()
                 with contextlib.suppress(asyncio.CancelledError, GitStoreError):
                     await naming
-            for item in written:
-                loose.discard(item)  # already placed ones are gone: nothing happens to them
+            for temp in temps:
+                loose.discard(temp)  # a placed object's temp file is gone already
         return {s: BlobInfo(name, item.size) for s, item, name in zip(sources, written, names, strict=True)}
 
     async def existing_blobs(self, shas: Sequence[str]) -> dict[str, BlobInfo]:

@@ -197,11 +197,12 @@ def full_disk(settings: Settings) -> Iterator[Path]:
 async def test_a_full_disk_is_a_507_and_changes_nothing(
     client: httpx.AsyncClient, anna: dict[str, str], db: AsyncSession, settings: Settings
 ) -> None:
-    with full_disk(settings):
-        for size in (3 << 20, 600 << 10):  # a large file (git hash-object) and a small one (libgit2)
+    with full_disk(settings) as objects:
+        for size in (3 << 20, 600 << 10):  # a large file (written by camvault) and a small one (libgit2)
             r = await upload(client, anna, {f"big{size}.stl": os.urandom(size)})
             assert r.status_code == 507, r.text
             assert "disk is full" in r.json()["detail"]
+            assert not list(objects.glob("tmp_obj_*"))  # the half-written object is gone
     assert await sql(db, "SELECT count(*) FROM files") == [(0,)]
     assert git(repo_of(settings), "for-each-ref").strip() == ""
     # With room again, writes work.

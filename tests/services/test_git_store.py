@@ -252,12 +252,12 @@ def test_a_loose_object_whose_bytes_do_not_hash_to_gits_name_is_not_placed(tmp_p
     objects.mkdir()
     source = tmp_path / "part.stl"
     source.write_bytes(os.urandom(1 << 20))
-    written = loose.write_temp(objects, source, 0)
+    written = loose.write_temp(loose.temp_path(objects), source, 0)
     wrong = "0" * 40
     with pytest.raises(GitStoreError, match="hash to"):
         loose.place(objects, written, wrong)
     assert sorted(p.name for p in objects.iterdir()) == []  # neither under the wrong name nor left as a temp file
-    placed = loose.write_temp(objects, source, 0)
+    placed = loose.write_temp(loose.temp_path(objects), source, 0)
     loose.place(objects, placed, placed.sha)
     assert (objects / placed.sha[:2] / placed.sha[2:]).exists()
 
