@@ -61,7 +61,7 @@ def write_temp(temp: Path, source: Path, level: int) -> LooseObject:
             out.flush()
             os.fsync(out.fileno())
     except BaseException as exc:
-        temp.unlink(missing_ok=True)
+        discard(temp)  # never masks the error being raised
         if isinstance(exc, OSError):
             raise_for_os_error(exc, f"cannot store {source.name}")
         raise
@@ -88,8 +88,7 @@ def place(objects: Path, written: LooseObject, named: str) -> None:
     except OSError as exc:
         raise_for_os_error(exc, "cannot store a blob")
     finally:
-        with contextlib.suppress(OSError):
-            written.temp.unlink()
+        discard(written.temp)
 
 
 def discard(temp: Path) -> None:
