@@ -359,10 +359,10 @@ async def test_the_container_refuses_to_start_without_a_real_secret_key(
 
 
 async def test_sigterm_lets_a_running_download_finish_and_closes_websockets_for_a_reconnect(own_stack: Stack) -> None:
-    stack = own_stack
     """`docker stop` sends SIGTERM to the entrypoint's process, Gunicorn's master: the workers stop taking
     connections, finish what runs (here a download read slowly through Nginx), close WebSockets with 1012
     (service restart, so browsers reconnect), and exit well inside the graceful timeout."""
+    stack = own_stack
     async with httpx.AsyncClient(base_url=stack.url, timeout=60) as client:
         token, headers = await _login(client, "anna")
         data = os.urandom(32 * MiB)
