@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -47,14 +46,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     xdist's own order (most tests first) left the long modules of few tests (the fuzzer, the stack, the 1 GiB
     transfers) for the end, where one of them ran while the other worker had nothing left to do.
     """
-    counts = Counter(_module_of(item) for item in items)
-    heavy = {_module_of(item) for item in items if item.get_closest_marker("heavy")}
-    # A stable sort: each module's tests stay together and in their order.
-    items.sort(key=lambda item: (_module_of(item) not in heavy, -counts[_module_of(item)]))
-
-
-def _module_of(item: pytest.Item) -> str:
-    return item.nodeid.split("::", 1)[0]
+    module = {id(item): item.nodeid.split("::", 1)[0] for item in items}
+    counts: dict[str, int] = {}
+    heavy: set[str] = set()
+    for item in items:
+        counts[module[id(item)]] = counts.get(module[id(item)], 0) + 1
+        if item.get_closest_marker("heavy"):
+            heavy.add(module[id(item)])
+    first_seen = {name: n for n, name in enumerate(dict.fromkeys(module[id(item)] for item in items))}
+    items.sort(
+        key=lambda item: (module[id(item)] not in heavy, -counts[module[id(item)]], first_seen[module[id(item)]])
+    )
 
 
 @pytest.fixture(scope="session")
