@@ -39,26 +39,6 @@ PASSWORD = "correct horse battery"
 configure_password_hashing("low")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked `heavy` first, then the others by number of tests, most first.
-
-    `make test` hands whole modules to its two workers in this order (`--dist loadfile --no-loadscope-reorder`).
-    xdist's own order (most tests first) left the long modules of few tests (the fuzzer, the stack, the 1 GiB
-    transfers) for the end, where one of them ran while the other worker had nothing left to do.
-    """
-    module = {id(item): item.nodeid.split("::", 1)[0] for item in items}
-    counts: dict[str, int] = {}
-    heavy: set[str] = set()
-    for item in items:
-        counts[module[id(item)]] = counts.get(module[id(item)], 0) + 1
-        if item.get_closest_marker("heavy"):
-            heavy.add(module[id(item)])
-    first_seen = {name: n for n, name in enumerate(dict.fromkeys(module[id(item)] for item in items))}
-    items.sort(
-        key=lambda item: (module[id(item)] not in heavy, -counts[module[id(item)]], first_seen[module[id(item)]])
-    )
-
-
 @pytest.fixture(scope="session")
 def server_url() -> str:
     """A real PostgreSQL: DATABASE_URL when the environment gives one, else an embedded server of this run's own.

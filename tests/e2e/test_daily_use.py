@@ -11,8 +11,6 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
 
-pytestmark = pytest.mark.heavy
-
 
 def names(page: Page) -> list[str]:
     return [n.strip() for n in page.locator("table.files tbody tr .name").all_inner_texts()]
