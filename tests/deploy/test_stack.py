@@ -40,8 +40,6 @@ from tests.deploy.native import (
 from tests.live_server import SECRET_KEY, free_port, server_env
 from tests.vault import git
 
-pytestmark = pytest.mark.heavy
-
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 # Lower than Nginx's client_max_body_size (2 GiB), so a body over it reaches the app, which must refuse it.

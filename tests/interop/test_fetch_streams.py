@@ -29,8 +29,6 @@ from tests.interop.conftest import GitAs
 from tests.interop.seed_pack import write_seed_commit
 from tests.live_server import LiveServer
 
-pytestmark = pytest.mark.heavy
-
 MIB = 1024**2
 SEED_REF = "refs/seed/main"
 ALLOWED_GROWTH = 100 * MIB
