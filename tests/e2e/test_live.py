@@ -1,4 +1,4 @@
-"""Staying live: reconnecting after a worker dies, and a long list paged, sorted and searched."""
+"""Staying live: reconnecting after a worker dies, rows refreshed in place, a long list paged, sorted and searched."""
 
 from __future__ import annotations
 
@@ -27,6 +27,28 @@ def test_the_page_reconnects_after_its_worker_dies_and_catches_up(stack: Stack, 
     # And it is live again: the next event arrives as it happens.
     assert stack.api("alice").post(f"/api/files/{file['id']}/release").status_code == 200
     expect(row(bob, "op40.nc").locator(".status")).to_have_text("Available", timeout=2_000)
+
+
+def test_a_live_refresh_keeps_the_parts_of_a_row_that_did_not_change(stack: Stack, open_session: OpenSession) -> None:
+    # A row swapped whole while someone clicks its link loses the click (mousedown on the old link, mouseup on
+    # the new one): live refreshes change only the cells that differ; the buttons, whose handlers hold the old
+    # file, are always drawn again.
+    file = stack.upload("keep/op50.nc", b"G0\n")
+    page = open_session(stack.a, "alice").page
+    page.goto(f"{stack.a.url}/#/files?folder=keep")
+    line = row(page, "keep/op50.nc")
+    expect(line.locator(".status")).to_have_text("Available")
+    parts = "tr => [tr, tr.querySelector('a'), tr.querySelector('.actions-cell button')]"
+    line.evaluate(f"tr => {{ window.__parts = ({parts})(tr); }}")
+
+    r = stack.api("bob").post(f"/api/files/{file['id']}/checkout", json={"message": "fixture change"})
+    assert r.status_code == 200
+    expect(line.locator(".status")).to_have_text("Checked out by bob")
+    assert line.evaluate(f"tr => ({parts})(tr).map((now, i) => now === window.__parts[i])") == [True, True, False]
+    assert line.get_attribute("class") and "locked" in line.get_attribute("class").split()
+
+    line.get_by_role("link", name="op50.nc").click()
+    expect(page.locator("h1.path")).to_have_text("keep/op50.nc")
 
 
 def test_a_long_folder_is_paged_sorted_and_searched(stack: Stack, open_session: OpenSession) -> None:

@@ -1,6 +1,8 @@
 // DOM building from elements and text nodes only (never HTML strings): every string from the server
 // becomes a text node, so a file named `<img src=x onerror=alert(1)>.nc` is shown as exactly that text.
 
+const listening = new WeakSet(); // elements given a handler by h(): a redraw must not keep their old closures
+
 /** h("button", {class: "primary", onclick: fn}, "Save") */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -8,6 +10,7 @@ export function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2), value);
+      listening.add(el);
     } else if (key === "class") {
       el.className = value;
     } else if (key === "dataset") {
@@ -27,6 +30,12 @@ function append(el, children) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+}
+
+/** True when `node` (or, when `deep`, anything inside it) was given an event handler by h(). */
+export function hasHandlers(node, deep = true) {
+  if (listening.has(node)) return true;
+  return deep && node instanceof Element && [...node.querySelectorAll("*")].some((el) => listening.has(el));
 }
 
 export function replace(el, ...children) {

@@ -1,5 +1,5 @@
 // Notices and modal dialogs (native <dialog>: focus trapping for free; Escape and focus return made sure of).
-import { h, replace } from "./dom.js";
+import { h, hasHandlers, replace } from "./dom.js";
 
 // Notices sit in their own strip under the header, in the page's flow: they never cover a button. At most
 // MAX_NOTICES show (newest first), each for a few seconds; a navigation clears them.
@@ -138,16 +138,40 @@ export function focusSuccessor(scope, label) {
 }
 
 /**
- * Replace `old` with what `draw()` returns (a row drawn again after a change, live or not) without losing the
- * keyboard's place: if focus was inside, it moves to the same control in the new element.
+ * Show what `draw()` returns in place of `old` (a row drawn again after a change, live or not) without losing the
+ * keyboard's place: if focus was inside, it moves to the same control in the new drawing. Returns the element now
+ * shown: `old` itself when only some of its children had to change.
  */
 export function redrawKeepingFocus(old, draw) {
   const focused = old.contains(document.activeElement) ? document.activeElement : null;
   const label = focused ? focused.getAttribute("aria-label") || focused.textContent : null;
   const fresh = draw();
-  if (fresh !== old) old.replaceWith(fresh);
-  if (focused && !focused.isConnected) focusSuccessor(fresh, label);
-  return fresh;
+  let shown = fresh;
+  if (fresh !== old) {
+    if (patchInPlace(old, fresh)) shown = old;
+    else old.replaceWith(fresh);
+  }
+  if (focused && !focused.isConnected) focusSuccessor(shown, label);
+  return shown;
+}
+
+/**
+ * Make `old` show what `fresh` shows by swapping only the children that differ, and true when that was possible.
+ * A live refresh often redraws a row that changed in one cell or not at all; swapping the whole row would pull
+ * the link under a pointer away between its mousedown and mouseup, and the click would be lost. A child that
+ * carries handlers is always swapped, since its old closures hold the old data.
+ */
+function patchInPlace(old, fresh) {
+  if (old.tagName !== fresh.tagName || hasHandlers(old, false) || hasHandlers(fresh, false)) return false;
+  const before = [...old.childNodes];
+  const after = [...fresh.childNodes];
+  if (before.length !== after.length) return false;
+  for (const name of old.getAttributeNames()) if (!fresh.hasAttribute(name)) old.removeAttribute(name);
+  for (const name of fresh.getAttributeNames()) old.setAttribute(name, fresh.getAttribute(name));
+  before.forEach((child, i) => {
+    if (!child.isEqualNode(after[i]) || hasHandlers(after[i])) child.replaceWith(after[i]);
+  });
+  return true;
 }
 
 export function confirmDialog(title, text, submitLabel = "OK", danger = false) {

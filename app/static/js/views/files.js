@@ -205,7 +205,7 @@ export function renderFiles(root, params) {
       rows.delete(file.id);
       return;
     }
-    const fresh = redrawKeepingFocus(old, () => row(file));
+    const fresh = remember(redrawKeepingFocus(old, () => row(file)), file); // the row kept or its new drawing
     if (placeRow(fresh, file)) {
       rows.set(file.id, fresh);
       fresh.classList.add("flash");
