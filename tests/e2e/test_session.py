@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import OpenSession, Stack, log_in
 
@@ -50,6 +50,31 @@ def test_tabs_of_one_browser_share_the_session(stack: Stack, open_session: OpenS
     expect(s.page.get_by_role("button", name="Log in")).to_be_visible()
     expect(s.page.get_by_role("alert")).to_contain_text("logged out in another tab")
     tab.close()
+
+
+def test_the_other_tabs_say_logged_out_in_another_tab_whichever_news_comes_first(
+    stack: Stack, open_session: OpenSession
+) -> None:
+    s = open_session(stack.a, "alice")
+    tab = s.context.new_page()
+    tab.goto(stack.a.url)
+    expect(tab.locator("#me")).to_have_text("Alice (user)")
+    expect(s.page.locator("#connection")).to_have_text("Live")
+
+    def answer_late(route: Route) -> None:
+        # The server has logged the token out and closed every socket on it before this tab hears back.
+        answer = route.fetch()
+        assert answer.status == 204
+        expect(s.page.get_by_role("button", name="Log in")).to_be_visible()
+        route.fulfill(response=answer)
+
+    token = s.page.evaluate("localStorage.getItem('camvault.token')")
+    tab.route("**/api/auth/logout", answer_late)
+    tab.get_by_role("button", name="Log out").click()
+    expect(tab.get_by_role("alert")).to_contain_text("You are logged out.")
+    expect(s.page.get_by_role("alert")).to_contain_text("You logged out in another tab.")
+    # The logging-out tab took the token out of the browser first, and still revoked it on the server.
+    assert stack.api("alice").get("/api/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
 def test_a_401_sends_the_browser_back_to_login(stack: Stack, open_session: OpenSession) -> None:

@@ -71,7 +71,7 @@ async function errorFrom(response) {
 }
 
 /** fetch() with the token; JSON in and out; throws ApiError for any non-2xx answer. */
-export async function request(method, path, { json, query, body, auth = true } = {}) {
+export async function request(method, path, { json, query, body, auth = true, token = null } = {}) {
   const url = new URL(path, location.origin);
   for (const [key, value] of Object.entries(query || {})) {
     // Only undefined/null mean "not given": an empty string is a value (folder="" is the top).
@@ -79,7 +79,8 @@ export async function request(method, path, { json, query, body, auth = true } =
     else if (value !== undefined && value !== null) url.searchParams.set(key, value);
   }
   const headers = {};
-  if (auth && session.token) headers.Authorization = `Bearer ${session.token}`;
+  const bearer = token || (auth ? session.token : null); // `token`: one already taken out of the session
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(json);

@@ -131,13 +131,17 @@ async function changePassword() {
 }
 
 async function logout() {
+  // Out of this browser before the server hears of it: the other tabs learn it from the storage event ("logged
+  // out in another tab") before the server's logout closes their sockets ("Please log in again: logged out").
+  const token = session.token;
+  session.token = null;
+  session.user = null;
+  live.disconnect();
   try {
-    await request("POST", "/api/auth/logout");
+    await request("POST", "/api/auth/logout", { auth: false, token });
   } catch {
     /* already invalid: the outcome is the same */
   }
-  session.token = null;
-  session.user = null;
   location.hash = "";
   showLogin("You are logged out.");
 }
