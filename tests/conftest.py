@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -15,45 +14,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli import run_migrations
 from app.core.config import Settings
-from app.core.db import resolve_database_url
-from app.core.embedded_pg import temporary_server_url
 from app.core.security import configure_password_hashing
 from app.main import create_app
 from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services.users import UserService
+from tests import pg_server
 from tests.db import (
     TEST_APP_ROLE,
     DatabaseSupply,
     as_role,
     create_database,
     drop_database,
-    tune_throwaway_server,
     with_database,
 )
 from tests.live_server import LiveServer, live_servers, server_env
 
 PASSWORD = "correct horse battery"
 
+server_url = pg_server.server_url  # the suite's PostgreSQL (a session fixture)
+
 # Users made by tests in this process (fixtures, helpers) get cheap hashes; apps under test set it from settings.
 configure_password_hashing("low")
-
-
-@pytest.fixture(scope="session")
-def server_url() -> str:
-    """A real PostgreSQL: DATABASE_URL when the environment gives one, else an embedded server of this run's own.
-
-    The embedded server lives outside pytest's temporary root: a second pytest run on the machine resets that
-    root's permissions to 0700, which would lock this run's server (another system user, when run as root)
-    out of its own data directory.
-    """
-    given = os.environ.get("DATABASE_URL")
-    if given:
-        return resolve_database_url(Settings(_env_file=None, database_url=given))  # type: ignore[call-arg]
-    # Stopped and deleted however pytest ends (Ctrl-C, SIGTERM, a crash): see temporary_server_url.
-    url = temporary_server_url("camvault-test-pg-")
-    asyncio.run(tune_throwaway_server(url))
-    return url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -14,6 +14,7 @@ from app.core.database_roles import APP_ROLE, AppRole
 from app.core.db import create_engine, create_sessionmaker
 from app.schemas.user import UserCreate
 from app.services.users import UserService
+from tests.pg_server import to_asyncpg_dsn, with_database
 
 # The role the tests' apps connect as. The password matters only on a server given by DATABASE_URL (the
 # embedded one trusts local connections); migrating there creates the role, which needs CREATEROLE.
@@ -25,46 +26,6 @@ def as_role(url: str, role: AppRole) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(username=role.name, password=role.password).render_as_string(hide_password=False)
-
-
-def to_asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-# The suite's own embedded server is thrown away at the end of the run, so it need not survive a power cut:
-# without fsync, CREATE DATABASE ... TEMPLATE (a checkpoint), DROP DATABASE and every commit stop waiting for
-# the disk. A crash of PostgreSQL itself (the outage tests stop theirs with `-m immediate`) loses nothing: the
-# WAL is still written to the OS before a commit returns.
-THROWAWAY_SERVER_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
-
-
-async def tune_throwaway_server(server_url: str, timeout: float = 30) -> None:
-    """Apply THROWAWAY_SERVER_SETTINGS to a test run's own server (never to one given by DATABASE_URL)."""
-    conn = await asyncpg.connect(to_asyncpg_dsn(with_database(server_url, "postgres")))
-    try:
-        for name, value in THROWAWAY_SERVER_SETTINGS.items():
-            await conn.execute(f"ALTER SYSTEM SET {name} = {value}")
-        await conn.execute("SELECT pg_reload_conf()")
-    finally:
-        await conn.close()
-    # The reload is a signal: wait until a new session sees it.
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        conn = await asyncpg.connect(to_asyncpg_dsn(with_database(server_url, "postgres")))
-        try:
-            values = {name: await conn.fetchval(f"SHOW {name}") for name in THROWAWAY_SERVER_SETTINGS}
-        finally:
-            await conn.close()
-        if values == THROWAWAY_SERVER_SETTINGS:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"the test server kept {values} after a reload")
-        await asyncio.sleep(0.05)
 
 
 async def create_database(server_url: str, *, template: str | None = None, prefix: str = "t") -> str:

@@ -25,7 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import server_url  # noqa: F401  (the fixture under test)
+from tests.pg_server import server_url  # noqa: F401  (the suite's fixture, under test)
 
 
 def test_hold(server_url: str) -> None:
@@ -84,7 +84,9 @@ def test_an_interrupted_test_run_stops_its_database(how: str, tmp_path: Path) ->
         "CAMVAULT_MARK": str(mark),
         "CAMVAULT_MODE": "fail" if how == "fail" else "hold",
     }
-    pytest_args = ["-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(inner)]
+    # As the suite runs (its pyproject.toml is not read from here): without the plugins it never uses.
+    plugins = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:schemathesis"]
+    pytest_args = ["-q", *plugins, "--rootdir", str(tmp_path), str(inner)]
     if how == "make-ctrl-c":
         # Ctrl-C in a terminal reaches make and everything it started: the whole process group.
         command = ["make", "-s", "-C", str(ROOT), "test", f"PYTEST_ARGS={' '.join(pytest_args)}"]
