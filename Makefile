@@ -46,7 +46,7 @@ doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git
 PYTEST_WORKERS ?= 2
 
 test: $(DEV_STAMP)  ## the whole suite against a real PostgreSQL (embedded unless DATABASE_URL is set); PYTEST_ARGS=... for part of it
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 lock: $(DEV_STAMP)  ## rewrite requirements/*.txt from pyproject.toml (newest versions its bounds allow)
 	$(UV_COMPILE) -o requirements/app.txt

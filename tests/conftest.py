@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -36,6 +37,23 @@ server_url = pg_server.server_url  # the suite's PostgreSQL (a session fixture)
 
 # Users made by tests in this process (fixtures, helpers) get cheap hashes; apps under test set it from settings.
 configure_password_hashing("low")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `heavy` first, then the others by number of tests, most first.
+
+    `make test` hands whole modules to its two workers in this order (`--dist loadfile --no-loadscope-reorder`).
+    xdist's own order (most tests first) left the long modules of few tests (the fuzzer, the stack, the 1 GiB
+    transfers) for the end, where one of them ran while the other worker had nothing left to do.
+    """
+    counts = Counter(_module_of(item) for item in items)
+    heavy = {_module_of(item) for item in items if item.get_closest_marker("heavy")}
+    # A stable sort: each module's tests stay together and in their order.
+    items.sort(key=lambda item: (_module_of(item) not in heavy, -counts[_module_of(item)]))
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 @pytest.fixture(scope="session")

@@ -15,9 +15,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.config import Settings
 from tests.live_server import LiveServer, server_env
+
+pytestmark = pytest.mark.heavy
 
 ADMIN_PASSWORD = "fuzzing admin password"
 # `make fuzz` sets CAMVAULT_FUZZ_EXAMPLES for a longer run with a random seed (printed by schemathesis).

@@ -8,10 +8,13 @@ import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.core.config import Settings
 from app.models import Role
 from tests.conftest import Login, MakeUser, StartWorkers
+
+pytestmark = pytest.mark.heavy
 
 GIB = 1024**3
 BLOCK = os.urandom(1024**2)  # repeated: incompressible for Git's sample, cheap to make

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 
 from app.core.config import Settings
 from app.models import Role
@@ -19,6 +20,8 @@ from tests.conftest import Login, MakeUser, StartWorkers, sql
 from tests.db import to_asyncpg_dsn
 from tests.live_server import LiveServer
 from tests.vault import upload_one
+
+pytestmark = pytest.mark.heavy
 
 RACERS = 50
 ROUNDS = 20

@@ -19,6 +19,8 @@ from app.models import Role
 from tests.conftest import MakeUser
 from tests.live_server import LiveServer, server_env
 
+pytestmark = pytest.mark.heavy
+
 GIB = 1024**3
 BLOCK = 1024**2
 ALLOWED_GROWTH = 100 * 1024**2

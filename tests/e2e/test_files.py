@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from app.core.config import Settings
 from tests.cli import camvault
 from tests.e2e.conftest import OpenSession, Stack, row
 from tests.vault import commit_as_older_camvault
+
+pytestmark = pytest.mark.heavy
 
 HOSTILE = "<img src=x onerror=alert(1)>.nc"
 ENTITIES = "&lt;img src=x onerror=alert(1)&gt; & 'q'.nc"

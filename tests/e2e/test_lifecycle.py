@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import PASSWORD, OpenSession, Stack, row
+
+pytestmark = pytest.mark.heavy
 
 PATH = "cells/op10.nc"
 V2 = b"G0 X0 Y0\nG1 X10 F200\nM30\n"

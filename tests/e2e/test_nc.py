@@ -14,6 +14,8 @@ from tests.db import to_asyncpg_dsn
 from tests.e2e.conftest import OpenSession, Stack, row, run_async
 from tests.e2e.pixels import decode_png, hex_rgb, near, tinted
 
+pytestmark = pytest.mark.heavy
+
 CORPUS = Path(__file__).resolve().parents[1] / "nc" / "corpus"
 TOOL_1 = hex_rgb("#1f77b4")  # the first tool's colour (app/static/js/nc/colours.js)
 TOOL_2 = hex_rgb("#2ca02c")  # the second's
