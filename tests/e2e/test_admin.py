@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
 
@@ -96,3 +96,34 @@ def test_audit_log_pages_back_in_time(stack: Stack, open_session: OpenSession) -
     targets = [t.strip() for t in events.locator("td:nth-child(4)").all_inner_texts()]
     assert sorted(targets) == [f"batch/batch-{i:02}.nc" for i in range(60)]
     assert len(set(targets)) == 60  # no row twice across the page boundary
+
+
+def test_load_older_waits_for_the_search_on_its_way(stack: Stack, open_session: OpenSession) -> None:
+    # "Load older" pressed while a new search is still on its way used the cursor of the rows shown with the new
+    # filters, and its rows were added to the new search's page (61 rows where 60 were meant).
+    files = [("files", (f"older-{i:02}.nc", b"G0\n")) for i in range(60)]
+    assert stack.api("alice").post("/api/files", data={"folder": "older"}, files=files).status_code == 201
+    page = open_session(stack.a, "boss").page
+    events = page.locator("table.audit tbody tr")
+    older = page.get_by_role("button", name="Load older")
+    seen: list[bool] = []
+
+    def answer_late(route: Route) -> None:
+        if "cursor=" in route.request.url:  # the older page itself
+            route.continue_()
+            return
+        answer = route.fetch()
+        seen.append(older.is_enabled())  # the unfiltered rows still show, with their cursor
+        route.fulfill(response=answer)
+
+    page.get_by_role("link", name="Audit").click()
+    expect(events).to_have_count(50)  # every kind of event: the logins and the uploads
+    expect(older).to_be_enabled()
+    page.route("**/api/admin/audit?*action=file.uploaded*", answer_late)
+    page.get_by_label("Action").fill("file.uploaded")
+    page.get_by_role("button", name="Filter").click()
+    older.click()
+    expect(events).to_have_count(60)
+    assert seen == [False]
+    targets = [t.strip() for t in events.locator("td:nth-child(4)").all_inner_texts()]
+    assert sorted(targets) == [f"older/older-{i:02}.nc" for i in range(60)]

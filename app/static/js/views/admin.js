@@ -205,7 +205,10 @@ export function renderAudit(root) {
 
   let generation = 0; // a new search makes every answer still on its way stale
   async function load(first) {
+    // "Load older" waits for the search on its way: its cursor belongs to the rows shown, the filters to the next.
+    if (!first && more.disabled) return;
     const mine = first ? ++generation : generation;
+    more.disabled = true;
     try {
       const page = await api.get("/api/admin/audit", { ...filters(), cursor: first ? undefined : cursor, limit: PAGE });
       if (mine !== generation) return; // an older search answered after a newer one started
@@ -233,6 +236,8 @@ export function renderAudit(root) {
       replace(summary, shown ? `${shown} event${shown === 1 ? "" : "s"} shown, newest first` : "No events match.");
     } catch (err) {
       toast(err.message, "error");
+    } finally {
+      if (mine === generation) more.disabled = false;
     }
   }
 

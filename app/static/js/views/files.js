@@ -259,7 +259,7 @@ export function renderFiles(root, params) {
     } catch (err) {
       toast(err.message, "error");
     } finally {
-      more.disabled = false;
+      if (mine === generation) more.disabled = false; // a newer search on its way keeps "Load more" waiting
     }
   }
 
