@@ -127,3 +127,29 @@ def test_load_older_waits_for_the_search_on_its_way(stack: Stack, open_session: 
     assert seen == [False]
     targets = [t.strip() for t in events.locator("td:nth-child(4)").all_inner_texts()]
     assert sorted(targets) == [f"older/older-{i:02}.nc" for i in range(60)]
+
+
+def test_the_user_list_shows_the_search_as_typed_whichever_answer_comes_last(
+    stack: Stack, open_session: OpenSession
+) -> None:
+    page = open_session(stack.a, "boss").page
+    page.get_by_role("link", name="Users").click()
+    users = page.locator("table.users tbody tr")
+    expect(users).to_have_count(4)
+    held: list[Route] = []
+    page.route("**/api/admin/users?*q=ali*", lambda route: held.append(route))  # the first search's answer is kept back
+    search = page.get_by_label("Search")
+    search.fill("ali")
+    for _ in range(250):  # the search box waits 250 ms after the last key
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "the first search was never sent"
+    search.fill("bob")
+    expect(users).to_have_count(1)
+    expect(users.first).to_contain_text("bob")
+    with page.expect_response(lambda r: "q=ali" in r.url):
+        held[0].continue_()
+    page.wait_for_timeout(200)  # the late answer has been read and dropped, not drawn
+    expect(users).to_have_count(1)
+    expect(users.first).to_contain_text("bob")

@@ -65,17 +65,24 @@ export function renderUsers(root) {
     return tr;
   }
 
+  let generation = 0; // each search as typed makes the answers still on their way stale
   async function load(first) {
-    if (first) offset = 0;
+    if (!first && more.disabled) return; // "Load more" waits for the search on its way
+    const mine = first ? ++generation : generation;
+    const from = first ? 0 : offset;
+    more.disabled = true;
     try {
-      const page = await api.get("/api/admin/users", { q: search.value.trim() || undefined, limit: PAGE, offset });
+      const page = await api.get("/api/admin/users", { q: search.value.trim() || undefined, limit: PAGE, offset: from });
+      if (mine !== generation) return; // an earlier search answered after a later one: not what the box says
       if (first) body.replaceChildren();
       page.items.forEach((u) => body.append(row(u)));
-      offset += page.items.length;
+      offset = from + page.items.length;
       more.hidden = offset >= page.total;
       replace(summary, `${page.total} user${page.total === 1 ? "" : "s"}`);
     } catch (err) {
       toast(err.message, "error");
+    } finally {
+      if (mine === generation) more.disabled = false;
     }
   }
 
