@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import APIResponse, Page, Route, expect
 
 from tests.e2e.conftest import PASSWORD, OpenSession, Stack, row
 
@@ -169,3 +169,38 @@ def test_reject_obsolete_reinstate_and_the_state_filters(stack: Stack, open_sess
     mine.get_by_role("link", name="Reviews").click()
     submitted = mine.locator('table[data-scope="submitted"] tr[data-path="cells/wip.nc"]')
     expect(submitted.locator(".review-status")).to_have_text("rejected: feed too high on the finish pass")
+
+
+def test_reviews_keep_the_newest_reload_when_an_earlier_one_answers_last(
+    stack: Stack, open_session: OpenSession
+) -> None:
+    people(stack)
+    first = stack.upload("late/op1.nc", b"G0\n")
+    second = stack.upload("late/op2.nc", b"G0\n")
+    bob = open_session(stack.b, "bob").page
+    bob.get_by_role("link", name="Reviews").click()
+    awaiting = bob.locator('table[data-scope="awaiting"] tr[data-review-id]')
+    expect(bob.locator('table[data-scope="awaiting"]')).to_be_visible()
+    held: list[tuple[Route, APIResponse]] = []
+
+    def keep_the_first_back(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # answered now (one review), shown later
+
+    bob.route("**/api/reviews?*scope=awaiting*", keep_the_first_back)
+    # The live reload after the first submit is kept back; the one after the second answers at once.
+    assert stack.api("alice").post(f"/api/files/{first['id']}/submit", json={}).status_code == 200
+    for _ in range(250):
+        if held:
+            break
+        bob.wait_for_timeout(20)
+    assert held, "the first reload was never sent"
+    assert stack.api("alice").post(f"/api/files/{second['id']}/submit", json={}).status_code == 200
+    expect(awaiting).to_have_count(2)
+    route, answer = held[0]
+    with bob.expect_response(lambda r: r.request.url == route.request.url):
+        route.fulfill(response=answer)
+    bob.wait_for_timeout(200)  # the late answer has been read and dropped, not drawn
+    expect(awaiting).to_have_count(2)

@@ -25,7 +25,7 @@ export function renderReviews(root) {
       body,
     );
     const section = h("section", { class: "review-section", "aria-label": title }, h("h2", {}, title), h("div", { class: "table-wrap" }, table), summary, more);
-    return { scope, empty, body, more, summary, section, cursor: null };
+    return { scope, empty, body, more, summary, section, cursor: null, generation: 0 };
   });
 
   function row(review, section) {
@@ -82,8 +82,13 @@ export function renderReviews(root) {
   }
 
   async function load(section, first) {
+    if (!first && section.more.disabled) return; // "Load more" waits for the reload on its way
+    // Live events reload the sections: an earlier reload answering after a later one must not redraw older rows.
+    const mine = first ? ++section.generation : section.generation;
+    section.more.disabled = true;
     try {
       const page = await api.get("/api/reviews", { scope: section.scope, cursor: first ? undefined : section.cursor, limit: 50 });
+      if (mine !== section.generation) return;
       if (first) section.body.replaceChildren();
       for (const review of page.items) section.body.append(...row(review, section));
       section.cursor = page.next_cursor;
@@ -91,6 +96,8 @@ export function renderReviews(root) {
       replace(section.summary, section.body.querySelector("tr[data-review-id]") ? "" : section.empty);
     } catch (err) {
       toast(err.message, "error");
+    } finally {
+      if (mine === section.generation) section.more.disabled = false;
     }
   }
 
