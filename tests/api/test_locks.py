@@ -122,11 +122,12 @@ async def test_check_in_with_new_content_makes_a_version_and_cooldown(
 async def test_cooldown_expires(
     app: FastAPI, client: httpx.AsyncClient, anna: dict[str, str], ben: dict[str, str], part: dict[str, object]
 ) -> None:
-    app.state.settings = app.state.settings.model_copy(update={"edit_cooldown_seconds": 1})
+    # 3 s, so that on a loaded machine ben's first try still falls inside the cooldown.
+    app.state.settings = app.state.settings.model_copy(update={"edit_cooldown_seconds": 3})
     await client.post(url(part, "checkout"), json={}, headers=anna)
     await check_in(client, anna, part["id"], b"changed\n")
     assert (await client.post(url(part, "checkout"), json={}, headers=ben)).status_code == 409
-    deadline = asyncio.get_running_loop().time() + 5
+    deadline = asyncio.get_running_loop().time() + 10
     while True:
         r = await client.post(url(part, "checkout"), json={}, headers=ben)
         if r.status_code == 200 or asyncio.get_running_loop().time() > deadline:
