@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import Route, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
+
+
+def users_page(stack: Stack, open_session: OpenSession) -> tuple[Page, Locator]:
+    """boss on the Users page with the stack's four users listed; the page and its rows."""
+    page = open_session(stack.a, "boss").page
+    page.get_by_role("link", name="Users").click()
+    users = page.locator("table.users tbody tr")
+    expect(users).to_have_count(4)
+    return page, users
 
 
 def test_admin_creates_a_user_changes_role_resets_password_and_deactivates(
     stack: Stack, open_session: OpenSession
 ) -> None:
-    page = open_session(stack.a, "boss").page
-    page.get_by_role("link", name="Users").click()
-    users = page.locator("table.users tbody tr")
-    expect(users).to_have_count(4)
+    page, _ = users_page(stack, open_session)
 
     page.get_by_role("button", name="New user").click()
     dialog = page.locator("dialog")
@@ -132,10 +138,7 @@ def test_load_older_waits_for_the_search_on_its_way(stack: Stack, open_session: 
 def test_the_user_list_shows_the_search_as_typed_whichever_answer_comes_last(
     stack: Stack, open_session: OpenSession
 ) -> None:
-    page = open_session(stack.a, "boss").page
-    page.get_by_role("link", name="Users").click()
-    users = page.locator("table.users tbody tr")
-    expect(users).to_have_count(4)
+    page, users = users_page(stack, open_session)
     held: list[Route] = []
     page.route("**/api/admin/users?*q=ali*", lambda route: held.append(route))  # the first search's answer is kept back
     search = page.get_by_label("Search")
