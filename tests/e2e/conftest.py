@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sized
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +181,16 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
 
 def row(page: Page, path: str) -> Locator:
     return page.locator(f'tr[data-path="{path}"]')
+
+
+def wait_until_held(page: Page, held: Sized, what: str) -> None:
+    """Let the page run until a route handler has kept a request back in `held` (a search box or a live reload
+    sends it after a short wait of its own); fail naming `what` after 5 s."""
+    for _ in range(250):
+        if held:
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"{what} was never sent")
 
 
 def audit_rows(page: Page, *, who: str = "", action: str = "", target: str = "") -> Locator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import Locator, Page, Route, expect
 
-from tests.e2e.conftest import OpenSession, Stack, audit_rows, row
+from tests.e2e.conftest import OpenSession, Stack, audit_rows, row, wait_until_held
 
 
 def users_page(stack: Stack, open_session: OpenSession) -> tuple[Page, Locator]:
@@ -143,11 +143,7 @@ def test_the_user_list_shows_the_search_as_typed_whichever_answer_comes_last(
     page.route("**/api/admin/users?*q=ali*", lambda route: held.append(route))  # the first search's answer is kept back
     search = page.get_by_label("Search")
     search.fill("ali")
-    for _ in range(250):  # the search box waits 250 ms after the last key
-        if held:
-            break
-        page.wait_for_timeout(20)
-    assert held, "the first search was never sent"
+    wait_until_held(page, held, "the first search")
     search.fill("bob")
     expect(users).to_have_count(1)
     expect(users.first).to_contain_text("bob")

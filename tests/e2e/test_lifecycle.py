@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import APIResponse, Page, Route, expect
 
-from tests.e2e.conftest import PASSWORD, OpenSession, Stack, row
+from tests.e2e.conftest import PASSWORD, OpenSession, Stack, row, wait_until_held
 
 pytestmark = pytest.mark.heavy
 
@@ -192,11 +192,7 @@ def test_reviews_keep_the_newest_reload_when_an_earlier_one_answers_last(
     bob.route("**/api/reviews?*scope=awaiting*", keep_the_first_back)
     # The live reload after the first submit is kept back; the one after the second answers at once.
     assert stack.api("alice").post(f"/api/files/{first['id']}/submit", json={}).status_code == 200
-    for _ in range(250):
-        if held:
-            break
-        bob.wait_for_timeout(20)
-    assert held, "the first reload was never sent"
+    wait_until_held(bob, held, "the first reload")
     assert stack.api("alice").post(f"/api/files/{second['id']}/submit", json={}).status_code == 200
     expect(awaiting).to_have_count(2)
     route, answer = held[0]
