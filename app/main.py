@@ -55,7 +55,10 @@ async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     url = await to_thread.run_sync(resolve_database_url, settings)
-    engine = create_engine(url, pre_ping=settings.database_pool_pre_ping)
+    # No overflow: a burst waits for the pool's connections instead of opening (and soon closing) more of them.
+    engine = create_engine(
+        url, pool_size=settings.database_pool_size, max_overflow=0, pre_ping=settings.database_pool_pre_ping
+    )
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.store = GitStore.in_data_dir(settings.data_dir)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     # (database restart) fails its first statement instead; GET and HEAD requests then run once more on a
     # fresh connection and other requests answer 503 with Retry-After.
     database_pool_pre_ping: bool = False
+    # Connections each worker keeps open. A request beyond them waits for a free one (the pool's 30 s) instead of
+    # opening another: a connection opened for a burst costs PostgreSQL a new backend process and the worker its
+    # type lookups and prepared statements again, and is closed when the burst ends (issue 20: a round of 100
+    # racing check-outs took half as long). Workers times this, plus a few, must stay under max_connections.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     # How long a worker's event listener waits to connect to the database; a worker starting while the database
     # is down serves after this long (/readyz reports the database) and keeps retrying in the background.
     database_connect_timeout_seconds: float = Field(default=10, gt=0, le=300)

@@ -164,11 +164,11 @@ async def read_outside_transaction(session: AsyncSession) -> AsyncIterator[None]
     await session.commit()  # nothing to commit: this ends the autocommit "transaction" and frees the connection
 
 
-def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, pre_ping: bool = True) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=20,
+        max_overflow=max_overflow,
         pool_pre_ping=pre_ping,
         json_serializer=json_dumps,
         connect_args={"async_creator_fn": _connect},
