@@ -19,7 +19,7 @@ import httpx
 
 from app.core.db import SERVER_SETTINGS
 from bench.capture import Step, replay
-from bench.measure import speed_ratio
+from bench.measure import cpu_of, speed_ratio
 from bench.race import substitute, upload_files
 from bench.session import Bench
 from bench.stack import RACER
@@ -70,7 +70,7 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
             (await client.post(f"/api/files/{files[i]}/checkin", json=body, headers=headers)).raise_for_status()
 
         await run_for(min(1.0, bench.config.lock_seconds), n, http_cycle)  # warm-up: connections, caches
-        http_cycles = await run_for(bench.config.lock_seconds, n, http_cycle)
+        http_cycles, cpu = await cpu_of(bench.server.workers(), run_for(bench.config.lock_seconds, n, http_cycle))
 
     steps = [
         [Step(s.sql, substitute(s, {file_id: files[i], user_id: bench.tokens[users[i]][0]})) for s in recording.steps]
@@ -100,6 +100,7 @@ async def run(bench: Bench) -> dict[str, dict[str, Any]]:
             "cycles_per_s": round(app_rate, 1),
             "floor_cycles_per_s": round(floor_rate, 1),
             "ratio": speed_ratio(1 / floor_rate, 1 / app_rate),
+            "cpu_ms_per_cycle": round(cpu / http_cycles * 1000, 2),  # both workers' user + system time
             "statements": len(recording.statements),
             "round_trips_per_cycle": recording.round_trips,
             "round_trip_calls": recording.round_trip_kinds,

@@ -7,6 +7,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import psutil
+
 Call = Callable[[], Awaitable[Any]]
 
 
@@ -58,3 +60,15 @@ def speed_ratio(floor: float, camvault: float) -> float:
     """camvault's speed relative to the floor's, from two times (or the inverse of two throughputs):
     1.0 = as fast as the floor, 0.25 = four times slower. Always the floor's time over camvault's."""
     return round(floor / camvault, 3)
+
+
+def cpu_seconds(processes: Sequence[psutil.Process]) -> float:
+    """User + system CPU the processes have used so far."""
+    return sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+
+
+async def cpu_of(processes: Sequence[psutil.Process], work: Awaitable[Any]) -> tuple[Any, float]:
+    """What `work` returns, and the CPU seconds the processes spent while it ran."""
+    before = cpu_seconds(processes)
+    result = await work
+    return result, cpu_seconds(processes) - before

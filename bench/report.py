@@ -191,6 +191,69 @@ def rows(results: dict[str, Any], config: dict[str, Any]) -> list[list[str]]:
                 f"{o['ratio']:.2f}",
             ]
         )
+    out += design_rows(results)
+    return out
+
+
+def design_rows(results: dict[str, Any]) -> list[list[str]]:
+    """Benchmark 9: camvault's figure, the other designs' figures, camvault's speed relative to each."""
+    out: list[list[str]] = []
+    races = sorted((k for k in results if k.startswith("framework_race_")), key=lambda k: int(k.rsplit("_", 1)[1]))
+    for key in races:
+        count = key.rsplit("_", 1)[1]
+        fw, tut, cv = results[key], results.get(f"tutorial_race_{count}"), results.get(f"lock_race_{count}")
+        http = results.get(f"http_race_{count}")
+        if tut is None or cv is None or http is None:
+            continue
+        out.append(
+            [
+                f"9. race, {count} users: a round, against the framework floor / the tutorial design "
+                "(and a route that answers 409 without looking)",
+                f"{_ms(cv['round_p50_ms'])} p50",
+                f"{_ms(fw['round_p50_ms'])} p50 ({fw['double_grants']} double grants) / "
+                f"{_ms(tut['round_p50_ms'])} p50 ({tut['double_grants']} double grants); "
+                f"409 without looking: {_ms(http['round_p50_ms'])} p50",
+                f"{fw['round_p50_ms'] / cv['round_p50_ms']:.2f} / {tut['round_p50_ms'] / cv['round_p50_ms']:.2f}",
+            ]
+        )
+    if (fw := results.get("framework_cycles")) and (cv := results.get("lock_throughput")) and "cpu_ms_per_cycle" in cv:
+        cpu = cv["cpu_ms_per_cycle"] / fw["cpu_ms_per_cycle"]
+        out.append(
+            [
+                "9. check-out + check-in cycles, against the framework floor: cycles/s; both workers' CPU a cycle",
+                f"{cv['cycles_per_s']:.0f} cycles/s; {cv['cpu_ms_per_cycle']:.1f} ms",
+                f"{fw['cycles_per_s']:.0f} cycles/s; {fw['cpu_ms_per_cycle']:.1f} ms",
+                f"{cv['cycles_per_s'] / fw['cycles_per_s']:.2f} (CPU {cpu:.1f} times)",
+            ]
+        )
+    if (fw := results.get("framework_rss")) and (tut := results.get("tutorial_rss")) and (cv := results.get("upload")):
+        out.append(
+            [
+                "9. both workers' resident memory, idle, against the framework floor / the tutorial design",
+                f"{cv['workers_rss_idle_mib']:.0f} MiB",
+                f"{fw['workers_rss_idle_mib']:.0f} MiB / {tut['workers_rss_idle_mib']:.0f} MiB",
+                "-",
+            ]
+        )
+    if (tut := results.get("tutorial_list")) and (cv := results.get("export")):
+        out.append(
+            [
+                f"9. every file of the vault ({_n(cv['files'])}; tutorial design {_n(tut['files'])}): "
+                "camvault's export against the tutorial design's one list",
+                f"{_ms(cv['http_p50_ms'])} p50",
+                f"{_ms(tut['p50_ms'])} p50",
+                f"{tut['p50_ms'] / cv['http_p50_ms']:.2f}",
+            ]
+        )
+    if (tut := results.get("tutorial_upload_many")) and (cv := results.get("upload_many")):
+        out.append(
+            [
+                f"9. {cv['files']} small files in one upload, against the tutorial design",
+                f"{_ms(cv['http_p50_ms'])} p50",
+                f"{_ms(tut['p50_ms'])} p50",
+                f"{tut['p50_ms'] / cv['http_p50_ms']:.2f}",
+            ]
+        )
     return out
 
 

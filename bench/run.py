@@ -29,7 +29,7 @@ import asyncpg
 import httpx
 
 from app.core.db import SERVER_SETTINGS, asyncpg_dsn
-from bench import fanout, history, listing, locks, nc, nginx, race, report, stack, transfer, whole_vault
+from bench import designs, fanout, history, listing, locks, nc, nginx, race, report, stack, transfer, whole_vault
 from bench.capture import capture_app
 from bench.session import Bench, Config
 from tests.db import create_users
@@ -164,6 +164,9 @@ async def run_benchmarks(config: Config, server: stack.Server, url: str) -> tupl
                 results.update(await timed("1. lock race", seconds, race.run(bench)))
             if config.wants("locks"):
                 results.update(await timed("2. lock throughput", seconds, locks.run(bench)))
+            if config.wants("designs"):
+                # After the listing and the whole vault: the tutorial design's catalog is as large as the vault.
+                results.update(await timed("9. other designs", seconds, designs.run(bench)))
             notes: list[str] = []
             if config.wants("transfer"):
                 moved, notes = await timed("3-4. upload and download", seconds, transfer.run(bench))

@@ -34,7 +34,7 @@ class Config:
     bulk_rounds: int  # timed many-file uploads
     only: frozenset[
         str
-    ]  # run only these benchmarks (listing, history, race, locks, transfer, fanout, nc, whole); empty: all
+    ]  # run only these benchmarks (listing, history, race, locks, designs, transfer, fanout, nc, whole); empty: all
     tmp: Path  # this run's scratch folder, removed at the end
     results: Path
 

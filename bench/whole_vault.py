@@ -25,7 +25,7 @@ from bench.race import upload_files
 from bench.session import Bench
 
 
-def _ncs(count: int, tag: str) -> list[tuple[str, bytes]]:
+def small_programs(count: int, tag: str) -> list[tuple[str, bytes]]:
     return [(f"{tag}-{i:04d}.nc", f"(part {i})\nG0 X{i} Y0\nG1 Z-1 F300\nM30\n".encode()) for i in range(count)]
 
 
@@ -95,7 +95,7 @@ async def upload_many(bench: Bench) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     app, disk = [], []
     for n in range(bench.config.bulk_rounds + 1):  # the first round warms up
-        parts = _ncs(count, f"b{n}")
+        parts = small_programs(count, f"b{n}")
         started = time.perf_counter()
         r = await bench.http.post(
             "/api/files",
@@ -151,7 +151,7 @@ async def round_trips(bench: Bench) -> dict[str, Any]:
         await count("file", "GET", f"/api/files/{file_id}")
     out["lock_cycle"] = out["check_out"] + out["check_in"]
     for n, files in enumerate((1, 1, bench.config.bulk_files)):
-        parts = _ncs(files, f"t{n}")
+        parts = small_programs(files, f"t{n}")
         await count(f"upload_{files}", "POST", "/api/files", files=[("files", p) for p in parts], data={"folder": "t"})
     out.pop("check_out_again")
     # Processes started (a `git` each) by the last pass of each operation; absent: none.

@@ -130,6 +130,25 @@ def test_quick_bench_reports_every_result(server_url: str, tmp_path: Path) -> No
         positive(found, "nc_open", ("open_s", "floor_s", "ratio"))
         assert found["nc_open"]["longest_task_ms"] >= 0
 
+    # 9. The other designs under the same client: no double grant in their races either; the framework floor's
+    # cycles and CPU beside camvault's; the tutorial design's whole list and many-file upload.
+    for design in ("framework", "tutorial"):
+        for count in (4, 8):
+            assert found[f"{design}_race_{count}"]["double_grants"] == 0
+            positive(found, f"{design}_race_{count}", ("round_p50_ms", "round_p99_ms"))
+    for count in (4, 8):
+        assert found[f"http_race_{count}"]["double_grants"] == 0  # nobody wins a refusal
+        positive(found, f"http_race_{count}", ("round_p50_ms", "round_p99_ms"))
+    positive(found, "framework_cycles", ("cycles_per_s", "cpu_ms_per_cycle"))
+    positive(found, "framework_rss", ("workers_rss_idle_mib",))
+    positive(found, "tutorial_rss", ("workers_rss_idle_mib",))
+    positive(found, "lock_throughput", ("cpu_ms_per_cycle",))
+    assert found["tutorial_list"]["files"] >= 120
+    positive(found, "tutorial_list", ("p50_ms", "p99_ms"))
+    assert found["tutorial_upload_many"]["files"] == found["upload_many"]["files"]
+    positive(found, "tutorial_upload_many", ("p50_ms", "p99_ms"))
+    assert "| 9. race, 8 users: a round, against the framework floor / the tutorial design (and a route" in run.stdout
+
     assert document["nproc"] > 0 and document["python"] and document["date"]
     assert len(document["commit"].split("-")[0]) == 40
     assert "| 1. lock race: 8 users check out one file at once, 2 rounds | **0 double grants**" in run.stdout
