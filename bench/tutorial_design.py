@@ -105,7 +105,7 @@ def upload(
     with exclusive("files.json") as path:
         catalog = json.loads(path.read_text())
         taken = {f["path"] for f in catalog}
-        added = []
+        added: list[dict[str, Any]] = []
         for upload in files:
             name = f"{folder}/{upload.filename}" if folder else str(upload.filename)
             if name in taken:
@@ -115,7 +115,7 @@ def upload(
             data = upload.file.read()
             target.write_bytes(data)
             added.append({"id": len(catalog) + len(added) + 1, "path": name, "size": len(data), "by": user})
-        repo.index.add([f["path"] for f in added])
+        repo.index.add([str(f["path"]) for f in added])
         repo.index.commit(f"Upload {len(added)} files by {user}")
         catalog += added
         path.write_text(json.dumps(catalog))
