@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 
 from app.models import RevokedToken, Role, User
 from app.repositories.base import Repository
@@ -10,13 +12,20 @@ from app.repositories.base import Repository
 ADMIN_CHANGES_LOCK = 0x63616D0001  # "cam" + 1: any constant unique within the app
 
 
+@cache
+def _with_revocation() -> Any:
+    """Built once: every authenticated request runs it, and a statement made anew is walked again to find its
+    compiled SQL in SQLAlchemy's cache (app/repositories/locks.py says more)."""
+    revoked = exists().where(RevokedToken.jti == bindparam("p_jti"))
+    return select(User, revoked).where(User.id == bindparam("p_user"))
+
+
 class UserRepository(Repository[User]):
     model = User
 
     async def get_with_revocation(self, user_id: int, jti: str) -> tuple[User, bool] | None:
         """The user and whether this token id was revoked (logged out), in one statement."""
-        revoked = exists().where(RevokedToken.jti == jti)
-        found = (await self.session.execute(select(User, revoked).where(User.id == user_id))).first()
+        found = (await self.session.execute(_with_revocation(), {"p_user": user_id, "p_jti": jti})).first()
         return (found[0], bool(found[1])) if found else None
 
     async def get_by_username(self, username: str) -> User | None:
