@@ -41,7 +41,7 @@ doctor: $(RUN_STAMP)  ## check an installation (database, migrations, roles, Git
 	$(BIN)/camvault doctor
 
 # Test processes (pytest-xdist): two by default, each file whole in one process (its module-scoped browser
-# starts once), each process with its own embedded PostgreSQL: 12.7 min for the whole suite on a quiet 2-core
+# starts once), each process with its own embedded PostgreSQL: 12.0 min for the whole suite on a quiet 2-core
 # machine. Files in the order tests/conftest.py gives (modules marked heavy first), not xdist's own.
 # PYTEST_WORKERS=0 runs one process (a machine already busy with other work: docs/design.md).
 PYTEST_WORKERS ?= 2
