@@ -156,6 +156,30 @@ export function redrawKeepingFocus(old, draw) {
 }
 
 /**
+ * The loads of one paged list, with its "Load more" button. `load(true)` starts the list again (a new search, a
+ * live reload): an answer still on its way for an earlier start is dropped, whichever answers last. `load(false)`
+ * adds the next page, and does nothing while a load is on its way: its cursor belongs to the rows shown, the
+ * filters to the start on its way. `fetchPage(first)` asks for the page; `show(page, first)` draws it, only when
+ * it is still the newest.
+ */
+export function pagedLoads(more, fetchPage, show) {
+  let generation = 0;
+  return async function load(first) {
+    if (!first && more.disabled) return;
+    const mine = first ? ++generation : generation;
+    more.disabled = true;
+    try {
+      const page = await fetchPage(first);
+      if (mine === generation) show(page, first);
+    } catch (err) {
+      toast(err.message, "error");
+    } finally {
+      if (mine === generation) more.disabled = false;
+    }
+  };
+}
+
+/**
  * Make `old` show what `fresh` shows by swapping only the children that differ, and true when that was possible.
  * A live refresh often redraws a row that changed in one cell or not at all; swapping the whole row would pull
  * the link under a pointer away between its mousedown and mouseup, and the click would be lost. A child that

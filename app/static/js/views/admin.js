@@ -1,7 +1,7 @@
 // Admin pages: users (create, role, deactivate, reset password, release locks) and the audit log.
 import { api, downloadExport } from "../api.js";
 import { h, replace, time } from "../dom.js";
-import { field, formDialog, toast } from "../ui.js";
+import { field, formDialog, pagedLoads, toast } from "../ui.js";
 
 const ROLES = ["admin", "user", "viewer"];
 const PAGE = 50;
@@ -65,26 +65,18 @@ export function renderUsers(root) {
     return tr;
   }
 
-  let generation = 0; // each search as typed makes the answers still on their way stale
-  async function load(first) {
-    if (!first && more.disabled) return; // "Load more" waits for the search on its way
-    const mine = first ? ++generation : generation;
-    const from = first ? 0 : offset;
-    more.disabled = true;
-    try {
-      const page = await api.get("/api/admin/users", { q: search.value.trim() || undefined, limit: PAGE, offset: from });
-      if (mine !== generation) return; // an earlier search answered after a later one: not what the box says
+  // Each search as typed starts the list again; an earlier search answering last is not what the box says.
+  const load = pagedLoads(
+    more,
+    (first) => api.get("/api/admin/users", { q: search.value.trim() || undefined, limit: PAGE, offset: first ? 0 : offset }),
+    (page, first) => {
       if (first) body.replaceChildren();
       page.items.forEach((u) => body.append(row(u)));
-      offset = from + page.items.length;
+      offset = (first ? 0 : offset) + page.items.length;
       more.hidden = offset >= page.total;
       replace(summary, `${page.total} user${page.total === 1 ? "" : "s"}`);
-    } catch (err) {
-      toast(err.message, "error");
-    } finally {
-      if (mine === generation) more.disabled = false;
-    }
-  }
+    },
+  );
 
   async function deactivate(user, tr) {
     const ok = await formDialog({
@@ -210,15 +202,10 @@ export function renderAudit(root) {
     until: iso(inputs.until.value),
   });
 
-  let generation = 0; // a new search makes every answer still on its way stale
-  async function load(first) {
-    // "Load older" waits for the search on its way: its cursor belongs to the rows shown, the filters to the next.
-    if (!first && more.disabled) return;
-    const mine = first ? ++generation : generation;
-    more.disabled = true;
-    try {
-      const page = await api.get("/api/admin/audit", { ...filters(), cursor: first ? undefined : cursor, limit: PAGE });
-      if (mine !== generation) return; // an older search answered after a newer one started
+  const load = pagedLoads(
+    more,
+    (first) => api.get("/api/admin/audit", { ...filters(), cursor: first ? undefined : cursor, limit: PAGE }),
+    (page, first) => {
       if (first) {
         body.replaceChildren();
         shown = 0;
@@ -241,12 +228,8 @@ export function renderAudit(root) {
       cursor = page.next_cursor;
       more.hidden = !cursor;
       replace(summary, shown ? `${shown} event${shown === 1 ? "" : "s"} shown, newest first` : "No events match.");
-    } catch (err) {
-      toast(err.message, "error");
-    } finally {
-      if (mine === generation) more.disabled = false;
-    }
-  }
+    },
+  );
 
   const form = h(
     "form",

@@ -7,7 +7,7 @@ import { policy, stateBadge } from "../lifecycle.js";
 import { FOLDER_EVENTS, LIFECYCLE_EVENTS, live } from "../live.js";
 import { factsCells, factsHeaders } from "../nc/listing.js";
 import { fileOrder, place, remember } from "../sorting.js";
-import { field, redrawKeepingFocus, toast } from "../ui.js";
+import { field, pagedLoads, redrawKeepingFocus } from "../ui.js";
 import { uploadPanel } from "../upload.js";
 import { cardFields, columnChooser, filterChips, folderCardButton } from "../cards.js";
 
@@ -34,7 +34,6 @@ export function renderFiles(root, params) {
   const cardValues = new Map(); // file id -> {key: value}, from the listing's `cards`
   const cardTools = h("div", { class: "card-tools" });
   const rows = new Map(); // file id -> <tr>
-  let generation = 0; // answers of an outdated search are dropped
 
   const search = h("input", { type: "search", name: "q", value: state.q, placeholder: "Path, part number, customer…", autocomplete: "off" });
   const status = h(
@@ -235,12 +234,10 @@ export function renderFiles(root, params) {
     };
   }
 
-  async function load(first) {
-    const mine = first ? ++generation : generation;
-    more.disabled = true;
-    try {
-      const page = await api.get("/api/files", query(first ? undefined : state.cursor));
-      if (mine !== generation) return;
+  const load = pagedLoads(
+    more,
+    (first) => api.get("/api/files", query(first ? undefined : state.cursor)),
+    (page, first) => {
       if (first) {
         body.replaceChildren();
         rows.clear();
@@ -256,12 +253,8 @@ export function renderFiles(root, params) {
       if (first) state.total = page.total;
       showSummary();
       more.hidden = !page.next_cursor;
-    } catch (err) {
-      toast(err.message, "error");
-    } finally {
-      if (mine === generation) more.disabled = false; // a newer search on its way keeps "Load more" waiting
-    }
-  }
+    },
+  );
 
   function showSummary() {
     const where = state.deleted ? "deleted files" : state.q ? `matches for “${state.q}”` : "files in this folder";

@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { h, replace, time } from "../dom.js";
 import { policy, reviewActions } from "../lifecycle.js";
 import { LIFECYCLE_EVENTS, live } from "../live.js";
-import { toast } from "../ui.js";
+import { pagedLoads, toast } from "../ui.js";
 import { showDiff } from "./file.js";
 
 const SECTIONS = [
@@ -25,7 +25,7 @@ export function renderReviews(root) {
       body,
     );
     const section = h("section", { class: "review-section", "aria-label": title }, h("h2", {}, title), h("div", { class: "table-wrap" }, table), summary, more);
-    return { scope, empty, body, more, summary, section, cursor: null, generation: 0 };
+    return { scope, empty, body, more, summary, section, cursor: null };
   });
 
   function row(review, section) {
@@ -81,30 +81,25 @@ export function renderReviews(root) {
     return [tr, diffRow];
   }
 
-  async function load(section, first) {
-    if (!first && section.more.disabled) return; // "Load more" waits for the reload on its way
-    // Live events reload the sections: an earlier reload answering after a later one must not redraw older rows.
-    const mine = first ? ++section.generation : section.generation;
-    section.more.disabled = true;
-    try {
-      const page = await api.get("/api/reviews", { scope: section.scope, cursor: first ? undefined : section.cursor, limit: 50 });
-      if (mine !== section.generation) return;
-      if (first) section.body.replaceChildren();
-      for (const review of page.items) section.body.append(...row(review, section));
-      section.cursor = page.next_cursor;
-      section.more.hidden = !page.next_cursor;
-      replace(section.summary, section.body.querySelector("tr[data-review-id]") ? "" : section.empty);
-    } catch (err) {
-      toast(err.message, "error");
-    } finally {
-      if (mine === section.generation) section.more.disabled = false;
-    }
+  // Live events reload the sections: an earlier reload answering after a later one must not redraw older rows.
+  for (const section of sections) {
+    section.load = pagedLoads(
+      section.more,
+      (first) => api.get("/api/reviews", { scope: section.scope, cursor: first ? undefined : section.cursor, limit: 50 }),
+      (page, first) => {
+        if (first) section.body.replaceChildren();
+        for (const review of page.items) section.body.append(...row(review, section));
+        section.cursor = page.next_cursor;
+        section.more.hidden = !page.next_cursor;
+        replace(section.summary, section.body.querySelector("tr[data-review-id]") ? "" : section.empty);
+      },
+    );
   }
 
   function reload() {
-    for (const section of sections) load(section, true);
+    for (const section of sections) section.load(true);
   }
-  for (const section of sections) section.more.addEventListener("click", () => load(section, false));
+  for (const section of sections) section.more.addEventListener("click", () => section.load(false));
 
   let debounce = null;
   const later = () => {
