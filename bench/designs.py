@@ -33,7 +33,7 @@ import psutil
 
 from bench import tutorial_design
 from bench.locks import run_for
-from bench.measure import cpu_of, summary
+from bench.measure import cpu_of, rss_mib, summary
 from bench.race import upload_files
 from bench.session import Bench
 from bench.stack import RACER
@@ -88,11 +88,6 @@ async def serving(name: str, module: str, tmp: Path, env: dict[str, str]) -> Asy
     finally:
         stop(proc)
         log.close()
-
-
-def rss_mib(workers: list[psutil.Process]) -> float:
-    """Both workers' resident memory, as benchmark 3 measures camvault's before its uploads."""
-    return round(sum(w.memory_info().rss for w in workers) / 1024**2, 1)
 
 
 async def race(bench: Bench, url: str, file_id: int, racers: list[str], action: str = "checkout") -> dict[str, Any]:

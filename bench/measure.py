@@ -72,3 +72,8 @@ async def cpu_of(processes: Sequence[psutil.Process], work: Awaitable[Any]) -> t
     before = cpu_seconds(processes)
     result = await work
     return result, cpu_seconds(processes) - before
+
+
+def rss_mib(processes: Sequence[psutil.Process]) -> float:
+    """The processes' resident memory together, in MiB (benchmark 3's idle workers, benchmark 9's designs)."""
+    return round(sum(p.memory_info().rss for p in processes) / 1024**2, 1)

@@ -17,7 +17,7 @@ import httpx
 import psutil
 
 from bench import nginx
-from bench.measure import megabytes_per_second, speed_ratio
+from bench.measure import megabytes_per_second, rss_mib, speed_ratio
 from bench.session import Bench
 
 BLOCK = 1024**2
@@ -151,7 +151,7 @@ async def run(bench: Bench) -> tuple[dict[str, dict[str, Any]], list[str]]:
     uploads, writes = [], []
     file_id = 0
     rss = PeakRss(bench.server.workers())
-    idle = sum(w.memory_info().rss for w in rss.workers)
+    idle = rss_mib(rss.workers)
     with rss.watching():
         for run in range(runs):
             stamp(source, run)
@@ -161,7 +161,7 @@ async def run(bench: Bench) -> tuple[dict[str, dict[str, Any]], list[str]]:
     results: dict[str, dict[str, Any]] = {
         "upload": {
             **throughput_result(size, uploads, writes, floor_name="disk write + fsync"),
-            "workers_rss_idle_mib": round(idle / BLOCK, 1),
+            "workers_rss_idle_mib": idle,
             "peak_worker_rss_mib": round(rss.peak_one / BLOCK, 1),
             "peak_workers_rss_mib": round(rss.peak_all / BLOCK, 1),
         }
